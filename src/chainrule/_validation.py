@@ -1,0 +1,87 @@
+"""Input checks shared by the public entry points.
+
+Every check raises ``ValueError`` or ``TypeError`` naming the argument, what was
+expected and what was given, before any state changes. Arrays from other array
+libraries (anything with ``__array_namespace__``, e.g. PyTorch tensors) pass through
+unconverted so that the engine can run on them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+Array = Any
+"""Any array-API array: a NumPy array by default, a PyTorch tensor or a CuPy array too."""
+
+REDUCTIONS = ("mean", "sum")
+
+
+def is_foreign_array(value: object) -> bool:
+    """Whether ``value`` is an array of another array library (not NumPy)."""
+    return not isinstance(value, np.ndarray) and hasattr(value, "__array_namespace__")
+
+
+def as_float_array(value: object, name: str, dtype: Any = None) -> Array:
+    """Convert ``value`` to a floating array, rejecting strings, objects and ragged lists.
+
+    Integers and booleans become float64 (or ``dtype``); floating arrays keep their
+    dtype unless ``dtype`` is given.
+    """
+    if is_foreign_array(value):
+        return value
+    if isinstance(value, str | bytes):
+        raise TypeError(f"{name} must be numeric, got a {type(value).__name__}: {value!r:.40}")
+    try:
+        array = np.asarray(value)
+    except ValueError as exc:  # ragged nested lists
+        raise ValueError(f"{name} must be a rectangular array of numbers: {exc}") from None
+    if array.dtype == object:
+        raise TypeError(
+            f"{name} must be numeric, got an object array (ragged lists or mixed types?)"
+        )
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be numeric, got dtype {array.dtype}")
+    if dtype is not None:
+        return array.astype(dtype, copy=False)
+    if array.dtype.kind != "f" or array.dtype.itemsize < 4:
+        return array.astype(np.float64)
+    return array
+
+
+def check_finite(array: Array, name: str) -> None:
+    """Raise ``ValueError`` if ``array`` holds NaN or infinity."""
+    if isinstance(array, np.ndarray):
+        finite = bool(np.isfinite(array).all())
+    else:
+        from array_api_compat import array_namespace
+
+        xp = array_namespace(array)
+        finite = bool(xp.all(xp.isfinite(array)))
+    if not finite:
+        raise ValueError(f"{name} contains NaN or infinity; all values must be finite")
+
+
+def check_reduction(reduction: str) -> str:
+    """Return ``reduction`` if it is ``"mean"`` or ``"sum"``, else raise ``ValueError``."""
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+    return reduction
+
+
+def check_positive(value: object, name: str, *, integer: bool = False) -> Any:
+    """Return ``value`` if it is a positive finite number (an ``int`` if ``integer``)."""
+    kinds = (int, np.integer) if integer else (int, float, np.integer, np.floating)
+    if isinstance(value, bool) or not isinstance(value, kinds):
+        what = "a positive integer" if integer else "a positive number"
+        raise TypeError(f"{name} must be {what}, got {value!r} ({type(value).__name__})")
+    if not np.isfinite(value) or value <= 0:
+        what = "a positive integer" if integer else "a positive finite number"
+        raise ValueError(f"{name} must be {what}, got {value!r}")
+    return value
+
+
+def shape_of(array: Array) -> tuple[int, ...]:
+    """The shape of any array as a tuple of ints."""
+    return tuple(int(n) for n in array.shape)

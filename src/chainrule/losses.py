@@ -1,0 +1,261 @@
+"""Loss functions: the per-instance error, its reduction over a batch, and its gradient.
+
+Shapes: ``y`` and ``yhat`` are ``(n_samples, n_out)``. ``per_instance`` gives one error
+per instance, ``(n_samples,)``; ``value`` reduces them to the batch loss, their mean
+(``reduction="mean"``, the default) or their sum (``reduction="sum"``); ``gradient``
+gives dE/dyhat of the reduced loss, ``(n_samples, n_out)``. For one instance both
+reductions equal the seed's numbers.
+
+The cross-entropies come in a stable from-logits form too. A network whose output
+activation is sigmoid (softmax) and whose loss is binary (categorical) cross-entropy
+uses it automatically: the error is computed from ``Z`` and ``dZ = A - y``, which
+never overflows.
+
+Examples
+--------
+>>> import numpy as np
+>>> from chainrule.losses import get_loss
+>>> loss = get_loss("half_squared_error")
+>>> y, yhat = np.array([[0.9]]), np.array([[0.746095]])
+>>> round(float(loss.value(y, yhat)), 6)
+0.011843
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from array_api_compat import array_namespace
+
+from ._validation import Array, check_reduction, shape_of
+from .activations import Activation, Sigmoid, Softmax
+
+
+def reduction_scale(reduction: str, n_samples: int) -> float:
+    """The factor that turns per-instance gradients into the reduced loss's gradient."""
+    return 1.0 / n_samples if check_reduction(reduction) == "mean" else 1.0
+
+
+def reduce(e: Array, reduction: str) -> Array:
+    """Reduce per-instance errors ``e`` (shape ``(n_samples,)``) to the batch loss."""
+    xp = array_namespace(e)
+    total = xp.sum(e)
+    return total / e.shape[0] if check_reduction(reduction) == "mean" else total
+
+
+class Loss:
+    """Base class. Subclasses implement ``per_instance`` and ``instance_gradient``."""
+
+    name: ClassVar[str] = ""
+    error_formula: ClassVar[str] = ""  # E of one instance, in y and yhat
+    gradient_formula: ClassVar[str] = ""  # dE/dyhat of one instance
+    latex: ClassVar[str] = ""
+    fuses_with: ClassVar[str | None] = None
+
+    @property
+    def formula(self) -> str:
+        """The error of one instance and its derivative, as plain text."""
+        return f"E = {self.error_formula};  dE/dyhat = {self.gradient_formula}"
+
+    def per_instance(self, y: Array, yhat: Array) -> Array:
+        """Error of each instance, shape ``(n_samples,)``."""
+        raise NotImplementedError
+
+    def instance_gradient(self, y: Array, yhat: Array) -> Array:
+        """dE_i/dyhat_i for each instance, shape ``(n_samples, n_out)``, before reduction."""
+        raise NotImplementedError
+
+    def value(self, y: Array, yhat: Array, reduction: str = "mean") -> Array:
+        """The batch loss: mean (default) or sum of ``per_instance``; a 0-d array."""
+        _check_pair(y, yhat)
+        return reduce(self.per_instance(y, yhat), reduction)
+
+    def gradient(self, y: Array, yhat: Array, reduction: str = "mean") -> Array:
+        """dE/dyhat of the batch loss, shape ``(n_samples, n_out)``."""
+        _check_pair(y, yhat)
+        return self.instance_gradient(y, yhat) * reduction_scale(reduction, yhat.shape[0])
+
+    # The fused (from-logits) path. Only the cross-entropies define it.
+    def fused(self, activation: Activation) -> bool:
+        """Whether this loss and the output ``activation`` combine into ``dZ = A - y``."""
+        return self.fuses_with is not None and activation.name == self.fuses_with
+
+    def per_instance_from_logits(self, y: Array, Z: Array) -> Array:
+        """Error of each instance computed stably from the output layer's ``Z``."""
+        raise NotImplementedError(f"{self.name} has no from-logits form")
+
+    def instance_gradient_from_logits(self, y: Array, Z: Array, A: Array) -> Array:
+        """dE_i/dZ_i of each instance for the fused pair, before reduction."""
+        raise NotImplementedError(f"{self.name} has no from-logits form")
+
+    def params(self) -> dict[str, Any]:
+        """Settings that define this loss (for specs and model files)."""
+        return {}
+
+    def __repr__(self) -> str:
+        settings = ", ".join(f"{k}={v!r}" for k, v in self.params().items())
+        return f"{type(self).__name__}({settings})"
+
+
+def _check_pair(y: Array, yhat: Array) -> None:
+    if shape_of(y) != shape_of(yhat):
+        raise ValueError(
+            f"y has shape {shape_of(y)} but the network output yhat has shape "
+            f"{shape_of(yhat)}; they must match"
+        )
+
+
+class HalfSquaredError(Loss):
+    """The seed's error ``E = 1/2 * sum over outputs of (y - yhat)**2`` per instance."""
+
+    name = "half_squared_error"
+    error_formula = "1/2 * sum_j (y_j - yhat_j)**2"
+    gradient_formula = "yhat - y"
+    latex = (
+        r"E = \tfrac{1}{2}\sum_j (y_j - \hat y_j)^2, \quad "
+        r"\frac{\partial E}{\partial \hat y} = \hat y - y"
+    )
+
+    def per_instance(self, y: Array, yhat: Array) -> Array:
+        diff = y - yhat
+        return 0.5 * array_namespace(diff).sum(diff * diff, axis=1)
+
+    def instance_gradient(self, y: Array, yhat: Array) -> Array:
+        return yhat - y
+
+
+class MeanSquaredError(Loss):
+    """``E = mean over outputs of (y - yhat)**2`` per instance (PyTorch's ``MSELoss``)."""
+
+    name = "mean_squared_error"
+    error_formula = "1/n_out * sum_j (y_j - yhat_j)**2"
+    gradient_formula = "2 * (yhat - y) / n_out"
+    latex = (
+        r"E = \frac{1}{n_\mathrm{out}}\sum_j (y_j - \hat y_j)^2, \quad "
+        r"\frac{\partial E}{\partial \hat y} = \frac{2(\hat y - y)}{n_\mathrm{out}}"
+    )
+
+    def per_instance(self, y: Array, yhat: Array) -> Array:
+        diff = y - yhat
+        return array_namespace(diff).mean(diff * diff, axis=1)
+
+    def instance_gradient(self, y: Array, yhat: Array) -> Array:
+        return (yhat - y) * (2.0 / yhat.shape[1])
+
+
+def _clip_probability(p: Array) -> Array:
+    xp = array_namespace(p)
+    info = xp.finfo(p.dtype)
+    return xp.clip(p, float(info.smallest_normal), 1.0 - float(info.eps) / 2)
+
+
+class BinaryCrossEntropy(Loss):
+    """``E = -sum_j [y_j log p_j + (1 - y_j) log(1 - p_j)]`` per instance, for sigmoid outputs.
+
+    Each output is an independent probability (binary or multilabel targets in [0, 1]).
+    With ``from_logits=True`` the loss takes the logits ``Z`` instead of ``p``.
+    """
+
+    name = "binary_cross_entropy"
+    error_formula = "-sum_j [y_j * log(yhat_j) + (1 - y_j) * log(1 - yhat_j)]"
+    gradient_formula = "(yhat - y) / (yhat * (1 - yhat))"
+    latex = r"E = -\sum_j \bigl[y_j \log p_j + (1 - y_j)\log(1 - p_j)\bigr]"
+    fuses_with = "sigmoid"
+
+    def __init__(self, from_logits: bool = False) -> None:
+        self.from_logits = bool(from_logits)
+
+    def params(self) -> dict[str, Any]:
+        return {"from_logits": self.from_logits}
+
+    def fused(self, activation: Activation) -> bool:
+        return not self.from_logits and super().fused(activation)
+
+    def per_instance(self, y: Array, yhat: Array) -> Array:
+        if self.from_logits:
+            return self.per_instance_from_logits(y, yhat)
+        xp = array_namespace(yhat)
+        p = _clip_probability(yhat)
+        return -xp.sum(y * xp.log(p) + (1 - y) * xp.log(1 - p), axis=1)
+
+    def instance_gradient(self, y: Array, yhat: Array) -> Array:
+        if self.from_logits:
+            return self.instance_gradient_from_logits(y, yhat, Sigmoid().value(yhat))
+        p = _clip_probability(yhat)
+        return (p - y) / (p * (1 - p))
+
+    def per_instance_from_logits(self, y: Array, Z: Array) -> Array:
+        xp = array_namespace(Z)
+        # -[y log s(z) + (1-y) log(1-s(z))] = max(z, 0) - y z + log(1 + exp(-|z|))
+        positive = xp.where(Z > 0, Z, xp.zeros_like(Z))
+        return xp.sum(positive - y * Z + xp.log1p(xp.exp(-xp.abs(Z))), axis=1)
+
+    def instance_gradient_from_logits(self, y: Array, Z: Array, A: Array) -> Array:
+        return A - y
+
+
+class CrossEntropy(Loss):
+    """``E = -sum_j y_j log p_j`` per instance, for softmax outputs and one-hot (or soft) ``y``.
+
+    With ``from_logits=True`` the loss takes the logits ``Z`` instead of ``p``.
+    """
+
+    name = "cross_entropy"
+    error_formula = "-sum_j y_j * log(yhat_j)"
+    gradient_formula = "-y / yhat"
+    latex = r"E = -\sum_j y_j \log p_j"
+    fuses_with = "softmax"
+
+    def __init__(self, from_logits: bool = False) -> None:
+        self.from_logits = bool(from_logits)
+
+    def params(self) -> dict[str, Any]:
+        return {"from_logits": self.from_logits}
+
+    def fused(self, activation: Activation) -> bool:
+        return not self.from_logits and super().fused(activation)
+
+    def per_instance(self, y: Array, yhat: Array) -> Array:
+        if self.from_logits:
+            return self.per_instance_from_logits(y, yhat)
+        xp = array_namespace(yhat)
+        return -xp.sum(y * xp.log(_clip_probability(yhat)), axis=1)
+
+    def instance_gradient(self, y: Array, yhat: Array) -> Array:
+        if self.from_logits:
+            return self.instance_gradient_from_logits(y, yhat, Softmax().value(yhat))
+        return -y / _clip_probability(yhat)
+
+    def per_instance_from_logits(self, y: Array, Z: Array) -> Array:
+        xp = array_namespace(Z)
+        top = xp.max(Z, axis=1, keepdims=True)
+        log_sum_exp = top[:, 0] + xp.log(xp.sum(xp.exp(Z - top), axis=1))
+        return xp.sum(y, axis=1) * log_sum_exp - xp.sum(y * Z, axis=1)
+
+    def instance_gradient_from_logits(self, y: Array, Z: Array, A: Array) -> Array:
+        xp = array_namespace(Z)
+        return A * xp.sum(y, axis=1, keepdims=True) - y
+
+
+LOSSES: dict[str, type[Loss]] = {
+    cls.name: cls for cls in (HalfSquaredError, MeanSquaredError, BinaryCrossEntropy, CrossEntropy)
+}
+ALIASES = {"mse": "mean_squared_error", "bce": "binary_cross_entropy", "ce": "cross_entropy"}
+
+
+def get_loss(loss: str | Loss) -> Loss:
+    """Return a loss from its name (or the instance itself).
+
+    Names: ``half_squared_error`` (the seed's), ``mean_squared_error`` (``mse``),
+    ``binary_cross_entropy`` (``bce``), ``cross_entropy`` (``ce``).
+    """
+    if isinstance(loss, Loss):
+        return loss
+    if not isinstance(loss, str):
+        raise TypeError(f"loss must be a name or a Loss, got {type(loss).__name__}")
+    key = ALIASES.get(loss.lower(), loss.lower())
+    try:
+        return LOSSES[key]()
+    except KeyError:
+        known = ", ".join(sorted(LOSSES))
+        raise ValueError(f"unknown loss {loss!r}; known: {known}") from None

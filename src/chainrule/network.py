@@ -1,0 +1,461 @@
+"""Network: an ordered list of dense layers, with forward, backward and predict.
+
+Parameters and gradients are flat mappings with the same keys, ``W1, b1, W2, b2, ...``;
+layer ``k`` (counting from 1, as in the seed) holds ``Wk`` of shape ``(n_in, n_out)``
+and ``bk`` of shape ``(n_out,)``.
+
+Examples
+--------
+The seed notebook's network, built from its weights:
+
+>>> from chainrule import Network
+>>> net = Network.from_weights(
+...     weights=[[[0.15, 0.2], [0.24, 0.3]], [[-0.4], [0.5]]],
+...     biases=[[1, 1], [1]],
+...     activations="sigmoid",
+... )
+>>> net
+Network(2-2-1, activations=sigmoid-sigmoid, dtype=float64)
+>>> net.predict([0.5, 0.1]).round(6)
+array([0.746095])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from itertools import pairwise
+from typing import Any
+
+import numpy as np
+from array_api_compat import array_namespace
+
+from ._validation import Array, as_float_array, check_finite, is_foreign_array, shape_of
+from .activations import Activation, get_activation
+from .initializers import as_generator, initialize
+from .layers import Dense, DenseCache
+from .losses import Loss, get_loss, reduce, reduction_scale
+from .trace import Tracer
+
+Params = dict[str, Array]
+
+
+def _per_layer(value: Any, n_layers: int, name: str) -> list[Any]:
+    """One value for every layer: a single value is repeated, a list must match in length."""
+    if isinstance(value, str | Activation) or not isinstance(value, Sequence):
+        return [value] * n_layers
+    if len(value) != n_layers:
+        raise ValueError(f"{name} must name one per layer: {n_layers} expected, got {len(value)}")
+    return list(value)
+
+
+class Network:
+    """A feedforward network of :class:`~chainrule.layers.Dense` layers.
+
+    Parameters
+    ----------
+    layers : sequence of Dense
+        Consecutive layers must agree: layer ``k``'s ``n_out`` is layer ``k+1``'s ``n_in``.
+    frozen : iterable of str, optional
+        Parameter names (e.g. ``{"b1", "b2"}``) that updates leave unchanged. Their
+        gradients are still computed and reported.
+    """
+
+    def __init__(self, layers: Sequence[Dense], frozen: Iterable[str] = ()) -> None:
+        layers = list(layers)
+        if not layers:
+            raise ValueError("layers must hold at least one Dense layer, got none")
+        for k, (below, above) in enumerate(pairwise(layers), start=1):
+            if below.n_out != above.n_in:
+                raise ValueError(
+                    f"layer {k + 1}: W{k + 1} has shape {shape_of(above.W)}, so it expects "
+                    f"{above.n_in} inputs, but layer {k} has {below.n_out} outputs"
+                )
+        self.layers = layers
+        self.frozen: frozenset[str] = frozenset()
+        self.freeze(*frozen)
+
+    # -- construction -------------------------------------------------------------------
+    @classmethod
+    def from_weights(
+        cls,
+        weights: Sequence[Any],
+        biases: Sequence[Any],
+        activations: str | Activation | Sequence[str | Activation] = "sigmoid",
+        *,
+        dtype: Any = None,
+        frozen: Iterable[str] = (),
+    ) -> Network:
+        """Build a network from explicit weights, as the seed notebook does.
+
+        Parameters
+        ----------
+        weights : sequence of array-like, each (n_in, n_out)
+        biases : sequence of array-like, each (n_out,); a scalar is accepted when n_out == 1
+        activations : str, Activation or a sequence of them, one per layer
+        dtype : numpy dtype, optional
+            float32 or float64; by default float64 unless every weight is float32.
+        frozen : iterable of str
+            Parameters to keep fixed during updates.
+        """
+        if len(weights) != len(biases):
+            raise ValueError(
+                f"weights and biases must have one entry per layer: got {len(weights)} "
+                f"weight matrices and {len(biases)} bias vectors"
+            )
+        arrays = [as_float_array(w, f"W{k}") for k, w in enumerate(weights, start=1)]
+        if dtype is None:
+            float32 = all(getattr(w, "dtype", None) == np.float32 for w in arrays)
+            dtype = np.float32 if float32 else np.float64
+        dtype = _check_dtype(dtype)
+        acts = _per_layer(activations, len(weights), "activations")
+        layers = []
+        for k, (W, b, act) in enumerate(zip(arrays, biases, acts, strict=True), start=1):
+            W = np.array(W, dtype=dtype, copy=True)
+            if W.ndim != 2:
+                raise ValueError(f"layer {k}: W{k} must be 2-D (n_in, n_out), got shape {W.shape}")
+            check_finite(W, f"W{k}")
+            b = np.array(as_float_array(b, f"b{k}"), dtype=dtype, copy=True)
+            if b.ndim == 0 and W.shape[1] == 1:
+                b = b.reshape(1)
+            if b.shape != (W.shape[1],):
+                raise ValueError(
+                    f"layer {k}: b{k} must have shape ({W.shape[1]},), one bias per column "
+                    f"of W{k} {W.shape}, got shape {b.shape}"
+                )
+            check_finite(b, f"b{k}")
+            layers.append(Dense(W, b, get_activation(act, f"layer {k} activation")))
+        return cls(layers, frozen=frozen)
+
+    @classmethod
+    def from_sizes(
+        cls,
+        sizes: Sequence[int],
+        activations: str | Activation | Sequence[str | Activation] = "sigmoid",
+        *,
+        initializer: str = "glorot_uniform",
+        random_state: int | np.random.Generator | None = None,
+        dtype: Any = np.float64,
+        frozen: Iterable[str] = (),
+    ) -> Network:
+        """Build a network from layer sizes with seeded random weights and zero biases.
+
+        Parameters
+        ----------
+        sizes : sequence of int
+            ``[n_features, n_hidden_1, ..., n_out]``; at least two entries.
+        activations : str, Activation or a sequence of them, one per layer
+        initializer : str
+            See :mod:`chainrule.initializers`.
+        random_state : int, numpy.random.Generator or None
+            The same seed gives the same weights.
+        """
+        sizes = list(sizes)
+        if len(sizes) < 2:
+            raise ValueError(f"sizes must list n_features and at least one layer, got {sizes}")
+        for i, n in enumerate(sizes):
+            if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+                raise ValueError(f"sizes[{i}] must be a positive integer, got {n!r}")
+        dtype = _check_dtype(dtype)
+        rng = as_generator(random_state)
+        acts = _per_layer(activations, len(sizes) - 1, "activations")
+        layers = [
+            Dense(
+                initialize(initializer, n_in, n_out, rng, dtype),
+                np.zeros(n_out, dtype=dtype),
+                get_activation(act, f"layer {k} activation"),
+            )
+            for k, (n_in, n_out, act) in enumerate(
+                zip(sizes, sizes[1:], acts, strict=False), start=1
+            )
+        ]
+        return cls(layers, frozen=frozen)
+
+    # -- description --------------------------------------------------------------------
+    @property
+    def n_layers(self) -> int:
+        """Number of layers."""
+        return len(self.layers)
+
+    @property
+    def n_features(self) -> int:
+        """Inputs per instance (``n_in`` of layer 1)."""
+        return self.layers[0].n_in
+
+    @property
+    def n_outputs(self) -> int:
+        """Outputs per instance (``n_out`` of the last layer)."""
+        return self.layers[-1].n_out
+
+    @property
+    def sizes(self) -> list[int]:
+        """``[n_features, n_out of layer 1, ..., n_out of layer L]``."""
+        return [self.n_features] + [layer.n_out for layer in self.layers]
+
+    @property
+    def dtype(self) -> Any:
+        """The floating dtype of the parameters."""
+        return self.layers[0].W.dtype
+
+    def __repr__(self) -> str:
+        sizes = "-".join(str(n) for n in self.sizes)
+        acts = "-".join(layer.activation.name for layer in self.layers)
+        frozen = f", frozen={sorted(self.frozen)}" if self.frozen else ""
+        return f"Network({sizes}, activations={acts}, dtype={self.dtype}{frozen})"
+
+    # -- parameters ---------------------------------------------------------------------
+    @property
+    def params(self) -> Params:
+        """The parameters by name, ``{"W1": ..., "b1": ..., ...}`` (the arrays themselves)."""
+        params: Params = {}
+        for k, layer in enumerate(self.layers, start=1):
+            params[f"W{k}"] = layer.W
+            params[f"b{k}"] = layer.b
+        return params
+
+    def set_params(self, params: dict[str, Any]) -> None:
+        """Replace parameters by name; shapes must match. Checks everything before changing any."""
+        current = self.params
+        unknown = sorted(set(params) - set(current))
+        if unknown:
+            raise ValueError(f"unknown parameter names {unknown}; known: {list(current)}")
+        new = {}
+        for name, value in params.items():
+            array = as_float_array(value, name, dtype=self.dtype)
+            if shape_of(array) != shape_of(current[name]):
+                raise ValueError(
+                    f"{name} must have shape {shape_of(current[name])}, got {shape_of(array)}"
+                )
+            check_finite(array, name)
+            new[name] = array.copy() if isinstance(array, np.ndarray) else array
+        for name, array in new.items():
+            layer = self.layers[int(name[1:]) - 1]
+            setattr(layer, name[0], array)
+
+    @property
+    def trainable(self) -> list[str]:
+        """Names of the parameters that updates change (all but the frozen ones)."""
+        return [name for name in self.params if name not in self.frozen]
+
+    def freeze(self, *names: str) -> None:
+        """Exclude parameters (e.g. ``"b1"``) from updates."""
+        unknown = sorted(set(names) - set(self.params))
+        if unknown:
+            known = list(self.params)
+            raise ValueError(f"cannot freeze unknown parameters {unknown}; known: {known}")
+        self.frozen = self.frozen | set(names)
+
+    def unfreeze(self, *names: str) -> None:
+        """Let frozen parameters be updated again."""
+        self.frozen = self.frozen - set(names)
+
+    def copy(self) -> Network:
+        """A deep copy: same architecture, copied parameters, same frozen set."""
+        xp = array_namespace(self.layers[0].W)
+        layers = [
+            Dense(xp.asarray(layer.W, copy=True), xp.asarray(layer.b, copy=True), layer.activation)
+            for layer in self.layers
+        ]
+        return Network(layers, frozen=self.frozen)
+
+    def astype(self, dtype: Any) -> Network:
+        """A copy of this NumPy network with parameters cast to ``dtype`` (float32 or float64)."""
+        dtype = _check_dtype(dtype)
+        layers = [
+            Dense(np.array(layer.W, dtype=dtype), np.array(layer.b, dtype=dtype), layer.activation)
+            for layer in self.layers
+        ]
+        return Network(layers, frozen=self.frozen)
+
+    # -- input checks -------------------------------------------------------------------
+    def check_X(self, X: Any) -> Array:
+        """Validate ``X``: 1-D (one instance) or 2-D ``(n_samples, n_features)``, finite.
+
+        Returns a 2-D array of the network's dtype.
+        """
+        X = as_float_array(X, "X", dtype=None if is_foreign_array(X) else self.dtype)
+        shape = shape_of(X)
+        if len(shape) == 1:
+            X = X[None, :]
+        elif len(shape) != 2:
+            raise ValueError(
+                f"X must be 1-D (one instance) or 2-D (n_samples, n_features), got shape {shape}"
+            )
+        if X.shape[0] == 0:
+            raise ValueError("X is empty: it has 0 instances")
+        if X.shape[1] != self.n_features:
+            raise ValueError(
+                f"X has {X.shape[1]} features per instance, but layer 1 (W1, shape "
+                f"{shape_of(self.layers[0].W)}) expects {self.n_features}"
+            )
+        check_finite(X, "X")
+        return X
+
+    def check_y(self, y: Any, n_samples: int, single: bool = False) -> Array:
+        """Validate ``y`` against ``n_samples`` instances and the output layer's size.
+
+        Accepted: ``(n_samples, n_out)``; ``(n_samples,)`` when ``n_out == 1``; for one
+        instance (``single``), ``(n_out,)`` or a scalar when ``n_out == 1``.
+        """
+        y = as_float_array(y, "y", dtype=None if is_foreign_array(y) else self.dtype)
+        n_out = self.n_outputs
+        expected = (n_samples, n_out)
+        shape = shape_of(y)
+        if len(shape) == 0 and n_samples == 1 and n_out == 1:
+            y = y.reshape(1, 1) if isinstance(y, np.ndarray) else y[None, None]
+        elif len(shape) == 1 and single and shape == (n_out,):
+            y = y[None, :]
+        elif len(shape) == 1 and n_out == 1 and shape == (n_samples,):
+            y = y[:, None]
+        elif shape != expected:
+            raise ValueError(
+                f"y must have shape {expected} (n_samples, n_out) to match X and the "
+                f"output layer (b{self.n_layers} has {n_out} outputs), got shape {shape}"
+            )
+        check_finite(y, "y")
+        return y
+
+    def check_Xy(self, X: Any, y: Any) -> tuple[Array, Array]:
+        """Validate ``X`` and ``y`` together; see :meth:`check_X` and :meth:`check_y`."""
+        single = len(np.shape(X)) == 1 if not is_foreign_array(X) else X.ndim == 1
+        X = self.check_X(X)
+        return X, self.check_y(y, int(X.shape[0]), single)
+
+    # -- forward and backward -----------------------------------------------------------
+    def forward(self, X: Array, tracer: Tracer | None = None) -> tuple[Array, list[DenseCache]]:
+        """Run every layer. ``X`` must already be 2-D and of the network's dtype.
+
+        Parameters
+        ----------
+        X : array, shape (n_samples, n_features)
+        tracer : Tracer, optional
+            Records ``inLk`` and ``outLk`` for every layer.
+
+        Returns
+        -------
+        A : array, shape (n_samples, n_out)
+            The output of the last layer, the seed's ``outL{L}``.
+        caches : list of DenseCache, one per layer
+        """
+        caches = []
+        A = X
+        for k, layer in enumerate(self.layers, start=1):
+            A, cache = layer.forward(A)
+            caches.append(cache)
+            if tracer is not None:
+                tracer.record(f"inL{k}", cache.Z)
+                tracer.record(f"outL{k}", cache.A)
+        return A, caches
+
+    def instance_errors(self, y: Array, caches: list[DenseCache], loss: Loss) -> Array:
+        """The error of each instance, ``(n_samples,)``, the seed's ``e``.
+
+        A cross-entropy after its matching output activation is computed from the
+        logits ``Z``, which stays finite where ``log(A)`` would not.
+        """
+        top = caches[-1]
+        if loss.fused(self.layers[-1].activation):
+            return loss.per_instance_from_logits(y, top.Z)
+        return loss.per_instance(y, top.A)
+
+    def backward(
+        self,
+        y: Array,
+        caches: list[DenseCache],
+        loss: Loss,
+        reduction: str = "mean",
+        tracer: Tracer | None = None,
+    ) -> tuple[Array, Params]:
+        """Compute the loss and every gradient, from the last layer down to the first.
+
+        Parameters
+        ----------
+        y : array, shape (n_samples, n_out)
+        caches : list of DenseCache
+            From :meth:`forward`.
+        loss : Loss
+        reduction : {"mean", "sum"}
+            The batch loss is the mean (default) or the sum of the per-instance errors.
+        tracer : Tracer, optional
+            Records ``e``, ``E`` and ``dEdOutLk, dEdInLk, dEdWk, dEdBk`` for k = L..1.
+
+        Returns
+        -------
+        E : 0-d array
+            The batch loss.
+        grads : dict
+            ``{"W1": dE/dW1, "b1": dE/db1, ...}``, each the shape of its parameter.
+        """
+        top = caches[-1]
+        scale = reduction_scale(reduction, int(top.A.shape[0]))
+        e = self.instance_errors(y, caches, loss)
+        if loss.fused(self.layers[-1].activation):
+            dZ = loss.instance_gradient_from_logits(y, top.Z, top.A) * scale
+            # dE/dA is shown in a trace, but the fused dZ = A - y never needs it.
+            dA = loss.instance_gradient(y, top.A) * scale if tracer is not None else None
+        else:
+            dA = loss.instance_gradient(y, top.A) * scale
+            dZ = None
+        E = reduce(e, reduction)
+        if tracer is not None:
+            tracer.record("e", e)
+            tracer.record("E", E)
+        grads: Params = {}
+        for k in range(self.n_layers, 0, -1):
+            layer, cache = self.layers[k - 1], caches[k - 1]
+            if dZ is None:
+                dZ = layer.activation.backprop(dA, cache.Z, cache.A)
+            dA_prev, layer_grads = layer.backward_from_dZ(dZ, cache, need_dA_prev=k > 1)
+            grads[f"W{k}"], grads[f"b{k}"] = layer_grads["W"], layer_grads["b"]
+            if tracer is not None:
+                tracer.record(f"dEdOutL{k}", dA)
+                tracer.record(f"dEdInL{k}", dZ)
+                tracer.record(f"dEdW{k}", layer_grads["W"])
+                tracer.record(f"dEdB{k}", layer_grads["b"])
+            dA, dZ = dA_prev, None
+        return E, {name: grads[name] for name in self.params}
+
+    # -- convenience entry points (validated) ----------------------------------------------
+    def loss_and_grads(
+        self,
+        X: Any,
+        y: Any,
+        loss: str | Loss = "half_squared_error",
+        reduction: str = "mean",
+        tracer: Tracer | None = None,
+    ) -> tuple[float, Params]:
+        """Validate the input, run forward and backward; return the batch loss and gradients."""
+        loss = get_loss(loss)
+        reduction_scale(reduction, 1)
+        X, y = self.check_Xy(X, y)
+        _, caches = self.forward(X, tracer)
+        E, grads = self.backward(y, caches, loss, reduction, tracer)
+        return float(E), grads
+
+    def loss(
+        self, X: Any, y: Any, loss: str | Loss = "half_squared_error", reduction: str = "mean"
+    ) -> float:
+        """The batch loss of the network on ``(X, y)``, without gradients."""
+        loss = get_loss(loss)
+        X, y = self.check_Xy(X, y)
+        _, caches = self.forward(X)
+        return float(reduce(self.instance_errors(y, caches, loss), reduction))
+
+    def predict(self, X: Any) -> Array:
+        """The network's output.
+
+        Returns an array of shape ``(n_samples, n_out)`` for a 2-D ``X``, and ``(n_out,)``
+        for a 1-D ``x`` (one instance).
+        """
+        single = len(np.shape(X)) == 1 if not is_foreign_array(X) else X.ndim == 1
+        A, _ = self.forward(self.check_X(X))
+        return A[0] if single else A
+
+
+def _check_dtype(dtype: Any) -> np.dtype:
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"dtype must be float32 or float64, got {dtype!r}") from None
+    if dtype not in (np.float32, np.float64):
+        raise ValueError(f"dtype must be float32 or float64, got {dtype}")
+    return dtype

@@ -1,0 +1,95 @@
+"""One training step: forward, loss, backward, update (plain gradient descent).
+
+This is the seed notebook's cell 13 for any network: ``Wk <- Wk - lr * dEdWk`` and
+``bk <- bk - lr * dEdBk`` for every parameter that is not frozen. Parameter shapes
+never change (in the seed, ``b1`` drifts from shape (2,) to (1, 2)).
+
+Examples
+--------
+>>> from chainrule import seed_example, train_step
+>>> seed = seed_example()
+>>> round(train_step(seed.network, seed.x, seed.y, lr=seed.lr), 6)
+0.011843
+>>> round(seed.network.loss(seed.x, seed.y), 6)
+0.010953
+>>> seed.network.params["b1"].shape
+(2,)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._validation import check_positive, check_reduction
+from .losses import Loss, get_loss, reduce
+from .network import Network
+from .trace import Trace, Tracer
+
+
+def train_step(
+    network: Network,
+    X: Any,
+    y: Any,
+    *,
+    lr: float,
+    loss: str | Loss = "half_squared_error",
+    reduction: str = "mean",
+    tracer: Tracer | None = None,
+) -> float:
+    """Take one gradient-descent step on ``(X, y)``; return the batch loss before it.
+
+    Parameters
+    ----------
+    network : Network
+        Updated in place (frozen parameters excepted).
+    X : array-like, shape (n_samples, n_features) or (n_features,)
+        A 1-D ``x`` is one instance.
+    y : array-like, shape (n_samples, n_out), (n_samples,) or a scalar for one instance
+    lr : float
+        The learning rate, > 0.
+    loss : str or Loss
+        Default: the seed's half squared error.
+    reduction : {"mean", "sum"}
+        The batch loss is the mean (default) or the sum of the per-instance errors.
+    tracer : Tracer, optional
+        If given (e.g. a :class:`~chainrule.trace.Trace`), it records, in order: ``x, y``,
+        the parameters, the forward pass, the error, every partial derivative, the
+        updated parameters (``Wk_new``, ``bk_new``) and the error after the step
+        (``e_new``, ``E_new``, which costs one more forward pass).
+
+    Returns
+    -------
+    float
+        The batch loss before the update.
+    """
+    check_positive(lr, "lr")
+    check_reduction(reduction)
+    loss = get_loss(loss)
+    X, y = network.check_Xy(X, y)
+    if tracer is not None:
+        if isinstance(tracer, Trace):
+            tracer.info.update(
+                loss=loss,
+                reduction=reduction,
+                lr=lr,
+                n_layers=network.n_layers,
+                activations=[layer.activation for layer in network.layers],
+                frozen=sorted(network.frozen),
+            )
+        tracer.record("x", X)
+        tracer.record("y", y)
+        for name, value in network.params.items():
+            tracer.record(name, value)
+    _, caches = network.forward(X, tracer)
+    E, grads = network.backward(y, caches, loss, reduction, tracer)
+    params = network.params
+    for name in network.trainable:
+        params[name] -= lr * grads[name]
+    if tracer is not None:
+        for name, value in params.items():
+            tracer.record(f"{name}_new", value)
+        _, caches = network.forward(X)
+        e_new = network.instance_errors(y, caches, loss)
+        tracer.record("e_new", e_new)
+        tracer.record("E_new", reduce(e_new, reduction))
+    return float(E)
