@@ -18,8 +18,8 @@ from ..trace import Trace
 
 def fmt(value: Any, precision: int = 6) -> str:
     """Format like NumPy's ``print`` with ``np.set_printoptions(precision=precision)``."""
-    with np.printoptions(precision=precision):
-        return str(np.asarray(value))
+    # array2string, not str: str() of a 0-d array ignores the precision.
+    return np.array2string(np.asarray(value), precision=precision)
 
 
 def _row(trace: Trace, name: str) -> Any:
