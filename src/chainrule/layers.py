@@ -151,8 +151,7 @@ class Dense:
     def __repr__(self) -> str:
         dropout = f", dropout={self.dropout}" if self.dropout else ""
         return (
-            f"Dense(n_in={self.n_in}, n_out={self.n_out}, "
-            f"activation={self.activation!r}{dropout})"
+            f"Dense(n_in={self.n_in}, n_out={self.n_out}, activation={self.activation!r}{dropout})"
         )
 
 

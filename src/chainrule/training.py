@@ -86,7 +86,7 @@ def _split(
     if not 0 < fraction < 1:
         raise ValueError(f"validation_split must be in (0, 1), got {fraction!r}")
     n = X.shape[0]
-    n_val = int(round(n * fraction))
+    n_val = round(n * fraction)
     if not 1 <= n_val < n:
         raise ValueError(f"validation_split={fraction} leaves no training or validation data")
     order = rng.permutation(n)
@@ -127,6 +127,7 @@ def fit(
     restore_best_weights: bool = True,
     schedule: str | Schedule | None = None,
     metrics: Sequence[str] | Mapping[str, Metric] = (),
+    train_metrics: bool = True,
     callbacks: Sequence[Callback | Callable[..., Any]] = (),
     verbose: int = 0,
     l2: float = 0.0,
@@ -172,6 +173,8 @@ def fit(
     metrics : sequence of names or mapping of name to ``f(y, A) -> float``
         Computed after each epoch on the training data and on the validation data,
         in inference mode (no dropout). Built in: ``accuracy``, ``mse``, ``mae``.
+    train_metrics : bool
+        Also compute the metrics on the training data (one more forward pass per epoch).
     callbacks : sequence of Callback or functions ``f(epoch, logs, network)``
     verbose : int
         0: silent; 1: a tqdm progress bar (the ``progress`` extra); 2: a line per epoch.
@@ -258,9 +261,13 @@ def fit(
                     f"the training loss became {logs['loss']} at epoch {epoch}; "
                     "lower the learning rate or clip the gradients (clip_norm)"
                 )
-            _evaluate(network, loss, metric_fns, logs, X, y, X_val, y_val)
+            _evaluate(
+                network, loss, metric_fns, logs, X if train_metrics else None, y, X_val, y_val
+            )
             history.append(logs)
             last_monitor = logs.get(monitor)
+            if last_monitor is not None and not lower_is_better:
+                last_monitor = -last_monitor  # schedules take lower as better
             stop = False
             if early_stopping:
                 value = logs[monitor]
@@ -301,13 +308,13 @@ def _evaluate(
     loss: Loss,
     metric_fns: dict[str, Metric],
     logs: dict[str, float],
-    X: Array,
+    X: Array | None,
     y: Array,
     X_val: Array | None,
     y_val: Array | None,
 ) -> None:
     """Add the validation loss and the metrics (inference mode) to ``logs``."""
-    if metric_fns:
+    if metric_fns and X is not None:
         A = network.forward(X)[0]
         for name, fn in metric_fns.items():
             logs[name] = fn(y, A)
