@@ -82,7 +82,7 @@ class _BaseMLP(BaseEstimator):
         dropout: float = 0.0,
         clip_norm: float | None = None,
         weight_decay: float = 0.01,
-        initializer: str = "auto",
+        initializer: str = "glorot_uniform",
         dtype: Any = None,
     ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -260,7 +260,13 @@ class _BaseMLP(BaseEstimator):
         return w
 
     def _split(self, X: Any, Y: Any, y: Any, w: Any, rng: np.random.Generator) -> tuple:
-        stratify = y if isinstance(self, ClassifierMixin) and y.ndim == 1 else None
+        stratify = None
+        if isinstance(self, ClassifierMixin) and y.ndim == 1:
+            # Stratify (as scikit-learn does) when every class can appear on both sides.
+            counts = np.unique(y, return_counts=True)[1]
+            n_val = int(np.ceil(self.validation_fraction * len(y)))
+            if counts.min() >= 2 and len(counts) <= min(n_val, len(y) - n_val):
+                stratify = y
         seed = int(rng.integers(np.iinfo(np.int32).max))
         parts = [X, Y] if w is None else [X, Y, w]
         split = train_test_split(
@@ -343,7 +349,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         dropout: float = 0.0,
         clip_norm: float | None = None,
         weight_decay: float = 0.01,
-        initializer: str = "auto",
+        initializer: str = "glorot_uniform",
         dtype: Any = None,
         class_weight: Any = None,
     ) -> None:
