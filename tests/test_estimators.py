@@ -90,6 +90,7 @@ def test_multi_output_regression():
     assert reg.score(X, Y / 100) > 0.95
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_fitted_attributes_have_sklearns_shapes():
     from sklearn.neural_network import MLPClassifier as SklearnMLP
 
@@ -207,7 +208,7 @@ X_GOOD, Y_GOOD = load_iris(return_X_y=True)
         (np.full((4, 2), np.nan), [0, 1, 0, 1], {}, "NaN"),
         (np.full((4, 2), np.inf), [0, 1, 0, 1], {}, "infinity"),
         (np.empty((0, 4)), [], {}, "0 sample"),
-        (np.ones((4, 2, 2)), [0, 1, 0, 1], {}, "2D"),
+        (np.ones((4, 2, 2)), [0, 1, 0, 1], {}, "dim 3"),
         ([["a", "b"], ["c", "d"]], [0, 1], {}, "string"),
         (np.ones((4, 2)), [1, 1, 1, 1], {}, "1 class"),
         (np.ones((4, 2)), [0.5, 1.5, 0.1, 0.2], {}, "Unknown label type"),
