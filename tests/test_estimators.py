@@ -29,13 +29,21 @@ ESTIMATORS = [
     MLPClassifier(random_state=0),
     MLPRegressor(random_state=0),
     MLPClassifier(
-        solver="sgd", learning_rate_init=0.01, early_stopping=True, dropout=0.1, dtype="float32",
+        solver="sgd",
+        learning_rate_init=0.01,
+        early_stopping=True,
+        dropout=0.1,
+        dtype="float32",
         random_state=0,
-    ),  # fmt: skip
+    ),
     MLPRegressor(
-        solver="adamw", hidden_layer_sizes=(20, 10), activation=("tanh", "relu"), clip_norm=1.0,
-        learning_rate="cosine", random_state=0,
-    ),  # fmt: skip
+        solver="adamw",
+        hidden_layer_sizes=(20, 10),
+        activation=("tanh", "relu"),
+        clip_norm=1.0,
+        learning_rate="cosine",
+        random_state=0,
+    ),
 ]
 
 
@@ -176,9 +184,7 @@ def test_warm_start_continues():
 def test_pipeline_grid_search_and_cross_val_score():
     X, y = load_iris(return_X_y=True)
     pipe = make_pipeline(StandardScaler(), MLPClassifier(max_iter=200, random_state=0))
-    grid = GridSearchCV(
-        pipe, {"mlpclassifier__hidden_layer_sizes": [(4,), (16,)]}, cv=3
-    ).fit(X, y)
+    grid = GridSearchCV(pipe, {"mlpclassifier__hidden_layer_sizes": [(4,), (16,)]}, cv=3).fit(X, y)
     assert grid.best_params_["mlpclassifier__hidden_layer_sizes"] in [(4,), (16,)]
     scores = cross_val_score(clone(pipe), X, y, cv=3)
     assert scores.shape == (3,) and scores.mean() > 0.8

@@ -11,7 +11,7 @@ def test_dropout_is_off_at_inference():
     X = np.random.default_rng(1).normal(size=(6, 4))
     plain = Network.from_sizes([4, 50, 3], ["relu", "softmax"], random_state=0)
     np.testing.assert_array_equal(net.predict(X), plain.predict(X))
-    A, caches = net.forward(X)
+    _A, caches = net.forward(X)
     assert all(cache.mask is None for cache in caches)
 
 
@@ -53,14 +53,16 @@ def test_dropout_gradient_check_with_a_fixed_mask(loss):
 def test_dropout_layer_backward_uses_the_mask():
     layer = Dense(np.array([[1.0, -1.0]]), np.zeros(2), "sigmoid", dropout=0.5)
     A, cache = layer.forward(np.array([[0.3]]), training=True, rng=np.random.default_rng(0))
-    dA_prev, grads, dZ = layer.backward(np.ones_like(A), cache)
+    _dA_prev, _grads, dZ = layer.backward(np.ones_like(A), cache)
     s = 1 / (1 + np.exp(-np.array([0.3, -0.3])))
     np.testing.assert_allclose(dZ[0], cache.mask[0] * s * (1 - s))
 
 
 def test_float32_dropout_stays_float32():
     net = Network.from_sizes([3, 8, 1], "tanh", random_state=0, dtype=np.float32, dropout=0.2)
-    A, caches = net.forward(np.ones((2, 3), np.float32), training=True, rng=np.random.default_rng(0))
+    A, caches = net.forward(
+        np.ones((2, 3), np.float32), training=True, rng=np.random.default_rng(0)
+    )
     assert A.dtype == np.float32 and caches[0].mask.dtype == np.float32
 
 

@@ -115,7 +115,7 @@ def test_update_keeps_float32():
     params = {"W1": np.ones((2, 2), np.float32), "b1": np.zeros(2, np.float32)}
     grads = {k: np.full_like(v, 0.5) for k, v in params.items()}
     for opt in (SGD(lr=0.1, momentum=0.9), Adam(), AdamW()):
-        new, state = opt.update(copy.deepcopy(params), grads, opt.init(params))
+        new, _state = opt.update(copy.deepcopy(params), grads, opt.init(params))
         assert all(v.dtype == np.float32 for v in new.values())
 
 

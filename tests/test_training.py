@@ -53,8 +53,16 @@ def test_minibatch_sgd_matches_torch(batch_size):
             opt.zero_grad()
             loss.backward()
             opt.step()
-    fit(net, X, y, loss="mse", optimizer=SGD(lr=0.1, momentum=0.9), epochs=3,
-        batch_size=batch_size, shuffle=False)  # fmt: skip
+    fit(
+        net,
+        X,
+        y,
+        loss="mse",
+        optimizer=SGD(lr=0.1, momentum=0.9),
+        epochs=3,
+        batch_size=batch_size,
+        shuffle=False,
+    )
     for layer, W, b in zip(net.layers, Ws, bs, strict=True):
         np.testing.assert_allclose(layer.W, W.detach().numpy(), rtol=1e-10, atol=1e-12)
         np.testing.assert_allclose(layer.b, b.detach().numpy(), rtol=1e-10, atol=1e-12)
@@ -63,8 +71,14 @@ def test_minibatch_sgd_matches_torch(batch_size):
 @pytest.mark.parametrize(("batch_size", "updates"), [(1, 40), (7, 6 * 2), (None, 2), (999, 2)])
 def test_number_of_updates(batch_size, updates):
     X, y = _regression_data()
-    history = fit(Network.from_sizes([3, 1], "identity", random_state=0), X, y, loss="mse",
-                  epochs=2 if batch_size != 1 else 1, batch_size=batch_size)  # fmt: skip
+    history = fit(
+        Network.from_sizes([3, 1], "identity", random_state=0),
+        X,
+        y,
+        loss="mse",
+        epochs=2 if batch_size != 1 else 1,
+        batch_size=batch_size,
+    )
     assert history.optimizer_state["t"] == updates
 
 
@@ -78,8 +92,9 @@ def test_learns_xor():
 # -- determinism ------------------------------------------------------------------------------
 def _train(seed, dtype=np.float64):
     X, y = _regression_data()
-    net = Network.from_sizes([3, 16, 1], ["relu", "identity"], random_state=seed, dtype=dtype,
-                             dropout=0.2)  # fmt: skip
+    net = Network.from_sizes(
+        [3, 16, 1], ["relu", "identity"], random_state=seed, dtype=dtype, dropout=0.2
+    )
     fit(net, X, y, loss="mse", epochs=5, batch_size=8, validation_split=0.2, random_state=seed)
     return net.params
 
@@ -96,8 +111,17 @@ def test_shuffle_changes_the_order_only_when_asked():
     X, y = _regression_data()
     nets = [Network.from_sizes([3, 1], "identity", random_state=0) for _ in range(3)]
     fit(nets[0], X, y, loss="mse", optimizer="sgd", epochs=2, batch_size=5, shuffle=False)
-    fit(nets[1], X, y, loss="mse", optimizer="sgd", epochs=2, batch_size=5, shuffle=False,
-        random_state=99)  # fmt: skip
+    fit(
+        nets[1],
+        X,
+        y,
+        loss="mse",
+        optimizer="sgd",
+        epochs=2,
+        batch_size=5,
+        shuffle=False,
+        random_state=99,
+    )
     fit(nets[2], X, y, loss="mse", optimizer="sgd", epochs=2, batch_size=5, random_state=0)
     np.testing.assert_array_equal(nets[0].params["W1"], nets[1].params["W1"])
     assert not np.array_equal(nets[0].params["W1"], nets[2].params["W1"])
@@ -107,8 +131,16 @@ def test_shuffle_changes_the_order_only_when_asked():
 def test_validation_data_and_metrics():
     X, y = _regression_data(60)
     net = Network.from_sizes([3, 8, 1], ["tanh", "identity"], random_state=0)
-    history = fit(net, X[:40], y[:40], loss="mse", epochs=4, validation_data=(X[40:], y[40:]),
-                  metrics=["mae"], random_state=0)  # fmt: skip
+    history = fit(
+        net,
+        X[:40],
+        y[:40],
+        loss="mse",
+        epochs=4,
+        validation_data=(X[40:], y[40:]),
+        metrics=["mae"],
+        random_state=0,
+    )
     assert set(history.history) == {"loss", "lr", "mae", "val_loss", "val_mae"}
     assert history["val_loss"][-1] == pytest.approx(net.loss(X[40:], y[40:], "mse"), rel=1e-12)
     mae = np.mean(np.abs(net.predict(X[40:]) - y[40:]))
@@ -117,8 +149,16 @@ def test_validation_data_and_metrics():
 
 def test_validation_split_holds_out_rows():
     X, y = _regression_data(50)
-    history = fit(Network.from_sizes([3, 1], "identity", random_state=0), X, y, loss="mse",
-                  epochs=1, batch_size=1, validation_split=0.2, random_state=0)  # fmt: skip
+    history = fit(
+        Network.from_sizes([3, 1], "identity", random_state=0),
+        X,
+        y,
+        loss="mse",
+        epochs=1,
+        batch_size=1,
+        validation_split=0.2,
+        random_state=0,
+    )
     assert history.optimizer_state["t"] == 40  # 50 rows, 10 held out
     assert "val_loss" in history
 
@@ -129,9 +169,18 @@ def test_early_stopping_restores_the_best_weights():
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(60, 5)), rng.integers(0, 2, size=60).astype(float)
     net = Network.from_sizes([5, 64, 1], ["relu", "sigmoid"], random_state=0)
-    history = fit(net, X[:30], y[:30], loss="bce", optimizer=Adam(lr=0.01), epochs=500,
-                  validation_data=(X[30:], y[30:]), early_stopping=True, patience=5,
-                  random_state=0)  # fmt: skip
+    history = fit(
+        net,
+        X[:30],
+        y[:30],
+        loss="bce",
+        optimizer=Adam(lr=0.01),
+        epochs=500,
+        validation_data=(X[30:], y[30:]),
+        early_stopping=True,
+        patience=5,
+        random_state=0,
+    )
     assert history.stop_reason == "early_stopping"
     best = history.best_epoch
     assert history.epochs == best + 5 + 1
@@ -144,9 +193,19 @@ def test_early_stopping_without_restore_keeps_the_last_weights():
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(60, 5)), rng.integers(0, 2, size=60).astype(float)
     net = Network.from_sizes([5, 64, 1], ["relu", "sigmoid"], random_state=0)
-    history = fit(net, X[:30], y[:30], loss="bce", optimizer=Adam(lr=0.01), epochs=500,
-                  validation_data=(X[30:], y[30:]), early_stopping=True, patience=5,
-                  restore_best_weights=False, random_state=0)  # fmt: skip
+    history = fit(
+        net,
+        X[:30],
+        y[:30],
+        loss="bce",
+        optimizer=Adam(lr=0.01),
+        epochs=500,
+        validation_data=(X[30:], y[30:]),
+        early_stopping=True,
+        patience=5,
+        restore_best_weights=False,
+        random_state=0,
+    )
     assert not history.restored_best
     assert net.loss(X[30:], y[30:], "bce") == pytest.approx(history["val_loss"][-1], rel=1e-12)
 
@@ -170,8 +229,14 @@ def test_callback_hooks_and_stopping():
             calls.append("finish")
 
     X, y = _regression_data()
-    history = fit(Network.from_sizes([3, 1], "identity", random_state=0), X, y, loss="mse",
-                  epochs=10, callbacks=[Recorder()])  # fmt: skip
+    history = fit(
+        Network.from_sizes([3, 1], "identity", random_state=0),
+        X,
+        y,
+        loss="mse",
+        epochs=10,
+        callbacks=[Recorder()],
+    )
     assert calls == ["begin", "start 0", "end 0", "start 1", "end 1", "finish"]
     assert history.stop_reason == "callback" and history.epochs == 2
 
@@ -179,8 +244,14 @@ def test_callback_hooks_and_stopping():
 def test_function_callback_sees_the_logs():
     seen = []
     X, y = _regression_data()
-    fit(Network.from_sizes([3, 1], "identity", random_state=0), X, y, loss="mse", epochs=3,
-        callbacks=[lambda epoch, logs, net: seen.append(logs["loss"])])  # fmt: skip
+    fit(
+        Network.from_sizes([3, 1], "identity", random_state=0),
+        X,
+        y,
+        loss="mse",
+        epochs=3,
+        callbacks=[lambda epoch, logs, net: seen.append(logs["loss"])],
+    )
     assert len(seen) == 3
 
 
@@ -196,8 +267,16 @@ class _InterruptingSGD(SGD):
 def test_keyboard_interrupt_ends_training_cleanly():
     X, y = _regression_data()
     net = Network.from_sizes([3, 4, 1], ["tanh", "identity"], random_state=0)
-    history = fit(net, X, y, loss="mse", optimizer=_InterruptingSGD(lr=0.1), epochs=10,
-                  batch_size=8, random_state=0)  # fmt: skip
+    history = fit(
+        net,
+        X,
+        y,
+        loss="mse",
+        optimizer=_InterruptingSGD(lr=0.1),
+        epochs=10,
+        batch_size=8,
+        random_state=0,
+    )
     assert history.interrupted
     assert history.epochs == 3  # 5 updates per epoch: interrupted during epoch 4
     assert len(history["loss"]) == 3
@@ -236,12 +315,24 @@ class _DtypeSpy(Adam):
 
 def test_float32_training_never_upcasts():
     X, y = _regression_data()
-    net = Network.from_sizes([3, 8, 1], ["relu", "identity"], dtype=np.float32, random_state=0,
-                             dropout=0.1)  # fmt: skip
+    net = Network.from_sizes(
+        [3, 8, 1], ["relu", "identity"], dtype=np.float32, random_state=0, dropout=0.1
+    )
     spy = _DtypeSpy(lr=0.01)
     object.__setattr__(spy, "seen", set())
-    fit(net, X, y, loss="mse", optimizer=spy, epochs=3, batch_size=8, l2=0.01, clip_norm=1.0,
-        sample_weight=np.ones(len(X)), random_state=0)  # fmt: skip
+    fit(
+        net,
+        X,
+        y,
+        loss="mse",
+        optimizer=spy,
+        epochs=3,
+        batch_size=8,
+        l2=0.01,
+        clip_norm=1.0,
+        sample_weight=np.ones(len(X)),
+        random_state=0,
+    )
     assert spy.seen == {"float32"}
     assert all(p.dtype == np.float32 for p in net.params.values())
     assert net.predict(X).dtype == np.float32

@@ -31,7 +31,16 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import Array, as_float_array, check_finite, check_positive, check_reduction
+from ._fit_parts import (
+    Metric,
+    check_sample_weight,
+    evaluate,
+    get_metrics,
+    progress,
+    random_split,
+    report,
+)
+from ._validation import check_positive, check_reduction
 from .callbacks import Callback, History, as_callback
 from .initializers import as_generator
 from .losses import Loss, get_loss
@@ -39,72 +48,6 @@ from .network import Network
 from .optimizers import Optimizer, get_optimizer
 from .regularization import add_l2_gradient, clip_by_global_norm, l2_penalty
 from .schedules import Schedule, get_schedule
-
-Metric = Callable[[Array, Array], float]
-
-
-def _accuracy(y: Array, A: Array) -> float:
-    # One output: a probability thresholded at 0.5; several: the arg-max class.
-    if A.shape[1] == 1:
-        return float(np.mean((A[:, 0] >= 0.5) == (y[:, 0] >= 0.5)))
-    return float(np.mean(np.argmax(A, axis=1) == np.argmax(y, axis=1)))
-
-
-METRICS: dict[str, Metric] = {
-    "accuracy": _accuracy,
-    "mse": lambda y, A: float(np.mean((y - A) ** 2)),
-    "mae": lambda y, A: float(np.mean(np.abs(y - A))),
-}
-
-
-def _get_metrics(metrics: Sequence[str] | Mapping[str, Metric]) -> dict[str, Metric]:
-    if isinstance(metrics, Mapping):
-        return dict(metrics)
-    found = {}
-    for name in metrics:
-        if name not in METRICS:
-            raise ValueError(f"unknown metric {name!r}; known: {', '.join(METRICS)}")
-        found[name] = METRICS[name]
-    return found
-
-
-def _check_sample_weight(sample_weight: Any, n_samples: int, dtype: Any) -> Array | None:
-    if sample_weight is None:
-        return None
-    w = as_float_array(sample_weight, "sample_weight", dtype=dtype)
-    if w.shape != (n_samples,):
-        raise ValueError(f"sample_weight must have shape ({n_samples},), got {w.shape}")
-    check_finite(w, "sample_weight")
-    if (w < 0).any() or not w.sum() > 0:
-        raise ValueError("sample_weight must be >= 0 with a positive sum")
-    return w
-
-
-def _split(
-    X: Array, y: Array, w: Array | None, fraction: float, rng: np.random.Generator
-) -> tuple[tuple[Array, Array, Array | None], tuple[Array, Array]]:
-    if not 0 < fraction < 1:
-        raise ValueError(f"validation_split must be in (0, 1), got {fraction!r}")
-    n = X.shape[0]
-    n_val = round(n * fraction)
-    if not 1 <= n_val < n:
-        raise ValueError(f"validation_split={fraction} leaves no training or validation data")
-    order = rng.permutation(n)
-    val, train = order[:n_val], order[n_val:]
-    return (X[train], y[train], None if w is None else w[train]), (X[val], y[val])
-
-
-def _progress(epochs: int, verbose: int) -> Any:
-    if verbose != 1:
-        return None
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        raise ImportError(
-            "verbose=1 shows a progress bar, which needs tqdm: pip install 'chainrule[progress]'"
-            " (or pass verbose=0 or 2)"
-        ) from None
-    return tqdm(total=epochs, unit="epoch", leave=True)
 
 
 def fit(
@@ -200,22 +143,22 @@ def fit(
         raise ValueError(f"l2 and min_delta must be >= 0, got l2={l2!r}, min_delta={min_delta!r}")
     if clip_norm is not None:
         check_positive(clip_norm, "clip_norm")
-    metric_fns = _get_metrics(metrics)
+    metric_fns = get_metrics(metrics)
     hooks = [as_callback(c) for c in callbacks]
     X, y = network.check_Xy(X, y)
-    w = _check_sample_weight(sample_weight, X.shape[0], network.dtype)
+    w = check_sample_weight(sample_weight, X.shape[0], network.dtype)
     rng = as_generator(random_state)
     if validation_data is not None:
         X_val, y_val = network.check_Xy(*validation_data)
     elif validation_split:
-        (X, y, w), (X_val, y_val) = _split(X, y, w, validation_split, rng)
+        (X, y, w), (X_val, y_val) = random_split(X, y, w, validation_split, rng)
     else:
         X_val = y_val = None
     monitor = monitor or ("val_loss" if X_val is not None else "loss")
     if monitor.startswith("val_") and X_val is None:
         raise ValueError(f"monitor={monitor!r} needs validation_data or validation_split")
     lower_is_better = "loss" in monitor
-    bar = _progress(epochs, verbose)
+    bar = progress(epochs, verbose)
 
     n = X.shape[0]
     batch = min(batch_size or n, n)
@@ -261,9 +204,7 @@ def fit(
                     f"the training loss became {logs['loss']} at epoch {epoch}; "
                     "lower the learning rate or clip the gradients (clip_norm)"
                 )
-            _evaluate(
-                network, loss, metric_fns, logs, X if train_metrics else None, y, X_val, y_val
-            )
+            evaluate(network, loss, metric_fns, logs, X if train_metrics else None, y, X_val, y_val)
             history.append(logs)
             last_monitor = logs.get(monitor)
             if last_monitor is not None and not lower_is_better:
@@ -287,7 +228,7 @@ def fit(
             for hook in hooks:
                 if hook.on_epoch_end(epoch, logs, network):
                     history.stop_reason, stop = "callback", True
-            _report(bar, verbose, epoch, logs)
+            report(bar, verbose, epoch, logs)
             if stop:
                 break
     except KeyboardInterrupt:
@@ -301,34 +242,3 @@ def fit(
     for hook in hooks:
         hook.on_train_end(network, history)
     return history
-
-
-def _evaluate(
-    network: Network,
-    loss: Loss,
-    metric_fns: dict[str, Metric],
-    logs: dict[str, float],
-    X: Array | None,
-    y: Array,
-    X_val: Array | None,
-    y_val: Array | None,
-) -> None:
-    """Add the validation loss and the metrics (inference mode) to ``logs``."""
-    if metric_fns and X is not None:
-        A = network.forward(X)[0]
-        for name, fn in metric_fns.items():
-            logs[name] = fn(y, A)
-    if X_val is not None:
-        A_val, caches = network.forward(X_val)
-        logs["val_loss"] = float(np.mean(network.instance_errors(y_val, caches, loss)))
-        for name, fn in metric_fns.items():
-            logs[f"val_{name}"] = fn(y_val, A_val)
-
-
-def _report(bar: Any, verbose: int, epoch: int, logs: dict[str, float]) -> None:
-    shown = {k: f"{v:.4g}" for k, v in logs.items()}
-    if bar is not None:
-        bar.set_postfix(shown, refresh=False)
-        bar.update(1)
-    elif verbose >= 2:
-        print(f"epoch {epoch + 1}: " + ", ".join(f"{k}={v}" for k, v in shown.items()))
