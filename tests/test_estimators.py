@@ -242,6 +242,14 @@ def test_bad_input_leaves_a_fitted_estimator_unchanged(X, y, params, message):
     np.testing.assert_array_equal(clf.coefs_[0], coefs[0])
 
 
+def test_failed_first_fit_adds_no_attributes():
+    clf = MLPClassifier()
+    before = dict(vars(clf))
+    with pytest.raises(ValueError, match="NaN"):
+        clf.fit(np.full((4, 2), np.nan), [0, 1, 0, 1])
+    assert vars(clf) == before
+
+
 def test_wrong_number_of_features_at_predict():
     clf = MLPClassifier((4,), max_iter=5, random_state=0).fit(X_GOOD, Y_GOOD)
     with pytest.raises(ValueError, match="X has 3 features, but MLPClassifier is expecting 4"):

@@ -107,6 +107,26 @@ def test_same_seed_bit_identical_weights(dtype):
     assert any(a[name].tobytes() != c[name].tobytes() for name in a)
 
 
+def test_same_seed_bit_identical_across_processes():
+    import subprocess
+
+    code = (
+        "import hashlib, numpy as np\n"
+        "from chainrule import Network, fit\n"
+        "rng = np.random.default_rng(0); X = rng.normal(size=(40, 3)); y = X[:, :1] ** 2\n"
+        "net = Network.from_sizes([3, 16, 1], ['relu', 'identity'], random_state=5,"
+        " dropout=0.2)\n"
+        "fit(net, X, y, loss='mse', epochs=5, batch_size=8, validation_split=0.2,"
+        " random_state=5)\n"
+        "print(hashlib.sha256(b''.join(p.tobytes() for p in net.params.values())).hexdigest())\n"
+    )
+    runs = [
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        for _ in range(2)
+    ]
+    assert runs[0].stdout == runs[1].stdout and len(runs[0].stdout.strip()) == 64
+
+
 def test_shuffle_changes_the_order_only_when_asked():
     X, y = _regression_data()
     nets = [Network.from_sizes([3, 1], "identity", random_state=0) for _ in range(3)]

@@ -29,6 +29,7 @@ METRICS: dict[str, Metric] = {
 
 
 def get_metrics(metrics: Sequence[str] | Mapping[str, Metric]) -> dict[str, Metric]:
+    """The metric functions by name: built-in names or a mapping given as is."""
     if isinstance(metrics, Mapping):
         return dict(metrics)
     found = {}
@@ -40,6 +41,7 @@ def get_metrics(metrics: Sequence[str] | Mapping[str, Metric]) -> dict[str, Metr
 
 
 def check_sample_weight(sample_weight: Any, n_samples: int, dtype: Any) -> Array | None:
+    """Validate ``sample_weight``: shape (n_samples,), finite, >= 0, positive sum."""
     if sample_weight is None:
         return None
     w = as_float_array(sample_weight, "sample_weight", dtype=dtype)
@@ -54,6 +56,7 @@ def check_sample_weight(sample_weight: Any, n_samples: int, dtype: Any) -> Array
 def random_split(
     X: Array, y: Array, w: Array | None, fraction: float, rng: np.random.Generator
 ) -> tuple[tuple[Array, Array, Array | None], tuple[Array, Array]]:
+    """Hold out a random ``fraction`` of the rows for validation."""
     if not 0 < fraction < 1:
         raise ValueError(f"validation_split must be in (0, 1), got {fraction!r}")
     n = X.shape[0]
@@ -66,6 +69,7 @@ def random_split(
 
 
 def progress(epochs: int, verbose: int) -> Any:
+    """A tqdm progress bar over epochs for ``verbose=1`` (else None)."""
     if verbose != 1:
         return None
     try:
@@ -101,6 +105,7 @@ def evaluate(
 
 
 def report(bar: Any, verbose: int, epoch: int, logs: dict[str, float]) -> None:
+    """Show one epoch's logs on the bar or, for ``verbose=2``, as a line."""
     shown = {k: f"{v:.4g}" for k, v in logs.items()}
     if bar is not None:
         bar.set_postfix(shown, refresh=False)

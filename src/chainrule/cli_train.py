@@ -45,6 +45,9 @@ def add_parser(commands: Any, positive_int: Any) -> None:
     tr.add_argument("--alpha", type=float, default=0.0001, help="L2 penalty (0.0001)")
     tr.add_argument("--dropout", type=float, default=0.0, help="hidden-layer dropout rate")
     tr.add_argument("--early-stopping", action="store_true", help="stop on validation score")
+    tr.add_argument(
+        "--patience", type=positive_int, default=10, help="epochs without improvement (10)"
+    )
     tr.add_argument("--scale", action="store_true", help="standardize the features first")
     tr.add_argument("--test-size", type=float, default=0.25, help="held-out fraction (0.25)")
     tr.add_argument("--seed", type=int, default=0, help="random seed (0)")
@@ -95,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
         learning_rate_init=args.lr,
         max_iter=args.epochs,
         early_stopping=args.early_stopping,
+        n_iter_no_change=args.patience,
         dropout=args.dropout,
         random_state=args.seed,
         verbose=verbose,
