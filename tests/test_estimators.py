@@ -261,3 +261,25 @@ def test_predict_before_fit():
 
     with pytest.raises(NotFittedError):
         MLPRegressor().predict(X_GOOD)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, "float32", np.dtype("float32")])
+def test_dtype_spellings(dtype):
+    clf = MLPClassifier((4,), max_iter=3, dtype=dtype, random_state=0).fit(X_GOOD, Y_GOOD)
+    assert clf.coefs_[0].dtype == np.float32
+
+
+def test_adaptive_learning_rate_divides_by_five_on_a_plateau():
+    X, y = make_classification(100, 4, random_state=0)
+    clf = MLPClassifier(
+        (8,),
+        solver="sgd",
+        learning_rate="adaptive",
+        learning_rate_init=0.5,
+        max_iter=60,
+        n_iter_no_change=60,
+        random_state=0,
+    ).fit(X, y)
+    rates = sorted(set(clf.history_["lr"]), reverse=True)
+    assert rates[0] == 0.5 and len(rates) > 1
+    np.testing.assert_allclose(np.array(rates[1:]) / np.array(rates[:-1]), 0.2)

@@ -394,3 +394,32 @@ def test_bad_input_is_refused_before_any_change(kwargs, message):
     with pytest.raises((ValueError, TypeError), match=message):
         fit(net, args.pop("X"), args.pop("y"), **args)
     np.testing.assert_array_equal(net.params["W1"], before)
+
+
+def test_history_plot_without_matplotlib_names_the_extra(monkeypatch):
+    from chainrule.callbacks import History
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    with pytest.raises(ImportError, match=r"chainrule\[plot\]"):
+        History({"loss": [1.0]}).plot()
+
+
+# -- property: a small step against the gradient lowers the loss ------------------------
+hypothesis = pytest.importorskip("hypothesis", reason="property tests use hypothesis")
+
+
+@hypothesis.settings(max_examples=25, deadline=None)
+@hypothesis.given(
+    seed=hypothesis.strategies.integers(0, 10_000),
+    hidden=hypothesis.strategies.integers(1, 6),
+    activation=hypothesis.strategies.sampled_from(["tanh", "sigmoid", "softplus"]),
+)
+def test_small_full_batch_step_lowers_the_loss(seed, hidden, activation):
+    rng = np.random.default_rng(seed)
+    X, y = rng.normal(size=(8, 3)), rng.normal(size=(8, 2))
+    net = Network.from_sizes([3, hidden, 2], [activation, "identity"], random_state=seed)
+    before = net.loss(X, y, "mse")
+    _, grads = net.loss_and_grads(X, y, "mse")
+    hypothesis.assume(sum(float((g**2).sum()) for g in grads.values()) > 1e-12)
+    fit(net, X, y, loss="mse", optimizer=SGD(lr=1e-3), epochs=1, batch_size=None)
+    assert net.loss(X, y, "mse") < before

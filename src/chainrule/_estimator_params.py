@@ -9,6 +9,8 @@ from __future__ import annotations
 from numbers import Integral, Real
 from typing import Any
 
+import numpy as np
+
 from .activations import ACTIVATIONS
 
 # scikit-learn's activation names, mapped to the engine's.
@@ -86,8 +88,13 @@ def check_all(est: Any) -> None:
         _number(est.batch_size, "batch_size", low=0, low_open=True, integer=True)
     if est.clip_norm is not None:
         _number(est.clip_norm, "clip_norm", low=0, low_open=True)
-    if est.dtype is not None and str(est.dtype) not in ("float32", "float64"):
-        raise ValueError(f"dtype must be None, 'float32' or 'float64', got {est.dtype!r}")
+    if est.dtype is not None:
+        try:
+            name = np.dtype(est.dtype).name
+        except TypeError:
+            name = None
+        if name not in ("float32", "float64"):
+            raise ValueError(f"dtype must be None, float32 or float64, got {est.dtype!r}")
     initializers = ("auto", "glorot_uniform", "glorot_normal", "he_uniform", "he_normal")
     if est.initializer not in initializers:
         raise ValueError(f"initializer must be one of {initializers}, got {est.initializer!r}")
