@@ -384,6 +384,7 @@ def test_sample_weight_equals_repeated_rows():
         ({"sample_weight": [1.0, 2.0]}, "sample_weight"),
         ({"sample_weight": [-1.0, 1.0, 1.0, 1.0]}, "sample_weight"),
         ({"metrics": ["auc"]}, "unknown metric"),
+        ({"monitor": "accuracy"}, "monitor must be one of"),
         ({"callbacks": [3]}, "callbacks"),
     ],
 )

@@ -157,6 +157,10 @@ def fit(
     monitor = monitor or ("val_loss" if X_val is not None else "loss")
     if monitor.startswith("val_") and X_val is None:
         raise ValueError(f"monitor={monitor!r} needs validation_data or validation_split")
+    known = ["loss", *metric_fns]
+    known += [f"val_{k}" for k in known] if X_val is not None else []
+    if monitor not in known:
+        raise ValueError(f"monitor must be one of {known}, got {monitor!r}")
     lower_is_better = "loss" in monitor
     bar = progress(epochs, verbose)
 
