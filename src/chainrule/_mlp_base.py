@@ -208,7 +208,7 @@ class _BaseMLP(BaseEstimator):
         n = X.shape[0]
         batch = n if self.batch_size == "auto" and n <= 200 else self.batch_size
         batch = min(200 if batch == "auto" else int(batch), n)
-        mean_weight = 1.0 if w is None else float(np.mean(w))
+        mean_weight = 1.0 if w is None else float(np.mean(w)) or 1.0  # 0: fit refuses w
         state = copy.deepcopy(getattr(self, "_optimizer_state", None)) if incremental else None
         history = fit(
             network,
