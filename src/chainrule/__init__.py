@@ -16,7 +16,8 @@ from .training import fit
 
 __version__ = "0.1.0"
 
-# The estimators need scikit-learn (an optional extra): imported on first use.
+# The estimators need scikit-learn (an optional extra): imported on first use, and kept
+# out of __all__ so that ``from chainrule import *`` works without it.
 _LAZY = {"MLPClassifier": "estimators", "MLPRegressor": "estimators"}
 
 
@@ -42,8 +43,6 @@ __all__ = [
     "GradCheckReport",
     "History",
     "Loss",
-    "MLPClassifier",
-    "MLPRegressor",
     "Network",
     "Optimizer",
     "Trace",

@@ -145,6 +145,8 @@ def fit(
         check_positive(clip_norm, "clip_norm")
     metric_fns = get_metrics(metrics)
     hooks = [as_callback(c) for c in callbacks]
+    if not isinstance(network.layers[0].W, np.ndarray):
+        raise TypeError("fit trains NumPy networks; convert the parameters with astype()")
     X, y = network.check_Xy(X, y)
     w = check_sample_weight(sample_weight, X.shape[0], network.dtype)
     rng = as_generator(random_state)
