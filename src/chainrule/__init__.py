@@ -1,6 +1,7 @@
 """chainrule: neural networks built on explicit, readable backpropagation."""
 
 from .activations import ACTIVATIONS, Activation, get_activation, sigmoid, sigmoid_derivative
+from .callbacks import History
 from .datasets import seed_example
 from .explain import Explanation, explain
 from .gradcheck import GradCheckReport, check_gradients
@@ -8,30 +9,51 @@ from .layers import Dense, DenseCache
 from .losses import LOSSES, Loss, get_loss
 from .network import Network
 from .onnx_export import export_onnx
+from .optimizers import SGD, Adam, AdamW, Optimizer
 from .spec import Example, load_spec, spec_from_dict
 from .step import train_step
 from .torch_interop import from_torch, to_torch
 from .trace import Trace, Tracer
+from .training import fit
 
 __version__ = "0.1.0"
+
+# The estimators need scikit-learn (an optional extra): imported on first use, and kept
+# out of __all__ so that ``from chainrule import *`` works without it.
+_LAZY = {"MLPClassifier": "estimators", "MLPRegressor": "estimators"}
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        from importlib import import_module
+
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "ACTIVATIONS",
     "LOSSES",
+    "SGD",
     "Activation",
+    "Adam",
+    "AdamW",
     "Dense",
     "DenseCache",
     "Example",
     "Explanation",
     "GradCheckReport",
+    "History",
     "Loss",
     "Network",
+    "Optimizer",
     "Trace",
     "Tracer",
     "__version__",
     "check_gradients",
     "explain",
     "export_onnx",
+    "fit",
     "from_torch",
     "get_activation",
     "get_loss",

@@ -1,4 +1,4 @@
-"""The ``chainrule`` command line: ``chainrule explain`` and friends.
+"""The ``chainrule`` command line: ``chainrule explain``, ``chainrule train`` and friends.
 
 Errors in the input (a bad spec file, an unknown name, a shape mismatch) print one
 line, ``chainrule: error: ...``, and exit with status 2.
@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from . import __version__
+from .cli_train import add_parser as add_train_parser
 from .datasets import seed_example
 from .explain import explain
 from .spec import load_spec
@@ -69,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--precision", type=_non_negative_int, default=6, help="digits shown (default 6)"
     )
     ex.set_defaults(handler=_explain)
+    add_train_parser(commands, _positive_int)
     return parser
 
 

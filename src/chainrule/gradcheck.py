@@ -28,6 +28,7 @@ import numpy as np
 from ._validation import check_positive, check_reduction
 from .losses import Loss, get_loss, reduce
 from .network import Network
+from .regularization import add_l2_gradient, l2_penalty
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,8 @@ def check_gradients(
     *,
     reduction: str = "mean",
     eps: float = 1e-6,
+    l2: float = 0.0,
+    dropout_seed: int | None = None,
 ) -> GradCheckReport:
     """Compare the network's analytic gradients with central differences.
 
@@ -90,6 +93,12 @@ def check_gradients(
     reduction : {"mean", "sum"}
     eps : float
         The step of the central difference.
+    l2 : float
+        Check the loss plus the L2 penalty ``l2 / 2 * sum ||Wk||^2`` (see
+        :mod:`chainrule.regularization`), whose gradient adds ``l2 * Wk``.
+    dropout_seed : int, optional
+        Check the training-mode forward pass with dropout: every forward pass draws its
+        masks from a fresh generator seeded with this value, so the mask is fixed.
 
     Returns
     -------
@@ -100,13 +109,21 @@ def check_gradients(
     loss = get_loss(loss)
     net = network.astype(np.float64)
     X, y = net.check_Xy(X, y)
+    if l2 < 0:
+        raise ValueError(f"l2 must be >= 0, got {l2!r}")
+    training = dropout_seed is not None
+
+    def run_forward() -> list:
+        rng = np.random.default_rng(dropout_seed) if training else None
+        return net.forward(X, training=training, rng=rng)[1]
 
     def batch_loss() -> float:
-        _, caches = net.forward(X)
-        return float(reduce(net.instance_errors(y, caches, loss), reduction))
+        E = reduce(net.instance_errors(y, run_forward(), loss), reduction)
+        return float(E) + l2_penalty(net.params, l2)
 
-    _, caches = net.forward(X)
-    _, grads = net.backward(y, caches, loss, reduction)
+    _, grads = net.backward(y, run_forward(), loss, reduction)
+    if l2:
+        add_l2_gradient(grads, net.params, l2)
     results = {}
     for name, param in net.params.items():
         numeric = np.empty_like(param)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 from array_api_compat import array_namespace
 
 from ._validation import Array, shape_of
@@ -30,7 +31,10 @@ class DenseCache:
 
     A_prev: Array  # (n_samples, n_in): the layer's input, the seed's outL(k-1) or x
     Z: Array  # (n_samples, n_out): the seed's inLk
-    A: Array  # (n_samples, n_out): the seed's outLk
+    A: Array  # (n_samples, n_out): the seed's outLk, f(Z) before any dropout
+    # (n_samples, n_out): the inverted-dropout mask, 0 or 1 / (1 - rate); None when the
+    # layer ran without dropout. The layer's output is A * mask.
+    mask: Array | None = None
 
 
 class Dense:
@@ -44,9 +48,20 @@ class Dense:
         Biases.
     activation : str or Activation
         The activation ``f`` (see :mod:`chainrule.activations`).
+    dropout : float
+        Inverted dropout on the layer's output, rate in [0, 1): in training, each output
+        is zeroed with probability ``rate`` and the others are scaled by
+        ``1 / (1 - rate)``, so that inference (no dropout) needs no rescaling.
     """
 
-    def __init__(self, W: Array, b: Array, activation: str | Activation = "identity") -> None:
+    def __init__(
+        self,
+        W: Array,
+        b: Array,
+        activation: str | Activation = "identity",
+        *,
+        dropout: float = 0.0,
+    ) -> None:
         if len(shape_of(W)) != 2:
             raise ValueError(f"W must be 2-D (n_in, n_out), got shape {shape_of(W)}")
         if shape_of(b) != (W.shape[1],):
@@ -54,6 +69,7 @@ class Dense:
         self.W = W
         self.b = b
         self.activation = get_activation(activation)
+        self.dropout = check_dropout(dropout)
 
     @property
     def n_in(self) -> int:
@@ -65,12 +81,18 @@ class Dense:
         """Number of outputs (neurons)."""
         return int(self.W.shape[1])
 
-    def forward(self, A_prev: Array) -> tuple[Array, DenseCache]:
-        """``Z = A_prev @ W + b``, ``A = f(Z)``.
+    def forward(
+        self, A_prev: Array, *, training: bool = False, rng: np.random.Generator | None = None
+    ) -> tuple[Array, DenseCache]:
+        """``Z = A_prev @ W + b``, ``A = f(Z)`` (times the dropout mask in training).
 
         Parameters
         ----------
         A_prev : array, shape (n_samples, n_in)
+        training : bool
+            Apply dropout (if the layer has a rate > 0). Off by default: inference.
+        rng : numpy.random.Generator, optional
+            Draws the dropout mask; required when dropout applies.
 
         Returns
         -------
@@ -79,7 +101,15 @@ class Dense:
         """
         Z = A_prev @ self.W + self.b
         A = self.activation.value(Z)
-        return A, DenseCache(A_prev, Z, A)
+        if not (training and self.dropout):
+            return A, DenseCache(A_prev, Z, A)
+        if rng is None:
+            raise ValueError("rng must be a numpy.random.Generator when dropout applies")
+        dtype = A.dtype
+        # A float32 draw keeps a float32 network float32 (no silent upcast).
+        keep = rng.random(A.shape, dtype=dtype) >= self.dropout
+        mask = keep * dtype.type(1 / (1 - self.dropout))
+        return A * mask, DenseCache(A_prev, Z, A, mask)
 
     def backward(self, dA: Array, cache: DenseCache) -> tuple[Array, dict[str, Array], Array]:
         """Back-propagate dE/dA through the activation and the affine map.
@@ -99,6 +129,8 @@ class Dense:
         dZ : array, shape (n_samples, n_out)
             dE/dZ = dA * f'(Z), the seed's ``dEdInLk``.
         """
+        if cache.mask is not None:
+            dA = dA * cache.mask
         dZ = self.activation.backprop(dA, cache.Z, cache.A)
         dA_prev, grads = self.backward_from_dZ(dZ, cache)
         return dA_prev, grads, dZ
@@ -117,4 +149,16 @@ class Dense:
         return (dZ @ self.W.T if need_dA_prev else None), grads
 
     def __repr__(self) -> str:
-        return f"Dense(n_in={self.n_in}, n_out={self.n_out}, activation={self.activation!r})"
+        dropout = f", dropout={self.dropout}" if self.dropout else ""
+        return (
+            f"Dense(n_in={self.n_in}, n_out={self.n_out}, activation={self.activation!r}{dropout})"
+        )
+
+
+def check_dropout(rate: object, name: str = "dropout") -> float:
+    """Return ``rate`` as a float if it is a number in [0, 1), else raise."""
+    if isinstance(rate, bool) or not isinstance(rate, int | float | np.integer | np.floating):
+        raise TypeError(f"{name} must be a number in [0, 1), got {rate!r}")
+    if not 0 <= rate < 1:
+        raise ValueError(f"{name} must be a rate in [0, 1), got {rate!r}")
+    return float(rate)

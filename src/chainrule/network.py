@@ -29,10 +29,17 @@ from typing import Any
 import numpy as np
 from array_api_compat import array_namespace
 
-from ._validation import Array, as_float_array, check_finite, is_foreign_array, shape_of
+from ._validation import (
+    Array,
+    as_float_array,
+    check_finite,
+    check_reduction,
+    is_foreign_array,
+    shape_of,
+)
 from .activations import Activation, get_activation
 from .initializers import as_generator, initialize
-from .layers import Dense, DenseCache
+from .layers import Dense, DenseCache, check_dropout
 from .losses import Loss, get_loss, reduce, reduction_scale
 from .trace import Tracer
 
@@ -70,6 +77,11 @@ class Network:
                     f"layer {k + 1}: W{k + 1} has shape {shape_of(above.W)}, so it expects "
                     f"{above.n_in} inputs, but layer {k} has {below.n_out} outputs"
                 )
+        if layers[-1].dropout:
+            raise ValueError(
+                f"the output layer (layer {len(layers)}) cannot have dropout, got "
+                f"dropout={layers[-1].dropout}; dropout applies to hidden layers"
+            )
         self.layers = layers
         self.frozen: frozenset[str] = frozenset()
         self.freeze(*frozen)
@@ -84,6 +96,7 @@ class Network:
         *,
         dtype: Any = None,
         frozen: Iterable[str] = (),
+        dropout: float | Sequence[float] = 0.0,
     ) -> Network:
         """Build a network from explicit weights, as the seed notebook does.
 
@@ -96,6 +109,8 @@ class Network:
             float32 or float64; by default float64 unless every weight is float32.
         frozen : iterable of str
             Parameters to keep fixed during updates.
+        dropout : float or sequence of float
+            Inverted-dropout rate of every hidden layer, or one rate per hidden layer.
         """
         if len(weights) != len(biases):
             raise ValueError(
@@ -108,6 +123,7 @@ class Network:
             dtype = np.float32 if float32 else np.float64
         dtype = _check_dtype(dtype)
         acts = _per_layer(activations, len(weights), "activations")
+        rates = _dropout_rates(dropout, len(weights))
         layers = []
         for k, (W, b, act) in enumerate(zip(arrays, biases, acts, strict=True), start=1):
             W = np.array(W, dtype=dtype, copy=True)
@@ -123,7 +139,8 @@ class Network:
                     f"of W{k} {W.shape}, got shape {b.shape}"
                 )
             check_finite(b, f"b{k}")
-            layers.append(Dense(W, b, get_activation(act, f"layer {k} activation")))
+            act = get_activation(act, f"layer {k} activation")
+            layers.append(Dense(W, b, act, dropout=rates[k - 1]))
         return cls(layers, frozen=frozen)
 
     @classmethod
@@ -136,6 +153,7 @@ class Network:
         random_state: int | np.random.Generator | None = None,
         dtype: Any = np.float64,
         frozen: Iterable[str] = (),
+        dropout: float | Sequence[float] = 0.0,
     ) -> Network:
         """Build a network from layer sizes with seeded random weights and zero biases.
 
@@ -148,6 +166,8 @@ class Network:
             See :mod:`chainrule.initializers`.
         random_state : int, numpy.random.Generator or None
             The same seed gives the same weights.
+        dropout : float or sequence of float
+            Inverted-dropout rate of every hidden layer, or one rate per hidden layer.
         """
         sizes = list(sizes)
         if len(sizes) < 2:
@@ -158,14 +178,16 @@ class Network:
         dtype = _check_dtype(dtype)
         rng = as_generator(random_state)
         acts = _per_layer(activations, len(sizes) - 1, "activations")
+        rates = _dropout_rates(dropout, len(sizes) - 1)
         layers = [
             Dense(
                 initialize(initializer, n_in, n_out, rng, dtype),
                 np.zeros(n_out, dtype=dtype),
                 get_activation(act, f"layer {k} activation"),
+                dropout=rate,
             )
-            for k, (n_in, n_out, act) in enumerate(
-                zip(sizes, sizes[1:], acts, strict=False), start=1
+            for k, (n_in, n_out, act, rate) in enumerate(
+                zip(sizes, sizes[1:], acts, rates, strict=False), start=1
             )
         ]
         return cls(layers, frozen=frozen)
@@ -200,7 +222,9 @@ class Network:
         sizes = "-".join(str(n) for n in self.sizes)
         acts = "-".join(layer.activation.name for layer in self.layers)
         frozen = f", frozen={sorted(self.frozen)}" if self.frozen else ""
-        return f"Network({sizes}, activations={acts}, dtype={self.dtype}{frozen})"
+        rates = [layer.dropout for layer in self.layers[:-1]]
+        dropout = f", dropout={rates}" if any(rates) else ""
+        return f"Network({sizes}, activations={acts}, dtype={self.dtype}{frozen}{dropout})"
 
     # -- parameters ---------------------------------------------------------------------
     @property
@@ -252,7 +276,12 @@ class Network:
         """A deep copy: same architecture, copied parameters, same frozen set."""
         xp = array_namespace(self.layers[0].W)
         layers = [
-            Dense(xp.asarray(layer.W, copy=True), xp.asarray(layer.b, copy=True), layer.activation)
+            Dense(
+                xp.asarray(layer.W, copy=True),
+                xp.asarray(layer.b, copy=True),
+                layer.activation,
+                dropout=layer.dropout,
+            )
             for layer in self.layers
         ]
         return Network(layers, frozen=self.frozen)
@@ -261,7 +290,12 @@ class Network:
         """A copy of this NumPy network with parameters cast to ``dtype`` (float32 or float64)."""
         dtype = _check_dtype(dtype)
         layers = [
-            Dense(np.array(layer.W, dtype=dtype), np.array(layer.b, dtype=dtype), layer.activation)
+            Dense(
+                np.array(layer.W, dtype=dtype),
+                np.array(layer.b, dtype=dtype),
+                layer.activation,
+                dropout=layer.dropout,
+            )
             for layer in self.layers
         ]
         return Network(layers, frozen=self.frozen)
@@ -321,7 +355,14 @@ class Network:
         return X, self.check_y(y, int(X.shape[0]), single)
 
     # -- forward and backward -----------------------------------------------------------
-    def forward(self, X: Array, tracer: Tracer | None = None) -> tuple[Array, list[DenseCache]]:
+    def forward(
+        self,
+        X: Array,
+        tracer: Tracer | None = None,
+        *,
+        training: bool = False,
+        rng: np.random.Generator | None = None,
+    ) -> tuple[Array, list[DenseCache]]:
         """Run every layer. ``X`` must already be 2-D and of the network's dtype.
 
         Parameters
@@ -329,6 +370,10 @@ class Network:
         X : array, shape (n_samples, n_features)
         tracer : Tracer, optional
             Records ``inLk`` and ``outLk`` for every layer.
+        training : bool
+            Apply the layers' dropout (off by default: inference).
+        rng : numpy.random.Generator, optional
+            Draws the dropout masks; required when ``training`` and a layer has dropout.
 
         Returns
         -------
@@ -339,7 +384,7 @@ class Network:
         caches = []
         A = X
         for k, layer in enumerate(self.layers, start=1):
-            A, cache = layer.forward(A)
+            A, cache = layer.forward(A, training=training, rng=rng)
             caches.append(cache)
             if tracer is not None:
                 tracer.record(f"inL{k}", cache.Z)
@@ -364,6 +409,8 @@ class Network:
         loss: Loss,
         reduction: str = "mean",
         tracer: Tracer | None = None,
+        *,
+        sample_weight: Array | None = None,
     ) -> tuple[Array, Params]:
         """Compute the loss and every gradient, from the last layer down to the first.
 
@@ -377,6 +424,10 @@ class Network:
             The batch loss is the mean (default) or the sum of the per-instance errors.
         tracer : Tracer, optional
             Records ``e``, ``E`` and ``dEdOutLk, dEdInLk, dEdWk, dEdBk`` for k = L..1.
+        sample_weight : array, shape (n_samples,), optional
+            Non-negative weights ``w`` of the instances: the batch loss becomes
+            ``sum(w * e) / sum(w)`` ("mean") or ``sum(w * e)`` ("sum"). Not validated
+            here (the fit loop checks it once).
 
         Returns
         -------
@@ -386,8 +437,16 @@ class Network:
             ``{"W1": dE/dW1, "b1": dE/db1, ...}``, each the shape of its parameter.
         """
         top = caches[-1]
-        scale = reduction_scale(reduction, int(top.A.shape[0]))
         e = self.instance_errors(y, caches, loss)
+        if sample_weight is None:
+            scale: Any = reduction_scale(reduction, int(top.A.shape[0]))
+            E = reduce(e, reduction)
+        else:
+            xp = array_namespace(e)
+            check_reduction(reduction)
+            total = xp.sum(sample_weight) if reduction == "mean" else 1.0
+            scale = (sample_weight / total)[:, None]  # dE/d(e_i) of the weighted loss
+            E = xp.sum(sample_weight * e) / total
         if loss.fused(self.layers[-1].activation):
             dZ = loss.instance_gradient_from_logits(y, top.Z, top.A) * scale
             # dE/dA is shown in a trace, but the fused dZ = A - y never needs it.
@@ -395,7 +454,6 @@ class Network:
         else:
             dA = loss.instance_gradient(y, top.A) * scale
             dZ = None
-        E = reduce(e, reduction)
         if tracer is not None:
             tracer.record("e", e)
             tracer.record("E", E)
@@ -403,6 +461,8 @@ class Network:
         for k in range(self.n_layers, 0, -1):
             layer, cache = self.layers[k - 1], caches[k - 1]
             if dZ is None:
+                if cache.mask is not None:  # dropout: dE/dA of f(Z) is dE/d(output) * mask
+                    dA = dA * cache.mask
                 dZ = layer.activation.backprop(dA, cache.Z, cache.A)
             dA_prev, layer_grads = layer.backward_from_dZ(dZ, cache, need_dA_prev=k > 1)
             grads[f"W{k}"], grads[f"b{k}"] = layer_grads["W"], layer_grads["b"]
@@ -449,6 +509,20 @@ class Network:
         single = len(np.shape(X)) == 1 if not is_foreign_array(X) else X.ndim == 1
         A, _ = self.forward(self.check_X(X))
         return A[0] if single else A
+
+
+def _dropout_rates(dropout: float | Sequence[float], n_layers: int) -> list[float]:
+    """One rate per layer: the hidden layers' rates, then 0 for the output layer."""
+    if isinstance(dropout, Sequence) and not isinstance(dropout, str):
+        if len(dropout) != n_layers - 1:
+            raise ValueError(
+                f"dropout must give one rate per hidden layer: {n_layers - 1} expected, "
+                f"got {len(dropout)}"
+            )
+        rates = [check_dropout(rate, f"dropout[{i}]") for i, rate in enumerate(dropout)]
+    else:
+        rates = [check_dropout(dropout)] * (n_layers - 1)
+    return [*rates, 0.0]
 
 
 def _check_dtype(dtype: Any) -> np.dtype:

@@ -1,0 +1,290 @@
+"""The shared machinery of chainrule's scikit-learn estimators (see :mod:`chainrule.estimators`).
+
+Parameters are checked at fit time, never in ``__init__`` (scikit-learn's rule); a fit
+that fails leaves the estimator as it was.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import numpy as np
+
+try:
+    from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+    from sklearn.model_selection import train_test_split
+    from sklearn.utils.validation import (
+        _check_sample_weight,
+        check_is_fitted,
+        column_or_1d,
+        validate_data,
+    )
+except ImportError as exc:  # pragma: no cover - exercised only without the extra
+    raise ImportError(
+        "chainrule's estimators need scikit-learn: pip install 'chainrule[sklearn]'"
+    ) from exc
+
+from . import _estimator_params as params
+from .network import Network
+from .optimizers import SGD, Adam, AdamW, Optimizer
+from .schedules import Constant, Cosine, ReduceOnPlateau, Schedule
+from .training import fit
+
+_FLOATS = (np.float64, np.float32)
+
+
+class _BaseMLP(BaseEstimator):
+    """What the classifier and the regressor share: parameters, fit, partial_fit."""
+
+    _output: tuple[str, str]  # (output activation, loss), set per target type
+
+    def __init__(
+        self,
+        hidden_layer_sizes: Any = (100,),
+        activation: Any = "relu",
+        *,
+        solver: str = "adam",
+        alpha: float = 0.0001,
+        batch_size: Any = "auto",
+        learning_rate: str = "constant",
+        learning_rate_init: float = 0.001,
+        max_iter: int = 200,
+        shuffle: bool = True,
+        random_state: Any = None,
+        tol: float = 1e-4,
+        verbose: bool = False,
+        warm_start: bool = False,
+        momentum: float = 0.9,
+        nesterovs_momentum: bool = True,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-8,
+        n_iter_no_change: int = 10,
+        dropout: float = 0.0,
+        clip_norm: float | None = None,
+        weight_decay: float = 0.01,
+        initializer: str = "glorot_uniform",
+        dtype: Any = None,
+    ) -> None:
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.dropout = dropout
+        self.clip_norm = clip_norm
+        self.weight_decay = weight_decay
+        self.initializer = initializer
+        self.dtype = dtype
+
+    # -- what the subclasses provide ----------------------------------------------------
+    def _encode(self, y: Any, first: bool) -> np.ndarray:
+        """Targets as the network's ``(n_samples, n_out)`` array; sets the encoding if first."""
+        raise NotImplementedError
+
+    def _score_metric(self, y: np.ndarray, A: np.ndarray) -> float:
+        raise NotImplementedError
+
+    # -- building blocks ------------------------------------------------------------------
+    def _optimizer(self) -> Optimizer:
+        lr = float(self.learning_rate_init)
+        if self.solver == "sgd":
+            nesterov = bool(self.nesterovs_momentum) and self.momentum > 0
+            return SGD(lr=lr, momentum=float(self.momentum), nesterov=nesterov)
+        adam = {"lr": lr, "beta1": self.beta_1, "beta2": self.beta_2, "eps": self.epsilon}
+        if self.solver == "adamw":
+            return AdamW(**adam, weight_decay=float(self.weight_decay))
+        return Adam(**adam)
+
+    def _schedule(self) -> Schedule:
+        if self.learning_rate == "adaptive":  # as scikit-learn: divide by 5 on a plateau
+            return ReduceOnPlateau(factor=0.2, patience=1, threshold=0.0)
+        if self.learning_rate == "cosine":
+            return Cosine(T=int(self.max_iter))
+        return Constant()
+
+    def _build(self, n_features: int, n_out: int, dtype: Any, rng: np.random.Generator) -> Network:
+        hidden = params.hidden_sizes(self.hidden_layer_sizes)
+        acts = params.activations(self.activation, len(hidden))
+        initializer = self.initializer
+        if initializer == "auto":  # He for the ReLU family, Glorot otherwise
+            relu = all(a in ("relu", "leaky_relu") for a in acts)
+            initializer = "he_uniform" if relu else "glorot_uniform"
+        return Network.from_sizes(
+            [n_features, *hidden, n_out],
+            [*acts, self._output[0]],
+            initializer=initializer,
+            random_state=rng,
+            dtype=dtype,
+            dropout=float(self.dropout),
+        )
+
+    def _generator(self) -> np.random.Generator:
+        seed = self.random_state
+        if isinstance(seed, np.random.RandomState):
+            seed = int(seed.randint(np.iinfo(np.int32).max))
+        if isinstance(seed, np.random.Generator):
+            return seed
+        if seed is not None and not isinstance(seed, int | np.integer):
+            raise TypeError(f"random_state must be None, an int or a RandomState, got {seed!r}")
+        return np.random.default_rng(seed)
+
+    # -- fitting --------------------------------------------------------------------------
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> _BaseMLP:
+        """Train from scratch (or from the last weights with ``warm_start``).
+
+        Parameters
+        ----------
+        X : array-like, shape (n_samples, n_features)
+        y : array-like, shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like, shape (n_samples,), optional
+
+        Returns
+        -------
+        self
+        """
+        return self._guarded(self._fit, X, y, sample_weight, incremental=False)
+
+    def _guarded(self, method: Any, *args: Any, **kwargs: Any) -> Any:
+        # A failed fit must leave the estimator exactly as it was.
+        before = dict(self.__dict__)
+        try:
+            return method(*args, **kwargs)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(before)
+            raise
+
+    def _fit(
+        self, X: Any, y: Any, sample_weight: Any, *, incremental: bool, classes: Any = None
+    ) -> _BaseMLP:
+        params.check_all(self)
+        continuing = hasattr(self, "network_") and (incremental or self.warm_start)
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            reset=not continuing,
+            dtype=self.network_.dtype if continuing else _FLOATS,
+            multi_output=True,
+            y_numeric=isinstance(self, RegressorMixin),
+        )
+        if self.dtype is not None and not continuing:
+            X = X.astype(self.dtype)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        Y = self._encode(y, first=not continuing, classes=classes)
+        w = None
+        if sample_weight is not None:
+            w = _check_sample_weight(sample_weight, X, dtype=X.dtype)
+        w = self._class_weight(y, w)
+        rng = self._generator()
+        if continuing:
+            network = self.network_.copy()
+        else:
+            network = self._build(X.shape[1], Y.shape[1], X.dtype, rng)
+        validation = None
+        if self.early_stopping and not incremental:
+            X, Y, w, validation = self._split(X, Y, y, w, rng)
+        n = X.shape[0]
+        batch = n if self.batch_size == "auto" and n <= 200 else self.batch_size
+        batch = min(200 if batch == "auto" else int(batch), n)
+        mean_weight = 1.0 if w is None else float(np.mean(w)) or 1.0  # 0: fit refuses w
+        state = copy.deepcopy(getattr(self, "_optimizer_state", None)) if incremental else None
+        history = fit(
+            network,
+            X,
+            Y,
+            loss=self._output[1],
+            optimizer=self._optimizer(),
+            epochs=1 if incremental else int(self.max_iter),
+            batch_size=batch,
+            shuffle=bool(self.shuffle),
+            random_state=rng,
+            validation_data=validation,
+            # scikit-learn's stopping rule: no improvement by tol for n_iter_no_change epochs.
+            early_stopping=not incremental,
+            monitor="val_score" if validation is not None else "loss",
+            patience=int(self.n_iter_no_change),
+            min_delta=float(self.tol),
+            restore_best_weights=validation is not None,
+            schedule=self._schedule(),
+            metrics={"score": self._score_metric} if validation is not None else (),
+            train_metrics=False,
+            verbose=1 if self.verbose else 0,
+            # scikit-learn's penalty: alpha / 2 * ||W||^2 per batch, over the batch's weight.
+            l2=float(self.alpha) / (batch * mean_weight),
+            clip_norm=self.clip_norm,
+            sample_weight=w,
+            optimizer_state=state,
+        )
+        self._set_fitted(network, history, incremental=continuing, n_samples=n)
+        return self
+
+    def _class_weight(self, y: np.ndarray, w: np.ndarray | None) -> np.ndarray | None:
+        return w
+
+    def _split(self, X: Any, Y: Any, y: Any, w: Any, rng: np.random.Generator) -> tuple:
+        stratify = None
+        if isinstance(self, ClassifierMixin) and y.ndim == 1:
+            # Stratify (as scikit-learn does) when every class can appear on both sides.
+            counts = np.unique(y, return_counts=True)[1]
+            n_val = int(np.ceil(self.validation_fraction * len(y)))
+            if counts.min() >= 2 and len(counts) <= min(n_val, len(y) - n_val):
+                stratify = y
+        seed = int(rng.integers(np.iinfo(np.int32).max))
+        parts = [X, Y] if w is None else [X, Y, w]
+        split = train_test_split(
+            *parts, test_size=self.validation_fraction, random_state=seed, stratify=stratify
+        )
+        X_train, X_val, Y_train, Y_val = split[:4]
+        w_train = None if w is None else split[4]
+        return X_train, Y_train, w_train, (X_val, Y_val)
+
+    def _set_fitted(self, network: Network, history: Any, *, incremental: bool, n_samples: int):
+        self.network_ = network
+        self._optimizer_state = history.optimizer_state
+        self.coefs_ = [layer.W for layer in network.layers]
+        self.intercepts_ = [layer.b for layer in network.layers]
+        self.n_layers_ = network.n_layers + 1
+        self.n_outputs_ = network.n_outputs
+        losses = list(history["loss"]) if "loss" in history else []
+        scores = list(history["val_score"]) if "val_score" in history else None
+        if incremental:
+            self.loss_curve_ = [*self.loss_curve_, *losses]
+            self.n_iter_ += history.epochs
+            self.t_ += history.epochs * n_samples
+        else:
+            self.loss_curve_ = losses
+            self.n_iter_ = history.epochs
+            self.t_ = history.epochs * n_samples
+        self.validation_scores_ = scores
+        self.best_validation_score_ = max(scores) if scores else None
+        self.best_loss_ = None if scores else min(self.loss_curve_, default=None)
+        self.loss_ = self.loss_curve_[-1] if self.loss_curve_ else None
+        self.history_ = history
+
+    # -- prediction -----------------------------------------------------------------------
+    def _forward(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "network_")
+        X = validate_data(self, X, reset=False, dtype=self.network_.dtype)
+        return self.network_.forward(X)[0]

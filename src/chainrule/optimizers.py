@@ -1,0 +1,243 @@
+"""Optimizers: frozen settings plus a pure-looking ``init`` / ``update`` pair.
+
+An optimizer holds only its settings. Its state (step count, learning rate, moments)
+is created by ``init(params)`` and threaded through ``update(params, grads, state)``,
+which returns the new parameters and the new state. A checkpoint is therefore just
+``(params, optimizer state, rng state, epoch)``.
+
+For speed, ``update`` writes into the parameter and state arrays it is given (no
+per-batch allocation beyond one scratch array per parameter) and returns them; copy
+them first (``Network.copy()``, ``copy.deepcopy(state)``) to keep the old values.
+
+The learning rate of the next update is ``state["lr"]``; a schedule changes it between
+epochs (see :mod:`chainrule.schedules`). ``t`` counts the updates taken, from 1.
+
+Formulas, for a parameter ``p`` with gradient ``g`` (the PyTorch conventions):
+
+- SGD: ``v <- momentum * v + g``; ``p <- p - lr * v`` (``p <- p - lr * (g + momentum * v)``
+  with Nesterov); plain gradient descent ``p <- p - lr * g`` when ``momentum = 0``.
+- Adam: ``m <- b1 m + (1 - b1) g``, ``s <- b2 s + (1 - b2) g**2``,
+  ``p <- p - lr * (m / (1 - b1**t)) / (sqrt(s / (1 - b2**t)) + eps)``.
+- AdamW: Adam after a decoupled decay of the weights, ``W <- W * (1 - lr * weight_decay)``
+  (biases are not decayed).
+
+Frozen parameters are never updated: pass only the trainable ones (as
+:func:`chainrule.training.fit` does, with ``network.trainable``).
+
+Examples
+--------
+>>> import numpy as np
+>>> from chainrule.optimizers import SGD
+>>> opt = SGD(lr=0.5)
+>>> params, grads = {"W1": np.array([[1.0]])}, {"W1": np.array([[0.2]])}
+>>> params, state = opt.update(params, grads, opt.init(params))
+>>> params["W1"], state["t"]
+(array([[0.9]]), 1)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ._validation import Array, check_positive
+
+Params = dict[str, Array]
+State = dict[str, Any]
+
+
+def _check_fraction(value: object, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise TypeError(f"{name} must be a number in [0, 1), got {value!r}")
+    if not (0 <= value < 1):
+        raise ValueError(f"{name} must be in [0, 1), got {value!r}")
+    return float(value)
+
+
+def _check_grads(params: Params, grads: Params) -> None:
+    missing = sorted(set(params) - set(grads))
+    if missing:
+        raise ValueError(f"grads has no entry for parameters {missing}")
+
+
+class Optimizer:
+    """Base class: ``init`` builds the state, ``update`` applies one step."""
+
+    lr: float
+
+    def init(self, params: Params) -> State:
+        """The state before the first update: ``{"t": 0, "lr": lr, ...}``."""
+        return {"t": 0, "lr": float(self.lr)}
+
+    def update(self, params: Params, grads: Params, state: State) -> tuple[Params, State]:
+        """One step: returns the updated ``params`` and ``state`` (both updated in place)."""
+        raise NotImplementedError
+
+    def _scratch(self, state: State, params: Params) -> dict[str, Array]:
+        # One reusable work array per parameter, so an update allocates nothing.
+        scratch = state.get("_scratch")
+        if scratch is None or scratch.keys() != params.keys():
+            scratch = {name: np.empty_like(p) for name, p in params.items()}
+            state["_scratch"] = scratch
+        return scratch
+
+
+@dataclass(frozen=True)
+class SGD(Optimizer):
+    """Stochastic gradient descent, with optional (Nesterov) momentum.
+
+    Parameters
+    ----------
+    lr : float
+        Learning rate, > 0.
+    momentum : float
+        In [0, 1); 0 gives the seed's plain update ``p <- p - lr * g``.
+    nesterov : bool
+        Use Nesterov momentum (requires ``momentum > 0``).
+    """
+
+    lr: float = 0.01
+    momentum: float = 0.0
+    nesterov: bool = False
+
+    def __post_init__(self) -> None:
+        check_positive(self.lr, "lr")
+        _check_fraction(self.momentum, "momentum")
+        if self.nesterov and self.momentum == 0:
+            raise ValueError("nesterov=True requires momentum > 0, got momentum=0")
+
+    def init(self, params: Params) -> State:
+        state = super().init(params)
+        if self.momentum:
+            state["velocity"] = {name: np.zeros_like(p) for name, p in params.items()}
+        return state
+
+    def update(self, params: Params, grads: Params, state: State) -> tuple[Params, State]:
+        _check_grads(params, grads)
+        lr = state["lr"]
+        scratch = self._scratch(state, params)
+        for name, p in params.items():
+            g, step = grads[name], scratch[name]
+            if self.momentum:
+                v = state["velocity"][name]
+                v *= self.momentum
+                v += g
+                if self.nesterov:
+                    np.multiply(v, self.momentum, out=step)
+                    step += g
+                else:
+                    step[...] = v
+            else:
+                step[...] = g
+            step *= lr
+            p -= step
+        state["t"] += 1
+        return params, state
+
+
+@dataclass(frozen=True)
+class Adam(Optimizer):
+    """Adam (Kingma and Ba, 2015), with bias correction.
+
+    Parameters
+    ----------
+    lr : float
+        Learning rate, > 0.
+    beta1, beta2 : float
+        Decay rates of the first and second moment estimates, in [0, 1).
+    eps : float
+        Added to the square root of the second moment, > 0.
+    """
+
+    lr: float = 0.001
+    beta1: float = 0.9
+    beta2: float = 0.999
+    eps: float = 1e-8
+
+    def __post_init__(self) -> None:
+        check_positive(self.lr, "lr")
+        _check_fraction(self.beta1, "beta1")
+        _check_fraction(self.beta2, "beta2")
+        check_positive(self.eps, "eps")
+
+    def init(self, params: Params) -> State:
+        state = super().init(params)
+        state["m"] = {name: np.zeros_like(p) for name, p in params.items()}
+        state["s"] = {name: np.zeros_like(p) for name, p in params.items()}
+        return state
+
+    def _decay(self, params: Params, lr: float) -> None:
+        """AdamW's decoupled weight decay; none for Adam."""
+
+    def update(self, params: Params, grads: Params, state: State) -> tuple[Params, State]:
+        _check_grads(params, grads)
+        state["t"] += 1
+        t, lr = state["t"], state["lr"]
+        self._decay(params, lr)
+        # Bias corrections folded into one step size, as in the paper's Algorithm 1 note.
+        correction1 = 1 - self.beta1**t
+        root_correction2 = np.sqrt(1 - self.beta2**t)
+        scratch = self._scratch(state, params)
+        for name, p in params.items():
+            g, m, s, work = grads[name], state["m"][name], state["s"][name], scratch[name]
+            m *= self.beta1
+            m += (1 - self.beta1) * g
+            s *= self.beta2
+            np.multiply(g, g, out=work)
+            work *= 1 - self.beta2
+            s += work
+            # work = sqrt(s / (1 - b2**t)) + eps; p -= lr / (1 - b1**t) * m / work
+            np.sqrt(s, out=work)
+            work /= root_correction2
+            work += self.eps
+            np.divide(m, work, out=work)
+            work *= lr / correction1
+            p -= work
+        return params, state
+
+
+@dataclass(frozen=True)
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov and Hutter, 2019).
+
+    Before each Adam step, weights (``Wk``, not biases) shrink: ``W <- W * (1 - lr *
+    weight_decay)``.
+
+    Parameters
+    ----------
+    weight_decay : float
+        >= 0.
+    """
+
+    weight_decay: float = 0.01
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        wd = self.weight_decay
+        if isinstance(wd, bool) or not isinstance(wd, int | float) or not wd >= 0:
+            raise ValueError(f"weight_decay must be a number >= 0, got {wd!r}")
+
+    def _decay(self, params: Params, lr: float) -> None:
+        for name, p in params.items():
+            if name.startswith("W"):
+                p *= 1 - lr * self.weight_decay
+
+
+OPTIMIZERS: dict[str, type[Optimizer]] = {"sgd": SGD, "adam": Adam, "adamw": AdamW}
+
+
+def get_optimizer(optimizer: str | Optimizer, **settings: Any) -> Optimizer:
+    """An optimizer from its name (``sgd``, ``adam``, ``adamw``) and settings, or itself."""
+    if isinstance(optimizer, Optimizer):
+        return optimizer
+    if not isinstance(optimizer, str):
+        raise TypeError(f"optimizer must be a name or an Optimizer, got {type(optimizer).__name__}")
+    try:
+        cls = OPTIMIZERS[optimizer.lower()]
+    except KeyError:
+        raise ValueError(
+            f"unknown optimizer {optimizer!r}; known: {', '.join(OPTIMIZERS)}"
+        ) from None
+    return cls(**settings)

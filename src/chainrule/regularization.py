@@ -1,0 +1,62 @@
+"""Regularization applied by the fit loop: the L2 penalty and gradient clipping by norm.
+
+Dropout lives in the layers (:class:`chainrule.layers.Dense`, ``dropout=``), since it
+changes the forward pass; these two only change the loss and the gradients.
+
+- L2: the batch loss gains ``l2 / 2 * sum_k ||Wk||^2`` (weights only, not biases), so
+  each weight gradient gains ``l2 * Wk``.
+- Clipping: when the global norm ``sqrt(sum over all gradients of g**2)`` exceeds
+  ``max_norm``, every gradient is scaled by ``max_norm / norm``; the direction is kept.
+
+Examples
+--------
+>>> import numpy as np
+>>> from chainrule.regularization import clip_by_global_norm
+>>> grads = {"W1": np.array([[3.0]]), "b1": np.array([4.0])}
+>>> float(clip_by_global_norm(grads, 1.0))
+5.0
+>>> grads["W1"], grads["b1"]
+(array([[0.6]]), array([0.8]))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+from ._validation import Array
+
+Params = dict[str, Array]
+
+
+def l2_penalty(params: Params, l2: float, names: Iterable[str] | None = None) -> float:
+    """``l2 / 2 * sum of ||Wk||^2`` over the weight matrices among ``names`` (default: all)."""
+    names = params if names is None else names
+    total = sum(float(np.vdot(params[n], params[n])) for n in names if n.startswith("W"))
+    return 0.5 * l2 * total
+
+
+def add_l2_gradient(grads: Params, params: Params, l2: float) -> None:
+    """Add ``l2 * Wk`` to each weight gradient in ``grads``, in place."""
+    for name, g in grads.items():
+        if name.startswith("W"):
+            g += l2 * params[name]
+
+
+def global_norm(grads: Params) -> float:
+    """``sqrt(sum over every gradient entry of g**2)``."""
+    return float(np.sqrt(sum(float(np.vdot(g, g)) for g in grads.values())))
+
+
+def clip_by_global_norm(grads: Params, max_norm: float) -> float:
+    """Scale all gradients in place so that their global norm is at most ``max_norm``.
+
+    Returns the norm before clipping.
+    """
+    norm = global_norm(grads)
+    if norm > max_norm:
+        factor = max_norm / norm
+        for g in grads.values():
+            g *= factor
+    return norm
