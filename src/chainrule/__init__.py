@@ -1,9 +1,13 @@
 """chainrule: neural networks built on explicit, readable backpropagation."""
 
 from .activations import ACTIVATIONS, Activation, get_activation, sigmoid, sigmoid_derivative
+from .checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from .datasets import seed_example
+from .errors import DivergenceError, ModelFileError
 from .explain import Explanation, explain
 from .gradcheck import GradCheckReport, check_gradients
+from .guards import check_params_finite, check_step_finite
+from .io import load, save
 from .layers import Dense, DenseCache
 from .losses import LOSSES, Loss, get_loss
 from .network import Network
@@ -17,21 +21,30 @@ __all__ = [
     "ACTIVATIONS",
     "LOSSES",
     "Activation",
+    "Checkpoint",
     "Dense",
     "DenseCache",
+    "DivergenceError",
     "Example",
     "Explanation",
     "GradCheckReport",
     "Loss",
+    "ModelFileError",
     "Network",
     "Trace",
     "Tracer",
     "__version__",
     "check_gradients",
+    "check_params_finite",
+    "check_step_finite",
     "explain",
     "get_activation",
     "get_loss",
+    "load",
+    "load_checkpoint",
     "load_spec",
+    "save",
+    "save_checkpoint",
     "seed_example",
     "sigmoid",
     "sigmoid_derivative",
