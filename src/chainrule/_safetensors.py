@@ -108,10 +108,15 @@ def read(path: str | os.PathLike[str]) -> tuple[dict[str, Any], bytes, dict[str,
     where = repr(os.fspath(path))
     # O_NONBLOCK: opening a FIFO must not hang; it is refused as not a regular file below.
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
-    with os.fdopen(fd, "rb") as f:
-        info = os.fstat(f.fileno())
+    try:
+        info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise ModelFileError(f"{where} is not a regular file")
+        f = os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+    with f:
         size = info.st_size
         if size < 8:
             raise ModelFileError(

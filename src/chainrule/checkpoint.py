@@ -64,7 +64,10 @@ def _generator(state: Any) -> np.random.Generator:
     if name not in BIT_GENERATORS:
         raise ValueError(f"rng_state must name a bit generator in {BIT_GENERATORS}, got {name!r}")
     bit_generator = getattr(np.random, name)()
-    bit_generator.state = state
+    try:
+        bit_generator.state = state
+    except (ValueError, TypeError, KeyError, OverflowError) as exc:
+        raise ValueError(f"rng_state is not a valid {name} state: {exc!s:.200}") from None
     return np.random.Generator(bit_generator)
 
 
@@ -76,9 +79,11 @@ def _split(value: Any, path: str, arrays: Arrays) -> Any:
     if isinstance(value, Mapping):
         out = {}
         for key, item in value.items():
-            if not isinstance(key, str) or not key or key == _TENSOR or "/" in key:
-                raise ValueError(f"{path}: keys must be non-empty strings without '/', got {key!r}")
-            out[key] = _split(item, f"{path}/{key}", arrays)
+            if not isinstance(key, str) or key == _TENSOR:
+                raise TypeError(f"{path}: keys must be strings other than {_TENSOR!r}, got {key!r}")
+            # JSON-pointer escapes keep tensor names unique when keys hold "/".
+            escaped = key.replace("~", "~0").replace("/", "~1")
+            out[key] = _split(item, f"{path}/{escaped}", arrays)
         return out
     if isinstance(value, list | tuple):
         return [_split(item, f"{path}/{i}", arrays) for i, item in enumerate(value)]
@@ -210,6 +215,6 @@ def load_checkpoint(
                 )
     try:
         _generator(parts["rng_state"])
-    except (ValueError, TypeError, KeyError) as exc:
-        raise ModelFileError(f"{where}: invalid rng_state: {exc}") from None
+    except ValueError as exc:
+        raise ModelFileError(f"{where}: {exc}") from None
     return Checkpoint(**parts)

@@ -168,9 +168,12 @@ def read_container(
     if meta.get("tensors") != table:
         raise ModelFileError(f"{where}: the tensor table does not match the chainrule metadata")
     kind = meta.get("kind")
-    if kind not in kinds:
-        hint = {"checkpoint": "; read it with load_checkpoint()"}.get(kind, "")
-        hint = "; read it with load()" if kind in KINDS else hint
+    if not isinstance(kind, str) or kind not in kinds:
+        hint = ""
+        if kind == "checkpoint":
+            hint = "; read it with load_checkpoint()"
+        elif isinstance(kind, str) and kind in KINDS:
+            hint = "; read it with load()"
         raise ModelFileError(f"{where} holds a {kind!r:.40}; expected one of {sorted(kinds)}{hint}")
     for name, array in arrays.items():
         if array.dtype.kind == "f" and not np.isfinite(array).all():
