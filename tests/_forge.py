@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import struct
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +68,7 @@ def network_meta(sizes: list[int], dtype: str = "float64", **changes: Any) -> di
 def network_arrays(sizes: list[int], dtype: Any = np.float64) -> dict[str, np.ndarray]:
     """Small deterministic parameters for a network of ``sizes``."""
     arrays = {}
-    for k, (n_in, n_out) in enumerate(zip(sizes, sizes[1:], strict=False), start=1):
+    for k, (n_in, n_out) in enumerate(pairwise(sizes), start=1):
         arrays[f"W{k}"] = np.arange(n_in * n_out, dtype=dtype).reshape(n_in, n_out) / 10
         arrays[f"b{k}"] = np.ones(n_out, dtype=dtype)
     return arrays

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _forge import forge, network_arrays, network_meta, safetensors_numpy
 
 import chainrule
+from _forge import forge, network_arrays, network_meta, safetensors_numpy
 from chainrule import ModelFileError, Network
 from chainrule._safetensors import MAX_HEADER_BYTES
 from chainrule.activations import LeakyReLU
@@ -27,9 +27,7 @@ ACTIVATION_SETS = [
 
 
 def _network(dtype: str, activations: list, frozen: tuple[str, ...] = ()) -> Network:
-    return Network.from_sizes(
-        [3, 4, 2], activations, random_state=7, dtype=dtype, frozen=frozen
-    )
+    return Network.from_sizes([3, 4, 2], activations, random_state=7, dtype=dtype, frozen=frozen)
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -205,7 +203,7 @@ def test_deeply_nested_header(tmp_path):
 
 def test_repeated_keys(tmp_path):
     entry = '{"dtype":"F64","shape":[1],"data_offsets":[0,8]}'
-    text = ('{"W1":%s,"W1":%s}' % (entry, entry)).encode()
+    text = ('{"W1":' + entry + ',"W1":' + entry + "}").encode()
     bad = tmp_path / "dup.safetensors"
     bad.write_bytes(struct.pack("<Q", len(text)) + text + b"\0" * 8)
     _expect_refusal(bad, "repeats")
@@ -269,7 +267,9 @@ SIZES = [2, 3, 1]
             id="wrong-shape",
         ),
         pytest.param(
-            network_arrays(SIZES, np.float32), network_meta(SIZES, "float64"), "float32",
+            network_arrays(SIZES, np.float32),
+            network_meta(SIZES, "float64"),
+            "float32",
             id="wrong-dtype",
         ),
         pytest.param(
@@ -303,11 +303,15 @@ SIZES = [2, 3, 1]
             id="newer-format",
         ),
         pytest.param(
-            network_arrays(SIZES), network_meta(SIZES, format="pytorch"), "not a chainrule",
+            network_arrays(SIZES),
+            network_meta(SIZES, format="pytorch"),
+            "not a chainrule",
             id="other-format",
         ),
         pytest.param(
-            network_arrays(SIZES), network_meta(SIZES, kind="mystery"), "mystery",
+            network_arrays(SIZES),
+            network_meta(SIZES, kind="mystery"),
+            "mystery",
             id="unknown-kind",
         ),
         pytest.param(
