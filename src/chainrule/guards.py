@@ -57,25 +57,31 @@ def _where(epoch: int | None, batch: int | None) -> str:
 
 
 def _check_mapping(
-    arrays: Mapping[str, Any], quantity: str, epoch: int | None, batch: int | None
+    arrays: Mapping[str, Any],
+    quantity: str,
+    epoch: int | None,
+    batch: int | None,
+    also: str = "",
 ) -> None:
-    for name, value in arrays.items():
-        found = _first_bad(value)
-        if found is None:
-            continue
-        what, index = found
-        layer = _layer_of(name)
-        of_layer = f" of layer {layer}" if layer is not None else ""
-        label = f"the gradient dE/d{name}" if quantity == "gradient" else f"the parameter {name}"
-        detail = f" (parameter {name})" if quantity == "gradient" else ""
-        raise DivergenceError(
-            f"{_where(epoch, batch)}: {label}{of_layer}{detail} holds {what} at index {index}",
-            epoch=epoch,
-            batch=batch,
-            quantity=quantity,
-            parameter=name,
-            layer=layer,
-        )
+    bad = {name: found for name, value in arrays.items() if (found := _first_bad(value))}
+    if not bad:
+        return
+    name, (what, index) = next(iter(bad.items()))
+    layer = _layer_of(name)
+    of_layer = f" of layer {layer}" if layer is not None else ""
+    if quantity == "gradient":
+        label = f"the gradient dE/d{name}{of_layer} (parameter {name})"
+    else:
+        label = f"the parameter {name}{of_layer}"
+    others = f"; also non-finite: {', '.join(list(bad)[1:])}" if len(bad) > 1 else ""
+    raise DivergenceError(
+        f"{_where(epoch, batch)}: {label} holds {what} at index {index}{others}{also}",
+        epoch=epoch,
+        batch=batch,
+        quantity=quantity,
+        parameter=name,
+        layer=layer,
+    )
 
 
 def check_step_finite(
@@ -88,18 +94,22 @@ def check_step_finite(
     E : float or 0-d array
         The batch loss.
     grads : mapping of str to array
-        ``{"W1": dE/dW1, ...}``; checked in order, and the first offender is named.
+        ``{"W1": dE/dW1, ...}``. The first non-finite gradient, in this order, is named
+        (with its layer and the index of a bad entry); the others are listed.
     epoch, batch : int, optional
         Where training stands, for the message.
     """
-    if not np.isfinite(np.asarray(E)).all():
+    loss_finite = bool(np.isfinite(np.asarray(E)).all())
+    also = "" if loss_finite else f"; the loss is {float(np.asarray(E))}"
+    # A gradient names a layer and a parameter, so it is reported first.
+    _check_mapping(grads, "gradient", epoch, batch, also)
+    if not loss_finite:
         raise DivergenceError(
             f"{_where(epoch, batch)}: the loss is {float(np.asarray(E))}",
             epoch=epoch,
             batch=batch,
             quantity="loss",
         )
-    _check_mapping(grads, "gradient", epoch, batch)
 
 
 def check_params_finite(
