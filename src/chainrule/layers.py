@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from array_api_compat import array_namespace
 
-from ._validation import Array, shape_of
+from ._validation import Array, as_float_array, is_foreign_array, shape_of
 from .activations import Activation, get_activation
 
 
@@ -47,6 +47,8 @@ class Dense:
     """
 
     def __init__(self, W: Array, b: Array, activation: str | Activation = "identity") -> None:
+        W = as_float_array(W, "W")
+        b = as_float_array(b, "b", dtype=None if is_foreign_array(b) else W.dtype)
         if len(shape_of(W)) != 2:
             raise ValueError(f"W must be 2-D (n_in, n_out), got shape {shape_of(W)}")
         if shape_of(b) != (W.shape[1],):
