@@ -43,7 +43,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
-from ._validation import Array, as_float_array, check_positive, check_reduction
+from ._validation import Array, as_float_array, check_finite, check_positive, check_reduction
 from .losses import Loss, get_loss
 from .network import Network
 
@@ -148,7 +148,12 @@ def spec_from_dict(data: Any, title: str = "") -> Example:
         raise type(exc)(f"field 'loss': {exc}") from None
     x = as_float_array(data["x"], "field 'x'", dtype=network.dtype)
     y = as_float_array(data["y"], "field 'y'", dtype=network.dtype)
-    network.check_Xy(x, y)  # fail now, naming x or y, not at the first step
+    check_finite(x, "field 'x'")
+    check_finite(y, "field 'y'")
+    try:
+        network.check_Xy(x, y)  # fail now, naming x or y, not at the first step
+    except ValueError as exc:
+        raise ValueError(f"fields 'x' and 'y' do not fit the network: {exc}") from None
     return Example(network, x, y, float(lr), loss, reduction, title)
 
 
