@@ -137,3 +137,32 @@ def test_checkpoint_overwrite_is_atomic(tmp_path, monkeypatch):
         chainrule.save_checkpoint(path, **_args(np.random.default_rng(1)))
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["run.ckpt"]
+
+
+def test_self_containing_state_is_refused(tmp_path):
+    state: dict = {}
+    state["self"] = state
+    with pytest.raises(ValueError, match="nested deeper"):
+        chainrule.save_checkpoint(
+            tmp_path / "c", {"W1": np.ones((1, 1))}, state, np.random.default_rng(), {}, {}
+        )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_what_saves_also_loads_at_the_depth_limit(tmp_path):
+    saved = 0
+    for levels in range(20, 40):
+        deep: object = 1.0
+        for _ in range(levels):
+            deep = [deep]
+        path = tmp_path / f"c{levels}"
+        args = ({"W1": np.ones((1, 1))}, {"deep": deep}, np.random.default_rng(), {}, {})
+        try:
+            chainrule.save_checkpoint(path, *args)
+        except ValueError as exc:
+            assert "deeper" in str(exc)
+            assert not path.exists()
+            continue
+        saved += 1
+        assert chainrule.load_checkpoint(path).optimizer_state["deep"] == deep
+    assert 0 < saved < 20  # both sides of the limit were tried

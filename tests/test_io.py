@@ -382,3 +382,25 @@ def test_checkpoint_file_given_to_load(tmp_path):
         tmp_path / "run.ckpt", {"W1": np.ones((1, 1))}, {}, np.random.default_rng(0), {}, {}
     )
     _expect_refusal(path, "load_checkpoint")
+
+
+def test_deeply_nested_metadata_with_a_valid_checksum(tmp_path):
+    # Deep enough to parse, deep enough to break a recursive walk: refused up front.
+    nested: object = 0
+    for _ in range(900):
+        nested = [nested]
+    meta = network_meta(SIZES, model=nested)
+    _expect_refusal(forge(tmp_path / "deep.safetensors", network_arrays(SIZES), meta), "nests")
+
+
+def test_many_repeated_keys_are_refused_quickly(tmp_path):
+    entry = '"W1":{"dtype":"F64","shape":[1],"data_offsets":[0,8]}'
+    text = ("{" + ",".join([entry] * 200_000) + "}").encode()
+    bad = tmp_path / "dups.safetensors"
+    bad.write_bytes(struct.pack("<Q", len(text)) + text + b"\0" * 8)
+    _expect_refusal(bad, "repeats")
+
+
+def test_too_many_dimensions(tmp_path):
+    header = {"W1": {"dtype": "F64", "shape": [1] * 65, "data_offsets": [0, 8]}}
+    _expect_refusal(_header_file(tmp_path / "h.safetensors", header, b"\0" * 8), "shape")

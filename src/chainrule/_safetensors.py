@@ -26,6 +26,7 @@ import math
 import os
 import stat
 import struct
+from collections import Counter
 from collections.abc import Mapping
 from typing import Any, BinaryIO
 
@@ -142,22 +143,44 @@ def read(path: str | os.PathLike[str]) -> tuple[dict[str, Any], bytes, dict[str,
     return header, data, _arrays(header, data, where)
 
 
+MAX_DEPTH = 32
+"""The deepest nesting of JSON accepted; chainrule writes at most a few levels."""
+
+MAX_NDIM = 64
+"""The most dimensions a tensor may declare (NumPy's own limit)."""
+
+
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    keys = [key for key, _ in pairs]
-    if len(set(keys)) != len(keys):
-        dupes = sorted({key for key in keys if keys.count(key) > 1})
-        raise ModelFileError(f"the JSON repeats the key(s) {dupes}")
-    return dict(pairs)
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        dupes = sorted(key for key, count in Counter(key for key, _ in pairs).items() if count > 1)
+        raise ModelFileError(f"the JSON repeats the key(s) {dupes[:5]!r:.200}")
+    return result
+
+
+def check_depth(value: Any, what: str) -> None:
+    """Refuse deep nesting here, so that no later recursive walk can overflow the stack."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise ModelFileError(f"{what} nests deeper than {MAX_DEPTH} levels")
+        if isinstance(item, dict):
+            stack.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item)
 
 
 def parse_json(text: bytes | str, what: str) -> Any:
     """``json.loads`` that refuses repeated keys and turns every failure into ModelFileError."""
     try:
-        return json.loads(text, object_pairs_hook=_no_duplicates)
+        value = json.loads(text, object_pairs_hook=_no_duplicates)
     except ModelFileError as exc:
         raise ModelFileError(f"{what}: {exc}") from None
     except (ValueError, RecursionError) as exc:  # JSONDecodeError, bad UTF-8, deep nesting
         raise ModelFileError(f"{what} is not valid JSON: {str(exc)[:200]}") from None
+    check_depth(value, what)
+    return value
 
 
 def parse_header(raw: bytes, where: str) -> dict[str, Any]:
@@ -189,7 +212,11 @@ def _check_entry(name: str, entry: object, where: str) -> None:
     if entry["dtype"] not in DTYPES:
         raise ModelFileError(f"tensor {name!r} in {where} has unknown dtype {entry['dtype']!r:.40}")
     shape, offsets = entry["shape"], entry["data_offsets"]
-    if not isinstance(shape, list) or not all(_is_count(n) for n in shape):
+    if (
+        not isinstance(shape, list)
+        or len(shape) > MAX_NDIM
+        or not all(_is_count(n) and n < 2**63 for n in shape)
+    ):
         raise ModelFileError(f"tensor {name!r} in {where} has an invalid shape {shape!r:.100}")
     if not (isinstance(offsets, list) and len(offsets) == 2 and all(map(_is_count, offsets))):
         raise ModelFileError(f"tensor {name!r} in {where} has invalid offsets {offsets!r:.100}")

@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from ._safetensors import MAX_DEPTH
 from .errors import ModelFileError
 from .io import Arrays, read_container, write_container
 
@@ -71,8 +72,10 @@ def _generator(state: Any) -> np.random.Generator:
     return np.random.Generator(bit_generator)
 
 
-def _split(value: Any, path: str, arrays: Arrays) -> Any:
+def _split(value: Any, path: str, arrays: Arrays, depth: int = 0) -> Any:
     """JSON-able copy of ``value``; arrays go to ``arrays`` and leave a reference behind."""
+    if depth > MAX_DEPTH:  # also stops a structure that contains itself
+        raise ValueError(f"{path}: nested deeper than {MAX_DEPTH} levels")
     if isinstance(value, np.ndarray):
         arrays[path] = value
         return {_TENSOR: path}
@@ -83,10 +86,10 @@ def _split(value: Any, path: str, arrays: Arrays) -> Any:
                 raise TypeError(f"{path}: keys must be strings other than {_TENSOR!r}, got {key!r}")
             # JSON-pointer escapes keep tensor names unique when keys hold "/".
             escaped = key.replace("~", "~0").replace("/", "~1")
-            out[key] = _split(item, f"{path}/{escaped}", arrays)
+            out[key] = _split(item, f"{path}/{escaped}", arrays, depth + 1)
         return out
     if isinstance(value, list | tuple):
-        return [_split(item, f"{path}/{i}", arrays) for i, item in enumerate(value)]
+        return [_split(item, f"{path}/{i}", arrays, depth + 1) for i, item in enumerate(value)]
     if isinstance(value, np.generic):
         value = value.item()
     if value is None or isinstance(value, bool | int | float | str):

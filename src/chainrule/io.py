@@ -120,6 +120,10 @@ def write_container(
         "tensors": {k: [e["dtype"], e["shape"], e["data_offsets"]] for k, e in table.items()},
         **body,
     }
+    try:
+        _safetensors.check_depth(meta, "the description")
+    except ModelFileError as exc:
+        raise ValueError(f"{exc}; such a file could not be loaded") from None
     text = json.dumps(meta, separators=(",", ":"))
     data = b"".join(
         np.ascontiguousarray(a.astype(a.dtype.newbyteorder("<"), copy=False)).tobytes()
