@@ -255,6 +255,12 @@ CASES = [
         TypeError,
         "activation",
     ),
+    Case(
+        "save-no-folder",
+        lambda net, tmp: chainrule.save(net, tmp / "absent" / "m.safetensors"),
+        OSError,
+        "absent",
+    ),
     Case("load-corrupt", _corrupt_model, chainrule.ModelFileError, "m.safetensors"),
     Case(
         "load-missing",

@@ -119,8 +119,10 @@ OUTPUTS = [
     ("tanh", "half_squared_error"),
     ("relu", "mean_squared_error"),
     ("sigmoid", "half_squared_error"),
+    ("sigmoid", "mean_squared_error"),
     ("sigmoid", "binary_cross_entropy"),
     ("softmax", "cross_entropy"),
+    ("softmax", "half_squared_error"),  # not fused: through the softmax Jacobian
 ]
 
 

@@ -17,6 +17,7 @@ from _forge import forge, network_arrays, network_meta, safetensors_numpy
 from chainrule import ModelFileError, Network
 from chainrule._safetensors import MAX_HEADER_BYTES
 from chainrule.activations import LeakyReLU
+from chainrule.io import KINDS, expect_arrays, register_kind
 
 ACTIVATION_SETS = [
     ["sigmoid", "sigmoid"],
@@ -404,3 +405,44 @@ def test_many_repeated_keys_are_refused_quickly(tmp_path):
 def test_too_many_dimensions(tmp_path):
     header = {"W1": {"dtype": "F64", "shape": [1] * 65, "data_offsets": [0, 8]}}
     _expect_refusal(_header_file(tmp_path / "h.safetensors", header, b"\0" * 8), "shape")
+
+
+class Scaler:
+    """A toy model kind, to show how the estimators plug into save and load."""
+
+    def __init__(self, mean: np.ndarray, scale: np.ndarray, name: str) -> None:
+        self.mean, self.scale, self.name = mean, scale, name
+
+
+def _scaler_to_state(model: Scaler):
+    return {"mean": model.mean, "scale": model.scale}, {"name": model.name}
+
+
+def _scaler_from_state(arrays, description):
+    expect_arrays(arrays, {"mean": arrays["mean"].shape, "scale": arrays["mean"].shape}, "float64")
+    if not (arrays["scale"] > 0).all():
+        raise ValueError("scale must be positive")  # load turns this into ModelFileError
+    return Scaler(arrays["mean"], arrays["scale"], description["name"])
+
+
+@pytest.fixture
+def scaler_kind():
+    register_kind("scaler", Scaler, _scaler_to_state, _scaler_from_state)
+    yield
+    KINDS.pop("scaler", None)
+
+
+def test_a_new_kind_plugs_in(tmp_path, scaler_kind):
+    model = Scaler(np.array([1.0, 2.0]), np.array([0.5, 4.0]), "standard")
+    loaded = chainrule.load(chainrule.save(model, tmp_path / "scaler.safetensors"))
+    assert isinstance(loaded, Scaler) and loaded.name == "standard"
+    assert loaded.scale.tobytes() == model.scale.tobytes()
+    bad = Scaler(np.array([1.0]), np.array([-1.0]), "bad")
+    path = chainrule.save(bad, tmp_path / "bad.safetensors")
+    with pytest.raises(ModelFileError, match="invalid scaler: scale must be positive"):
+        chainrule.load(path)
+    # A file of a kind this program does not know is refused clearly.
+    KINDS.pop("scaler", None)
+    with pytest.raises(ModelFileError, match="'scaler'"):
+        chainrule.load(tmp_path / "scaler.safetensors")
+    register_kind("scaler", Scaler, _scaler_to_state, _scaler_from_state)

@@ -5,7 +5,8 @@ fsyncs it, renames it over the target (an atomic step on POSIX and Windows), the
 fsyncs the folder so that the rename itself survives a power cut. If anything fails
 before the rename (a full disk, an exception in the writer), the temporary file is
 removed and the old file is left as it was. A process killed outright (SIGKILL) may
-leave a temporary ``.NAME.*.tmp`` file beside the target, never a torn target.
+leave a temporary ``.NAME.*.tmp`` file beside the target, never a torn target. A
+symbolic link at the target is replaced by the new file, not followed.
 
 Examples
 --------
