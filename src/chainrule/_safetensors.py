@@ -68,6 +68,8 @@ def layout(arrays: Mapping[str, np.ndarray]) -> dict[str, dict[str, Any]]:
     table: dict[str, dict[str, Any]] = {}
     offset = 0
     for name, array in arrays.items():
+        if not isinstance(name, str) or not name or name == "__metadata__":
+            raise ValueError(f"tensor names must be non-empty strings, not {name!r}")
         end = offset + array.nbytes
         table[name] = {
             "dtype": dtype_code(array.dtype),
@@ -94,17 +96,16 @@ def write(f: BinaryIO, arrays: Mapping[str, np.ndarray], metadata: Mapping[str, 
         f.write(np.ascontiguousarray(little).tobytes())
 
 
-def read(path: str | os.PathLike[str]) -> tuple[dict[str, Any], bytes, dict[str, np.ndarray]]:
-    """Read and check a safetensors file.
+def read(path: str | os.PathLike[str]) -> tuple[dict[str, Any], bytes]:
+    """Read a safetensors file and check its header against its size.
 
     Returns
     -------
     header : dict
-        The parsed JSON header (tensor table and ``"__metadata__"``).
+        The parsed JSON header (tensor table and ``"__metadata__"``), checked: every
+        entry is well-formed and the tensors tile the data section exactly.
     data : bytes
-        The data section, exactly as stored.
-    arrays : dict of numpy.ndarray
-        Writable, native-byte-order copies of every tensor, by name, in file order.
+        The data section, exactly as stored; :func:`arrays` turns it into arrays.
     """
     where = repr(os.fspath(path))
     # O_NONBLOCK: opening a FIFO must not hang; it is refused as not a regular file below.
@@ -140,7 +141,8 @@ def read(path: str | os.PathLike[str]) -> tuple[dict[str, Any], bytes, dict[str,
         if len(raw) != n_header or len(data) != size - 8 - n_header or f.read(1):
             raise ModelFileError(f"{where} changed size while it was read")
     header = parse_header(raw, where)
-    return header, data, _arrays(header, data, where)
+    _check_tiling(header, len(data), where)
+    return header, data
 
 
 MAX_DEPTH = 32
@@ -230,9 +232,9 @@ def _check_entry(name: str, entry: object, where: str) -> None:
         )
 
 
-def _arrays(header: dict[str, Any], data: bytes, where: str) -> dict[str, np.ndarray]:
+def _check_tiling(header: dict[str, Any], n_data: int, where: str) -> None:
+    """The tensors must tile the data section exactly: no gap, no overlap, nothing after."""
     entries = [(name, e) for name, e in header.items() if name != "__metadata__"]
-    # The tensors must tile the data section exactly: no gap, no overlap, nothing after.
     position = 0
     for name, entry in sorted(entries, key=lambda item: item[1]["data_offsets"]):
         begin, end = entry["data_offsets"]
@@ -242,22 +244,27 @@ def _arrays(header: dict[str, Any], data: bytes, where: str) -> dict[str, np.nda
                 f"{position}: the tensors overlap or leave a gap"
             )
         position = end
-    if position != len(data):
+    if position != n_data:
         raise ModelFileError(
             f"the tensors of {where} take {position} bytes but the data section holds "
-            f"{len(data)}; the file is truncated or has extra bytes"
+            f"{n_data}; the file is truncated or has extra bytes"
         )
-    arrays = {}
+
+
+def arrays(header: dict[str, Any], data: bytes, where: str) -> dict[str, np.ndarray]:
+    """Writable, native-byte-order copies of every tensor of a checked header, in file order."""
+    entries = [(name, e) for name, e in header.items() if name != "__metadata__"]
+    out = {}
     for name, entry in entries:
         stored = DTYPES[entry["dtype"]]
         begin, end = entry["data_offsets"]
         native = stored.newbyteorder("=")
         try:
             if begin == end:  # an empty tensor; frombuffer refuses an offset at the very end
-                arrays[name] = np.zeros(entry["shape"], dtype=native)
+                out[name] = np.zeros(entry["shape"], dtype=native)
                 continue
             flat = np.frombuffer(data, stored, count=(end - begin) // stored.itemsize, offset=begin)
-            arrays[name] = flat.reshape(entry["shape"]).astype(native, copy=True)
+            out[name] = flat.reshape(entry["shape"]).astype(native, copy=True)
         except (ValueError, OverflowError) as exc:  # e.g. a dimension beyond NumPy's range
             raise ModelFileError(f"tensor {name!r} in {where}: {exc}") from None
-    return arrays
+    return out

@@ -139,7 +139,7 @@ def read_container(
 ) -> tuple[Arrays, dict[str, Any]]:
     """Read a file written by :func:`write_container`, of one of ``kinds``; check everything."""
     where = repr(os.fspath(path))
-    header, data, arrays = _safetensors.read(path)
+    header, data = _safetensors.read(path)
     metadata = header.get("__metadata__", {})
     if "chainrule" not in metadata or "chainrule_sha256" not in metadata:
         raise ModelFileError(
@@ -179,6 +179,7 @@ def read_container(
         elif isinstance(kind, str) and kind in KINDS:
             hint = "; read it with load()"
         raise ModelFileError(f"{where} holds a {kind!r:.40}; expected one of {sorted(kinds)}{hint}")
+    arrays = _safetensors.arrays(header, data, where)
     for name, array in arrays.items():
         if array.dtype.kind == "f" and not np.isfinite(array).all():
             raise ModelFileError(f"{where}: tensor {name!r} contains NaN or infinity")
