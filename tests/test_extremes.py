@@ -123,6 +123,8 @@ OUTPUTS = [
     ("sigmoid", "binary_cross_entropy"),
     ("softmax", "cross_entropy"),
     ("softmax", "half_squared_error"),  # not fused: through the softmax Jacobian
+    ("sigmoid", "cross_entropy"),  # not fused: the clipped probability path
+    ("softmax", "binary_cross_entropy"),  # not fused either
 ]
 
 

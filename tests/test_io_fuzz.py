@@ -35,6 +35,18 @@ FUZZ = settings(
 pytestmark = pytest.mark.slow
 
 
+class Tally:
+    """Counts the outcomes, so that a run shows how many files it really tried."""
+
+    def __init__(self) -> None:
+        self.refused = self.loaded = 0
+
+    def check(self, name: str) -> None:
+        total = self.refused + self.loaded
+        print(f"{name}: {total} files, {self.refused} refused, {self.loaded} loaded and checked")
+        assert total >= EXAMPLES
+
+
 def _network() -> Network:
     return Network.from_sizes([3, 2, 2], ["leaky_relu", "softmax"], random_state=3, frozen=["b1"])
 
@@ -87,6 +99,7 @@ def test_mutated_model_files_are_refused_or_unchanged():
         original = _network()
         raw = chainrule.save(original, Path(folder) / "m.safetensors").read_bytes()
         target = Path(folder) / "mutated.safetensors"
+        tally = Tally()
 
         @FUZZ
         @given(mutation=_mutations(len(raw)))
@@ -96,10 +109,13 @@ def test_mutated_model_files_are_refused_or_unchanged():
             try:
                 loaded = chainrule.load(target)
             except ModelFileError:
+                tally.refused += 1
                 return
+            tally.loaded += 1
             assert _same_network(loaded, original), f"{mutation} changed the model silently"
 
         check()
+        tally.check("mutated model files")
 
 
 def _rewrite_metadata(raw: bytes, meta: object) -> bytes:
@@ -174,6 +190,7 @@ def test_forged_metadata_is_refused_or_usable(kind):
         meta = json.loads(json.loads(raw[8 : 8 + n])["__metadata__"]["chainrule"])
         paths = [p for p in _paths(meta) if p]
         target = Path(folder) / "forged"
+        tally = Tally()
 
         @FUZZ
         @given(path=st.sampled_from(paths), value=json_values)
@@ -187,9 +204,12 @@ def test_forged_metadata_is_refused_or_usable(kind):
             try:
                 use(target)
             except ModelFileError:
+                tally.refused += 1
                 return
+            tally.loaded += 1
 
         check()
+        tally.check(f"forged {kind} metadata")
 
 
 def test_mutated_checkpoints_are_refused_or_unchanged():
@@ -198,6 +218,7 @@ def test_mutated_checkpoints_are_refused_or_unchanged():
         raw = path.read_bytes()
         original = chainrule.load_checkpoint(path)
         target = Path(folder) / "mutated.ckpt"
+        tally = Tally()
 
         @FUZZ
         @given(mutation=_mutations(len(raw)))
@@ -206,7 +227,9 @@ def test_mutated_checkpoints_are_refused_or_unchanged():
             try:
                 loaded = chainrule.load_checkpoint(target)
             except ModelFileError:
+                tally.refused += 1
                 return
+            tally.loaded += 1
             assert json.dumps(loaded.history) == json.dumps(original.history)
             assert loaded.rng_state == original.rng_state
             assert loaded.position == original.position
@@ -214,3 +237,4 @@ def test_mutated_checkpoints_are_refused_or_unchanged():
                 assert loaded.params[name].tobytes() == value.tobytes()
 
         check()
+        tally.check("mutated checkpoints")
