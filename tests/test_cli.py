@@ -39,7 +39,7 @@ def test_spec_file_for_another_network(tmp_path, capsys):
     [
         ({**SEED_SPEC, "x": [0.5]}, "X has 1 features per instance, but layer 1"),
         ({**SEED_SPEC, "loss": "hinge"}, "unknown loss 'hinge'; known:"),
-        ({**SEED_SPEC, "y": float("inf")}, "y contains NaN or infinity"),
+        ({**SEED_SPEC, "y": float("inf")}, "field 'y' contains NaN or infinity"),
     ],
 )
 def test_bad_spec_prints_one_line_and_exits_2(tmp_path, capsys, spec, message):

@@ -61,7 +61,7 @@ BAD_SPECS = [
     (lambda s: s.update(x=[0.5, 0.1, 0.2]), ValueError,
      r"X has 3 features per instance, but layer 1 \(W1, shape \(2, 2\)\) expects 2"),
     (lambda s: s.update(y=[0.9, 0.1]), ValueError, r"y must have shape \(1, 1\).*got shape \(2,\)"),
-    (lambda s: s.update(x=[0.5, float("nan")]), ValueError, "X contains NaN or infinity"),
+    (lambda s: s.update(x=[0.5, float("nan")]), ValueError, "field 'x' contains NaN or infinity"),
     (lambda s: s["layers"][0].update(W=[[0.15, float("inf")], [0.24, 0.3]]), ValueError,
      "W1 contains NaN or infinity"),
     (lambda s: s["layers"][0].update(activation="sigmod"), ValueError,

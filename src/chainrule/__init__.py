@@ -2,9 +2,13 @@
 
 from .activations import ACTIVATIONS, Activation, get_activation, sigmoid, sigmoid_derivative
 from .callbacks import History
+from .checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from .datasets import seed_example
+from .errors import DivergenceError, ModelFileError
 from .explain import Explanation, explain
 from .gradcheck import GradCheckReport, check_gradients
+from .guards import check_params_finite, check_step_finite
+from .io import load, save
 from .layers import Dense, DenseCache
 from .losses import LOSSES, Loss, get_loss
 from .network import Network
@@ -38,26 +42,35 @@ __all__ = [
     "Activation",
     "Adam",
     "AdamW",
+    "Checkpoint",
     "Dense",
     "DenseCache",
+    "DivergenceError",
     "Example",
     "Explanation",
     "GradCheckReport",
     "History",
     "Loss",
+    "ModelFileError",
     "Network",
     "Optimizer",
     "Trace",
     "Tracer",
     "__version__",
     "check_gradients",
+    "check_params_finite",
+    "check_step_finite",
     "explain",
     "export_onnx",
     "fit",
     "from_torch",
     "get_activation",
     "get_loss",
+    "load",
+    "load_checkpoint",
     "load_spec",
+    "save",
+    "save_checkpoint",
     "seed_example",
     "sigmoid",
     "sigmoid_derivative",

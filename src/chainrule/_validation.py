@@ -20,7 +20,12 @@ REDUCTIONS = ("mean", "sum")
 
 def is_foreign_array(value: object) -> bool:
     """Whether ``value`` is an array of another array library (not NumPy)."""
-    return not isinstance(value, np.ndarray) and hasattr(value, "__array_namespace__")
+    if isinstance(value, np.ndarray | np.generic):
+        return False
+    # PyTorch tensors have no __array_namespace__; array_api_compat knows them anyway.
+    from array_api_compat import is_array_api_obj
+
+    return hasattr(value, "__array_namespace__") or is_array_api_obj(value)
 
 
 def as_float_array(value: object, name: str, dtype: Any = None) -> Array:

@@ -131,8 +131,11 @@ class LeakyReLU(Activation):
     latex = r"f(z) = \begin{cases} z & z > 0 \\ \alpha z & z \le 0 \end{cases}"
 
     def __init__(self, alpha: float = 0.01) -> None:
-        if isinstance(alpha, bool) or not isinstance(alpha, int | float) or not alpha >= 0:
-            raise ValueError(f"leaky_relu alpha must be a number >= 0, got {alpha!r}")
+        if isinstance(alpha, bool) or not isinstance(alpha, int | float):
+            raise TypeError(f"leaky_relu alpha must be a number, got {alpha!r}")
+        # An infinite slope would turn 0 * inf into NaN.
+        if not 0 <= alpha < float("inf"):
+            raise ValueError(f"leaky_relu alpha must be a finite number >= 0, got {alpha!r}")
         self.alpha = float(alpha)
 
     def value(self, Z: Array) -> Array:

@@ -104,6 +104,8 @@ def check_gradients(
     -------
     GradCheckReport
     """
+    if not isinstance(network, Network):
+        raise TypeError(f"network must be a Network, got {type(network).__name__}")
     check_positive(eps, "eps")
     check_reduction(reduction)
     loss = get_loss(loss)

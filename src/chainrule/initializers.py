@@ -72,7 +72,11 @@ def as_generator(seed: int | np.random.Generator | None) -> np.random.Generator:
     """A ``numpy.random.Generator`` from a seed, a generator (returned as is) or None."""
     if isinstance(seed, np.random.Generator):
         return seed
-    if seed is None or (isinstance(seed, int | np.integer) and not isinstance(seed, bool)):
+    if seed is None:
+        return np.random.default_rng()
+    if isinstance(seed, int | np.integer) and not isinstance(seed, bool):
+        if seed < 0:
+            raise ValueError(f"random_state must be a non-negative integer, got {seed}")
         return np.random.default_rng(seed)
     raise TypeError(f"random_state must be None, an int or a numpy.random.Generator, got {seed!r}")
 
@@ -89,7 +93,9 @@ def initialize(
     The draw is made in float64 and then cast, so float32 and float64 networks built
     from the same seed start from the same weights (up to rounding).
     """
-    key = ALIASES.get(name, name) if isinstance(name, str) else name
+    if not isinstance(name, str):
+        raise TypeError(f"initializer must be a name (str), got {name!r:.40}")
+    key = ALIASES.get(name, name)
     if key not in INITIALIZERS:
         known = ", ".join(sorted(INITIALIZERS))
         raise ValueError(f"unknown initializer {name!r}; known: {known}")

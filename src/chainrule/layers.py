@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from array_api_compat import array_namespace
 
-from ._validation import Array, shape_of
+from ._validation import Array, as_float_array, is_foreign_array, shape_of
 from .activations import Activation, get_activation
 
 
@@ -62,6 +62,8 @@ class Dense:
         *,
         dropout: float = 0.0,
     ) -> None:
+        W = as_float_array(W, "W")
+        b = as_float_array(b, "b", dtype=None if is_foreign_array(b) else W.dtype)
         if len(shape_of(W)) != 2:
             raise ValueError(f"W must be 2-D (n_in, n_out), got shape {shape_of(W)}")
         if shape_of(b) != (W.shape[1],):

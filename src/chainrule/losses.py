@@ -97,6 +97,13 @@ class Loss:
         return f"{type(self).__name__}({settings})"
 
 
+def _check_bool(value: object, name: str) -> bool:
+    # bool("no") is True: a string here is a mistake, not a setting.
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return value
+
+
 def _check_pair(y: Array, yhat: Array) -> None:
     if shape_of(y) != shape_of(yhat):
         raise ValueError(
@@ -163,7 +170,7 @@ class BinaryCrossEntropy(Loss):
     fuses_with = "sigmoid"
 
     def __init__(self, from_logits: bool = False) -> None:
-        self.from_logits = bool(from_logits)
+        self.from_logits = _check_bool(from_logits, "from_logits")
 
     def params(self) -> dict[str, Any]:
         return {"from_logits": self.from_logits}
@@ -207,7 +214,7 @@ class CrossEntropy(Loss):
     fuses_with = "softmax"
 
     def __init__(self, from_logits: bool = False) -> None:
-        self.from_logits = bool(from_logits)
+        self.from_logits = _check_bool(from_logits, "from_logits")
 
     def params(self) -> dict[str, Any]:
         return {"from_logits": self.from_logits}

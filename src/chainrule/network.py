@@ -22,7 +22,7 @@ array([0.746095])
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from itertools import pairwise
 from typing import Any
 
@@ -68,9 +68,17 @@ class Network:
     """
 
     def __init__(self, layers: Sequence[Dense], frozen: Iterable[str] = ()) -> None:
+        if isinstance(layers, str | bytes) or not isinstance(layers, Iterable):
+            raise TypeError(f"layers must be a sequence of Dense layers, got {layers!r:.40}")
         layers = list(layers)
         if not layers:
             raise ValueError("layers must hold at least one Dense layer, got none")
+        for k, layer in enumerate(layers, start=1):
+            if not isinstance(layer, Dense):
+                raise TypeError(f"layers[{k - 1}] must be a Dense layer, got {layer!r:.40}")
+        if isinstance(frozen, str) or not isinstance(frozen, Iterable):
+            # A string would be read as its letters: "b1" -> {"b", "1"}.
+            raise TypeError(f"frozen must be a list of parameter names, got {frozen!r:.40}")
         for k, (below, above) in enumerate(pairwise(layers), start=1):
             if below.n_out != above.n_in:
                 raise ValueError(
@@ -112,6 +120,11 @@ class Network:
         dropout : float or sequence of float
             Inverted-dropout rate of every hidden layer, or one rate per hidden layer.
         """
+        for name, value in (("weights", weights), ("biases", biases)):
+            if isinstance(value, str | bytes) or not isinstance(value, Sequence | np.ndarray):
+                raise TypeError(
+                    f"{name} must be a list with one array per layer, got {value!r:.40}"
+                )
         if len(weights) != len(biases):
             raise ValueError(
                 f"weights and biases must have one entry per layer: got {len(weights)} "
@@ -127,8 +140,11 @@ class Network:
         layers = []
         for k, (W, b, act) in enumerate(zip(arrays, biases, acts, strict=True), start=1):
             W = np.array(W, dtype=dtype, copy=True)
-            if W.ndim != 2:
-                raise ValueError(f"layer {k}: W{k} must be 2-D (n_in, n_out), got shape {W.shape}")
+            if W.ndim != 2 or 0 in W.shape:
+                raise ValueError(
+                    f"layer {k}: W{k} must be 2-D (n_in, n_out) with n_in, n_out >= 1, "
+                    f"got shape {W.shape}"
+                )
             check_finite(W, f"W{k}")
             b = np.array(as_float_array(b, f"b{k}"), dtype=dtype, copy=True)
             if b.ndim == 0 and W.shape[1] == 1:
@@ -169,6 +185,8 @@ class Network:
         dropout : float or sequence of float
             Inverted-dropout rate of every hidden layer, or one rate per hidden layer.
         """
+        if isinstance(sizes, str | bytes) or not isinstance(sizes, Sequence | np.ndarray):
+            raise TypeError(f"sizes must be a list of layer sizes, got {sizes!r:.40}")
         sizes = list(sizes)
         if len(sizes) < 2:
             raise ValueError(f"sizes must list n_features and at least one layer, got {sizes}")
@@ -238,6 +256,8 @@ class Network:
 
     def set_params(self, params: dict[str, Any]) -> None:
         """Replace parameters by name; shapes must match. Checks everything before changing any."""
+        if not isinstance(params, Mapping):
+            raise TypeError(f"params must be a mapping of names to arrays, got {params!r:.40}")
         current = self.params
         unknown = sorted(set(params) - set(current))
         if unknown:
@@ -270,6 +290,10 @@ class Network:
 
     def unfreeze(self, *names: str) -> None:
         """Let frozen parameters be updated again."""
+        unknown = sorted(set(names) - set(self.params))
+        if unknown:
+            known = list(self.params)
+            raise ValueError(f"cannot unfreeze unknown parameters {unknown}; known: {known}")
         self.frozen = self.frozen - set(names)
 
     def copy(self) -> Network:
@@ -350,7 +374,8 @@ class Network:
 
     def check_Xy(self, X: Any, y: Any) -> tuple[Array, Array]:
         """Validate ``X`` and ``y`` together; see :meth:`check_X` and :meth:`check_y`."""
-        single = len(np.shape(X)) == 1 if not is_foreign_array(X) else X.ndim == 1
+        X = _as_input(X, self.dtype)
+        single = len(shape_of(X)) == 1
         X = self.check_X(X)
         return X, self.check_y(y, int(X.shape[0]), single)
 
@@ -506,7 +531,8 @@ class Network:
         Returns an array of shape ``(n_samples, n_out)`` for a 2-D ``X``, and ``(n_out,)``
         for a 1-D ``x`` (one instance).
         """
-        single = len(np.shape(X)) == 1 if not is_foreign_array(X) else X.ndim == 1
+        X = _as_input(X, self.dtype)
+        single = len(shape_of(X)) == 1
         A, _ = self.forward(self.check_X(X))
         return A[0] if single else A
 
@@ -523,6 +549,11 @@ def _dropout_rates(dropout: float | Sequence[float], n_layers: int) -> list[floa
     else:
         rates = [check_dropout(dropout)] * (n_layers - 1)
     return [*rates, 0.0]
+
+
+def _as_input(X: Any, dtype: Any) -> Array:
+    """``X`` as an array (of ``dtype`` for NumPy), so that its shape can be read safely."""
+    return as_float_array(X, "X", dtype=None if is_foreign_array(X) else dtype)
 
 
 def _check_dtype(dtype: Any) -> np.dtype:

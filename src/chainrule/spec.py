@@ -39,10 +39,11 @@ from __future__ import annotations
 import json
 import tomllib
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
-from ._validation import Array, as_float_array, check_positive, check_reduction
+from ._validation import Array, as_float_array, check_finite, check_positive, check_reduction
 from .losses import Loss, get_loss
 from .network import Network
 
@@ -51,6 +52,8 @@ FIELDS = (
     "x", "y", "lr", "loss", "reduction", "frozen", "dtype",
 )  # fmt: skip
 LAYER_FIELDS = ("W", "b", "activation")
+MAX_SPEC_PARAMETERS = 10_000_000
+"""A spec describes a worked example; a bigger network is built in code, not from a file."""
 
 
 @dataclass
@@ -87,11 +90,13 @@ def load_spec(path: str | Path) -> Example:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ValueError(f"cannot read spec file {str(path)!r}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"spec file {str(path)!r} is not UTF-8 text: {exc.reason}") from None
     try:
         data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
-    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:  # decode errors, over-long integers, deep nesting
         kind = "JSON" if path.suffix.lower() == ".json" else "TOML"
-        raise ValueError(f"spec file {str(path)!r} is not valid {kind}: {exc}") from None
+        raise ValueError(f"spec file {str(path)!r} is not valid {kind}: {exc!s:.200}") from None
     try:
         return spec_from_dict(data, title=path.name)
     except (ValueError, TypeError) as exc:
@@ -119,6 +124,7 @@ def spec_from_dict(data: Any, title: str = "") -> Example:
     if "layers" in data:
         network = _network_from_layers(data["layers"], dtype, frozen)
     else:
+        _check_spec_size(data["sizes"])
         seed = data.get("seed", 0)
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise TypeError(f"field 'seed' must be an integer, got {seed!r}")
@@ -142,8 +148,24 @@ def spec_from_dict(data: Any, title: str = "") -> Example:
         raise type(exc)(f"field 'loss': {exc}") from None
     x = as_float_array(data["x"], "field 'x'", dtype=network.dtype)
     y = as_float_array(data["y"], "field 'y'", dtype=network.dtype)
-    network.check_Xy(x, y)  # fail now, naming x or y, not at the first step
+    check_finite(x, "field 'x'")
+    check_finite(y, "field 'y'")
+    try:
+        network.check_Xy(x, y)  # fail now, naming x or y, not at the first step
+    except ValueError as exc:
+        raise ValueError(f"fields 'x' and 'y' do not fit the network: {exc}") from None
     return Example(network, x, y, float(lr), loss, reduction, title)
+
+
+def _check_spec_size(sizes: Any) -> None:
+    """Refuse, before allocating, a spec whose network would not fit in memory."""
+    if isinstance(sizes, list) and all(type(n) is int and n >= 1 for n in sizes):
+        n_params = sum(n_in * n_out + n_out for n_in, n_out in pairwise(sizes))
+        if n_params > MAX_SPEC_PARAMETERS:
+            raise ValueError(
+                f"field 'sizes' {sizes} describes {n_params} parameters; a spec allows at most "
+                f"{MAX_SPEC_PARAMETERS}"
+            )
 
 
 def _network_from_layers(layers: Any, dtype: str, frozen: list[str]) -> Network:

@@ -62,6 +62,8 @@ def train_step(
     float
         The batch loss before the update.
     """
+    if not isinstance(network, Network):
+        raise TypeError(f"network must be a Network, got {type(network).__name__}")
     check_positive(lr, "lr")
     check_reduction(reduction)
     loss = get_loss(loss)
