@@ -108,7 +108,9 @@ def diagnose(
     largest = max(norms.values())
     for name, norm in norms.items():
         if norm > exploding:
-            result.findings.append(f"layer {name[1:]}: exploding gradient, ||dEd{name}|| = {norm:.3g}")
+            result.findings.append(
+                f"layer {name[1:]}: exploding gradient, ||dEd{name}|| = {norm:.3g}"
+            )
         elif largest > 0 and norm < vanishing * largest:
             result.findings.append(
                 f"layer {name[1:]}: vanishing gradient, ||dEd{name}|| = {norm:.3g} is "
@@ -119,8 +121,12 @@ def diagnose(
 
 def summary(diagnostics: Diagnostics) -> list[str]:
     """The diagnostics as plain sentences: the gradient norms, then every finding."""
-    norms = ", ".join(f"||dEd{name}|| = {value:.3g}" for name, value in diagnostics.gradient_norms.items())
+    norms = ", ".join(
+        f"||dEd{name}|| = {value:.3g}" for name, value in diagnostics.gradient_norms.items()
+    )
     lines = [f"Gradient size per layer: {norms}"]
-    lines += diagnostics.findings or ["No saturated units, dead ReLUs, vanishing or exploding gradients."]
+    lines += diagnostics.findings or [
+        "No saturated units, dead ReLUs, vanishing or exploding gradients."
+    ]
     lines.append(f"(Thresholds: {diagnostics.thresholds})")
     return lines

@@ -74,6 +74,19 @@ def _index_text(index: tuple[int | str, ...]) -> str:
     return ",".join(str(i) for i in index)
 
 
+def _split_new(name: str) -> tuple[str, bool]:
+    """``W1_new`` is written W1 with a superscript "new" in LaTeX and MathML."""
+    return (name[:-4], True) if name.endswith("_new") else (name, False)
+
+
+def latex_escape(text: str) -> str:
+    """Escape the characters LaTeX treats specially in running text."""
+    special = {"\\": r"\textbackslash{}", "_": r"\_", "%": r"\%", "&": r"\&", "#": r"\#",
+               "$": r"\$", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
+               "^": r"\textasciicircum{}"}  # fmt: skip
+    return "".join(special.get(c, c) for c in text)
+
+
 def _index_mathml(i: int | str) -> str:
     return f"<mn>{i}</mn>" if isinstance(i, int) else f"<mi>{escape(i)}</mi>"
 
@@ -89,11 +102,16 @@ class Sym(Expr):
         return f"{self.name}[{_index_text(self.index)}]" if self.index else self.name
 
     def latex(self) -> str:
-        base = self.name if len(self.name) == 1 else rf"\mathit{{{self.name}}}"
+        name, new = _split_new(self.name)
+        base = name if len(name) == 1 else rf"\mathit{{{name}}}"
+        base = rf"{base}^{{\mathrm{{new}}}}" if new else base
         return f"{base}_{{{_index_text(self.index)}}}" if self.index else base
 
     def mathml(self) -> str:
-        base = f"<mi>{escape(self.name)}</mi>"
+        name, new = _split_new(self.name)
+        base = f"<mi>{escape(name)}</mi>"
+        if new:
+            base = f"<msup>{base}<mi mathvariant='normal'>new</mi></msup>"
         if not self.index:
             return base
         index = "<mo>,</mo>".join(_index_mathml(i) for i in self.index)
@@ -167,7 +185,7 @@ class Word(Expr):
         return self.words
 
     def latex(self) -> str:
-        return rf"\text{{{self.words}}}"
+        return rf"\text{{{latex_escape(self.words)}}}"
 
     def mathml(self) -> str:
         return f"<mtext>{escape(self.words)}</mtext>"
@@ -212,7 +230,7 @@ OPERATORS = {
     "≈": (" ~ ", r" \approx ", "≈"),
     "<-": (" <- ", r" \leftarrow ", "←"),
     "/": (" / ", " / ", "/"),
-    " ": ("", " ", "\u2062"),
+    " ": (" ", " ", "\u2062"),
 }
 
 
@@ -244,156 +262,3 @@ class Op(Expr):
     def mathml(self) -> str:
         sep = f"<mo>{OPERATORS[self.op][2]}</mo>"
         return "<mrow>" + sep.join(self._item(i, "mathml") for i in self.items) + "</mrow>"
-
-
-@dataclass(frozen=True)
-class Call(Expr):
-    """A function applied to an argument, e.g. ``sigmoid'(inL2)``."""
-
-    name: str
-    arg: Expr
-
-    def text(self) -> str:
-        return f"{self.name}({self.arg.text()})"
-
-    def latex(self) -> str:
-        name = self.name.replace("_", r"\_").replace("'", "")
-        prime = "'" if self.name.endswith("'") else ""
-        return rf"\mathrm{{{name}}}{prime}\left({self.arg.latex()}\right)"
-
-    def mathml(self) -> str:
-        return (
-            f"<mrow><mi mathvariant='normal'>{escape(self.name)}</mi>"
-            f"<mo>(</mo>{self.arg.mathml()}<mo>)</mo></mrow>"
-        )
-
-
-@dataclass(frozen=True)
-class T(Expr):
-    """The transpose of a matrix."""
-
-    arg: Expr
-
-    def text(self) -> str:
-        return f"{self.arg.text()}.T"
-
-    def latex(self) -> str:
-        return rf"{self.arg.latex()}^{{\top}}"
-
-    def mathml(self) -> str:
-        return f"<msup>{self.arg.mathml()}<mo>⊤</mo></msup>"
-
-
-@dataclass(frozen=True)
-class Shaped(Expr):
-    """A quantity with its shape written beneath it (the matrix form with shapes)."""
-
-    arg: Expr
-    shape: tuple[int, ...]
-
-    def _shape(self, sep: str) -> str:
-        return sep.join(str(n) for n in self.shape)
-
-    def text(self) -> str:
-        return f"{self.arg.text()}({self._shape('x')})"
-
-    def latex(self) -> str:
-        shape = self._shape(r" \times ")
-        return rf"\underset{{{shape}}}{{{self.arg.latex()}}}"
-
-    def mathml(self) -> str:
-        shape = "<mo>×</mo>".join(f"<mn>{n}</mn>" for n in self.shape)
-        return f"<munder>{self.arg.mathml()}<mrow>{shape}</mrow></munder>"
-
-
-@dataclass(frozen=True)
-class Sum(Expr):
-    """A sum over an index, e.g. ``sum_i (...)``."""
-
-    index: str
-    body: Expr
-
-    def text(self) -> str:
-        return f"sum_{self.index} {self.body.text()}"
-
-    def latex(self) -> str:
-        return rf"\sum_{{{self.index}}} {self.body.latex()}"
-
-    def mathml(self) -> str:
-        return (
-            f"<mrow><munder><mo>∑</mo><mi>{escape(self.index)}</mi></munder>"
-            f"{self.body.mathml()}</mrow>"
-        )
-
-
-def math_block(expr: Expr) -> str:
-    """``expr`` as a display ``<math>`` element."""
-    return f'<math display="block">{expr.mathml()}</math>'
-
-
-@dataclass(frozen=True)
-class Raw(Expr):
-    """A fixed piece of notation given in all three forms, e.g. one half."""
-
-    plain: str
-    tex: str
-    mml: str
-
-    def text(self) -> str:
-        return self.plain
-
-    def latex(self) -> str:
-        return self.tex
-
-    def mathml(self) -> str:
-        return self.mml
-
-
-@dataclass(frozen=True)
-class Pow(Expr):
-    """``base ** exponent`` for a small whole exponent."""
-
-    base: Expr
-    exponent: int
-
-    def text(self) -> str:
-        return f"({self.base.text()})**{self.exponent}"
-
-    def latex(self) -> str:
-        return rf"\left({self.base.latex()}\right)^{{{self.exponent}}}"
-
-    def mathml(self) -> str:
-        inner = f"<mrow><mo>(</mo>{self.base.mathml()}<mo>)</mo></mrow>"
-        return f"<msup>{inner}<mn>{self.exponent}</mn></msup>"
-
-
-HALF = Raw("1/2", r"\tfrac{1}{2}", "<mfrac><mn>1</mn><mn>2</mn></mfrac>")
-
-
-def frac(numerator: int, denominator: int) -> Raw:
-    """A constant fraction such as ``1/4``."""
-    return Raw(
-        f"{numerator}/{denominator}",
-        rf"\tfrac{{{numerator}}}{{{denominator}}}",
-        f"<mfrac><mn>{numerator}</mn><mn>{denominator}</mn></mfrac>",
-    )
-
-
-MINUS = Raw("-", "-", "<mo>−</mo>")
-
-
-@dataclass(frozen=True)
-class Frac(Expr):
-    """A quotient of two formulas."""
-
-    top: Expr
-    bottom: Expr
-
-    def text(self) -> str:
-        return f"({self.top.text()}) / ({self.bottom.text()})"
-
-    def latex(self) -> str:
-        return rf"\frac{{{self.top.latex()}}}{{{self.bottom.latex()}}}"
-
-    def mathml(self) -> str:
-        return f"<mfrac><mrow>{self.top.mathml()}</mrow><mrow>{self.bottom.mathml()}</mrow></mfrac>"

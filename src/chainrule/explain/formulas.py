@@ -18,12 +18,14 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from ..losses import Loss
-from .expr import HALF, MINUS, Call, Expr, Frac, Num, Op, Pow, Raw, frac
+from .expr import Expr, Num, Op
+from .notation import HALF, MINUS, Call, Frac, Pow, Raw, Sum, frac
 
-Entry = Callable[[int], Expr]
-"""An entry of a row by output index ``j`` (from 1): a symbol or a number."""
+Entry = Callable[[Any], Expr]
+"""An entry of a row by output index ``j`` (from 1, or the letter ``"j"``): a symbol or a number."""
 
 
 def loss_gradient(loss: Loss, yhat: Expr, y: Expr, n_out: int) -> Expr | None:
@@ -40,16 +42,30 @@ def loss_gradient(loss: Loss, yhat: Expr, y: Expr, n_out: int) -> Expr | None:
     return None
 
 
-def loss_error(loss: Loss, yhat: Entry, y: Entry, n_out: int) -> Expr | None:
-    """The error e of one instance, written out over its ``n_out`` outputs (None if unknown)."""
+def loss_error(
+    loss: Loss, yhat: Entry, y: Entry, n_out: int, symbolic: bool = False
+) -> Expr | None:
+    """The error e of one instance over its ``n_out`` outputs (None for an unknown loss).
 
-    def total(term: Callable[[int], Expr]) -> Expr:
+    With ``symbolic``, a sum over ``j`` in symbols; else each output written out.
+    """
+
+    def total(term: Callable[[Any], Expr]) -> Expr:
+        if symbolic:
+            return Sum("j", term("j"))
         terms = [term(j) for j in range(1, n_out + 1)]
         return terms[0] if len(terms) == 1 else Op("+", terms)
 
     if loss.name in ("half_squared_error", "mean_squared_error"):
         squares = total(lambda j: Pow(Op("-", [y(j), yhat(j)]), 2))
-        factor = HALF if loss.name == "half_squared_error" else frac(1, n_out)
+        mean = Raw(
+            "1/n_out",
+            r"\tfrac{1}{n_\mathrm{out}}",
+            "<mfrac><mn>1</mn><msub><mi>n</mi><mi>out</mi></msub></mfrac>",
+        )
+        factor = (
+            HALF if loss.name == "half_squared_error" else (mean if symbolic else frac(1, n_out))
+        )
         return Op("*", [factor, squares])
     if loss.name == "binary_cross_entropy":
         return Op(
@@ -62,7 +78,10 @@ def loss_error(loss: Loss, yhat: Entry, y: Entry, n_out: int) -> Expr | None:
                         "+",
                         [
                             Op("*", [y(j), Call("log", yhat(j))]),
-                            Op("*", [Op("-", [Num(1), y(j)]), Call("log", Op("-", [Num(1), yhat(j)]))]),
+                            Op(
+                                "*",
+                                [Op("-", [Num(1), y(j)]), Call("log", Op("-", [Num(1), yhat(j)]))],
+                            ),
                         ],
                     )
                 ),
@@ -71,5 +90,8 @@ def loss_error(loss: Loss, yhat: Entry, y: Entry, n_out: int) -> Expr | None:
         )
     if loss.name == "cross_entropy":
         terms = total(lambda j: Op("*", [y(j), Call("log", yhat(j))]))
-        return Op(" ", [MINUS, Raw("(", r"\left(", "<mo>(</mo>"), terms, Raw(")", r"\right)", "<mo>)</mo>")])
+        return Op(
+            " ",
+            [MINUS, Raw("(", r"\left(", "<mo>(</mo>"), terms, Raw(")", r"\right)", "<mo>)</mo>")],
+        )
     return None

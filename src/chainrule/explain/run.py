@@ -54,7 +54,7 @@ class Explanation:
             scalars=self.scalars,
         )
 
-    def render(self, format: str = "text", precision: int = 6, *, brief: bool = False) -> str:
+    def render(self, format: str = "text", precision: int = 6, *, derive: bool = False) -> str:
         """The explanation as ``text`` (the notebook's look), ``markdown``, ``latex`` or ``html``.
 
         Parameters
@@ -62,22 +62,31 @@ class Explanation:
         format : {"text", "markdown", "latex", "html"}
         precision : int
             Digits after the decimal point.
-        brief : bool
-            Text only: just the notebook's lines, without the derivation of each value.
+        derive : bool
+            Text only: follow each of the notebook's lines with ``#`` lines that derive
+            it (general formula, shapes, numbers, every entry) and close with the checks
+            and diagnostics. The other formats always show all of it.
         """
         if format not in FORMATS:
             raise ValueError(f"format must be one of {', '.join(FORMATS)}; got {format!r}")
         if isinstance(precision, bool) or not isinstance(precision, int) or precision < 0:
             raise ValueError(f"precision must be a whole number >= 0, got {precision!r}")
         if format == "text":
-            derivation = None if brief else self.derivation(precision)
+            derivation = self.derivation(precision) if derive else None
             return render_text(
-                self.trace, self.errors, precision=precision, title=self.title, derivation=derivation
+                self.trace,
+                self.errors,
+                precision=precision,
+                title=self.title,
+                derivation=derivation,
             )
-        from . import html, latex, markdown
-
-        renderer = {"markdown": markdown, "latex": latex, "html": html}[format]
-        return renderer.render(self.derivation(precision), self.trace)
+        if format == "markdown":
+            from .markdown import render
+        elif format == "latex":
+            from .latex import render
+        else:
+            from .html import render
+        return render(self.derivation(precision), self.trace)
 
     def diagram(self, view: str = "both", precision: int = 4) -> str:
         """An SVG diagram of the network: ``forward``, ``backward`` or ``both`` views."""

@@ -89,7 +89,8 @@ def _checks(derivation: Derivation) -> list[str]:
         out.append("# analytic gradient beside its central-difference estimate (float64, eps 1e-6)")
         for name, (analytic, numeric) in derivation.checks.items():
             diff = float(np.max(np.abs(np.asarray(analytic) - np.asarray(numeric))))
-            out.append(f"#   dEd{name.upper() if name[0] == 'b' else name}: max |analytic - numeric| = {diff:.2e}")
+            grad = f"dEd{name.upper() if name[0] == 'b' else name}"
+            out.append(f"#   {grad}: max |analytic - numeric| = {diff:.2e}")
     out.append("# Diagnostics")
     out += [f"#   {line}" for line in summary(derivation.diagnostics)]
     return out
