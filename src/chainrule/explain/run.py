@@ -106,6 +106,41 @@ class Explanation:
         return self.render("markdown")
 
 
+STEP_KEYS = ("loss", "reduction", "lr", "n_layers", "activations", "frozen")
+
+
+def _is_step(trace: Trace) -> bool:
+    """Whether ``trace`` holds a whole training step (from :func:`chainrule.train_step`)."""
+    return all(key in trace.info for key in STEP_KEYS) and "E_new" in trace
+
+
+def trace_html(trace: Trace) -> str:
+    """A trace as HTML: its derivation for a training step, else a table of its values."""
+    if _is_step(trace):
+        return Explanation(trace)._repr_html_()
+    from html import escape
+
+    rows = "".join(
+        f"<tr><th>{escape(name)}</th><td><pre>{escape(_fmt(value))}</pre></td></tr>"
+        for name, value in trace.items()
+    )
+    return f"<table>{rows}</table>"
+
+
+def trace_markdown(trace: Trace) -> str:
+    """A trace as Markdown: its derivation for a training step, else a list of its values."""
+    if _is_step(trace):
+        return Explanation(trace)._repr_markdown_()
+    return "\n".join(
+        f"- `{name}`: `{_fmt(value)}`".replace("\n", " ") for name, value in trace.items()
+    )
+
+
+def _fmt(value: Any) -> str:
+    with np.printoptions(precision=6):
+        return str(np.asarray(value))
+
+
 def explain(
     network: Network,
     x: Any,
