@@ -73,7 +73,9 @@ def result(equation: str) -> np.ndarray:
 def factors(entry: str) -> tuple[list[float], float]:
     """The numbers of an entry line's numeric part, ``a \\cdot b \\cdot c = d``."""
     *_, numeric, value = entry.split(" = ")
-    nums = [parse_number(m) for m in re.findall(NUMBER, numeric.replace("(", " ").replace(")", " "))]
+    nums = [
+        parse_number(m) for m in re.findall(NUMBER, numeric.replace("(", " ").replace(")", " "))
+    ]
     return nums, parse_number(value)
 
 

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from explain_parsing import close, factors, matrices, parse_number, result, steps
 
 from chainrule import Network, Trace, explain, seed_example, train_step
+from explain_parsing import close, factors, matrices, parse_number, result, steps
 
 GOLDEN = Path(__file__).parent / "golden" / "seed_explain.md"
 

@@ -63,7 +63,7 @@ def _step(step: Step, precision: int) -> list[str]:
             *(_eq(e) for e in step.per_instance),
         ]
     if step.scalars:
-        out.append("<details open><summary>Entry by entry</summary>")
+        out.append('<details open="open"><summary>Entry by entry</summary>')
         out += [_eq(e) for e in step.scalars]
         out.append("</details>")
     if step.numeric is not None:
