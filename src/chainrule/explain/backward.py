@@ -40,7 +40,10 @@ class BackwardBuilder(Builder):
                 [
                     self.shaped(f"dEdOutL{k}"),
                     self.scaled(
-                        Word(f"{self.loss.gradient_formula.replace('yhat', out)}, entry by entry")
+                        loss_gradient(self.loss, self.shaped(out), self.shaped("y"), m)
+                        or Word(
+                            f"{self.loss.gradient_formula.replace('yhat', out)}, entry by entry"
+                        )
                     ),
                 ],
             )

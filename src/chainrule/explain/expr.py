@@ -260,5 +260,6 @@ class Op(Expr):
         return OPERATORS[self.op][1].join(self._item(i, "latex") for i in self.items)
 
     def mathml(self) -> str:
-        sep = f"<mo>{OPERATORS[self.op][2]}</mo>"
+        # A matrix product is juxtaposition; a little space keeps shapes beneath apart.
+        sep = '<mspace width="0.35em"/>' if self.op == "@" else f"<mo>{OPERATORS[self.op][2]}</mo>"
         return "<mrow>" + sep.join(self._item(i, "mathml") for i in self.items) + "</mrow>"

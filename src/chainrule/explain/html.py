@@ -27,7 +27,7 @@ from .notation import math_block
 from .svg import render_svg
 
 STYLE = """
-.chainrule { font-family: Georgia, serif; max-width: 60em; margin: 1em auto; color: #222;
+.chainrule { font-family: Georgia, serif; max-width: 75em; margin: 1em auto; color: #222;
   line-height: 1.4; padding: 0 1em; }
 .chainrule h1 { font-size: 1.6em; } .chainrule h2 { border-bottom: 1px solid #ccc; }
 .chainrule h3 { font-size: 1.05em; margin-bottom: 0.2em; }

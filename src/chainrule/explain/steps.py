@@ -16,7 +16,7 @@ import numpy as np
 from ..trace import Trace
 from .expr import D, Expr, Mat, Num, Op, Sym, Word
 from .formulas import loss_error
-from .notation import Call, Shaped, Sum, T, frac
+from .notation import HALF, Call, Pow, Shaped, Sum, T, frac
 
 MAX_SCALAR_NEURONS = 10
 """Networks with at most this many neurons (inputs not counted) get the scalar expansion."""
@@ -245,9 +245,7 @@ class Builder:
                 "=",
                 [
                     Shaped(Sym("e"), (self.n,)),
-                    Word(
-                        f"{self.loss.error_formula.replace('yhat', f'outL{L}')}, one per instance"
-                    ),
+                    self.error_matrix_form(L),
                 ],
             ),
             lines[0] if self.single else Op("=", [Sym("e"), self.mat(e)]),
@@ -277,6 +275,13 @@ class Builder:
         return steps
 
     # -- backward -------------------------------------------------------------------
+
+    def error_matrix_form(self, L: int) -> Expr:
+        """``e`` for all instances at once: row sums of the squares, or the loss in words."""
+        if self.loss.name == "half_squared_error":
+            diff = Op("-", [self.shaped("y"), self.shaped(f"outL{L}")])
+            return Op("*", [HALF, Call("rowsum", Pow(diff, 2))])
+        return Word(f"{self.loss.error_formula.replace('yhat', f'outL{L}')}, one per instance")
 
     def reduction_factor(self) -> list[Expr]:
         return [frac(1, self.n)] if self.reduction == "mean" and not self.single else []
