@@ -173,3 +173,16 @@ def test_bad_arguments_are_refused():
         explain(seed.network, seed.x, seed.y, lr=0.5, freeze_biases="yes")
     with pytest.raises(ValueError, match="lr"):
         explain(seed.network, seed.x, seed.y, lr=0.0)
+
+
+def test_large_batches_and_networks_are_summarised():
+    rng = np.random.default_rng(0)
+    net = Network.from_sizes([3, 4, 2], "sigmoid", random_state=0)
+    X, y = rng.normal(size=(20, 3)), rng.uniform(size=(20, 2))
+    d = explain(net, X, y, lr=0.1).derivation()
+    assert "20 per-instance gradients are not listed" in d.step("dEdW1").per_instance[0].text()
+    assert d.step("dEdW1").scalars == ()  # 20 instances: no entry-by-entry sums
+    big = Network.from_sizes([30, 50, 10], "relu", random_state=0)  # 2060 parameters
+    assert explain(big, np.ones(30), np.ones(10), lr=0.1).checks == {}
+    small = Network.from_sizes([3, 2], "relu", random_state=0)
+    assert explain(small, np.ones(3), np.ones(2), lr=0.1, gradcheck=False).checks == {}

@@ -32,6 +32,7 @@ def _explain(args: argparse.Namespace) -> int:
         title=example.title,
         freeze_biases=args.freeze_biases,
         scalars=args.scalars,
+        gradcheck=args.gradcheck,
     )
     text = explanation.render(args.format, precision=args.precision, derive=args.derive)
     if args.output is None:
@@ -119,6 +120,12 @@ def build_parser() -> argparse.ArgumentParser:
         action=argparse.BooleanOptionalAction,
         default=None,
         help="write out every weight's chain of factors (default: for up to 10 neurons)",
+    )
+    ex.add_argument(
+        "--gradcheck",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="central differences beside the gradients (default: up to 2000 parameters)",
     )
     ex.set_defaults(handler=_explain)
     return parser

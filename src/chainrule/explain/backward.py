@@ -13,7 +13,7 @@ import numpy as np
 from .expr import D, Expr, Op, Sym, Word
 from .formulas import loss_gradient
 from .notation import Call, Shaped, T, frac
-from .steps import Builder, Step, Sum_s, _shape
+from .steps import MAX_LISTED_INSTANCES, Builder, Step, Sum_s, _shape
 
 
 class BackwardBuilder(Builder):
@@ -228,7 +228,14 @@ class BackwardBuilder(Builder):
                     Op("=", [D("E", Sym(wname, pidx)), chain, numbers_s, self.num(grad[index])])
                 )
             per_instance: list[Expr] = []
-            if not self.single:
+            if not self.single and not self.list_instances:
+                per_instance.append(
+                    Word(
+                        f"(the {self.n} per-instance gradients are not listed: more than "
+                        f"{MAX_LISTED_INSTANCES} instances; dEd{wname} is their {self.reduction})"
+                    )
+                )
+            elif not self.single:
                 own = Word(
                     f"{self.n} * dEdInL{k}[s] (the mean's 1/{self.n} taken out)"
                     if self.reduction == "mean"

@@ -80,10 +80,11 @@ def _split_new(name: str) -> tuple[str, bool]:
 
 
 def latex_escape(text: str) -> str:
-    """Escape the characters LaTeX treats specially in running text."""
+    """Escape the characters LaTeX treats specially in running text (OT1 fonts: no ``<``)."""
     special = {"\\": r"\textbackslash{}", "_": r"\_", "%": r"\%", "&": r"\&", "#": r"\#",
                "$": r"\$", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
-               "^": r"\textasciicircum{}"}  # fmt: skip
+               "^": r"\textasciicircum{}", "<": r"\textless{}", ">": r"\textgreater{}",
+               "|": r"\textbar{}"}  # fmt: skip
     return "".join(special.get(c, c) for c in text)
 
 

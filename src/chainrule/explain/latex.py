@@ -1,7 +1,8 @@
 """The explanation as a standalone LaTeX document that compiles with ``pdflatex``.
 
 Only ``amsmath`` is used (part of every LaTeX installation, Debian's
-``texlive-latex-base`` included). Narrow margins and small type for the entry-by-entry
+``texlive-latex-base`` included), with the default Computer Modern fonts, so nothing
+has to be generated at compile time. Narrow margins and small type for the entry-by-entry
 lines leave wide matrices room; very wide ones still overflow the line (a warning,
 not an error).
 
@@ -24,7 +25,6 @@ from .diagnostics import summary
 from .expr import Expr, Mat, Op, Sym, latex_escape, number
 
 PREAMBLE = r"""\documentclass[10pt]{article}
-\usepackage[T1]{fontenc}
 \usepackage{amsmath}
 \setlength{\textwidth}{7in}
 \setlength{\oddsidemargin}{-0.25in}
@@ -33,6 +33,7 @@ PREAMBLE = r"""\documentclass[10pt]{article}
 \setlength{\parindent}{0pt}
 \setlength{\parskip}{4pt}
 \allowdisplaybreaks
+\renewcommand{\labelitemi}{$\bullet$}
 """
 
 

@@ -17,6 +17,8 @@ from .derivation import Derivation, build
 from .text import render_text
 
 FORMATS = ("text", "markdown", "latex", "html")
+MAX_GRADCHECK_PARAMS = 2000
+"""Networks with at most this many parameters get central differences by default."""
 
 
 @dataclass
@@ -153,6 +155,7 @@ def explain(
     title: str = "",
     freeze_biases: bool = False,
     scalars: bool | None = None,
+    gradcheck: bool | None = None,
 ) -> Explanation:
     """Trace one gradient-descent step of ``network`` on ``(x, y)`` and explain it.
 
@@ -179,7 +182,11 @@ def explain(
         Keep every bias fixed (a common textbook convention).
     scalars : bool, optional
         Write out the chain of factors for every weight; by default for networks of up
-        to 10 neurons.
+        to 10 neurons and batches of up to 4 instances.
+    gradcheck : bool, optional
+        Put the central-difference estimate beside each gradient; by default for
+        networks of up to :data:`MAX_GRADCHECK_PARAMS` parameters (it costs two forward
+        passes per parameter).
 
     Examples
     --------
@@ -193,14 +200,19 @@ def explain(
     check_positive(lr, "lr")
     if not isinstance(freeze_biases, bool):
         raise TypeError(f"freeze_biases must be True or False, got {freeze_biases!r}")
-    if scalars is not None and not isinstance(scalars, bool):
-        raise TypeError(f"scalars must be True, False or None, got {scalars!r}")
+    for name, flag in (("scalars", scalars), ("gradcheck", gradcheck)):
+        if flag is not None and not isinstance(flag, bool):
+            raise TypeError(f"{name} must be True, False or None, got {flag!r}")
     loss = get_loss(loss)
     work = network.copy()
     if freeze_biases:
         work.freeze(*(f"b{k}" for k in range(1, work.n_layers + 1)))
-    report = check_gradients(work, loss, x, y, reduction=reduction)
-    checks = {name: (r.analytic, r.numeric) for name, r in report.results.items()}
+    if gradcheck is None:
+        gradcheck = sum(int(np.size(p)) for p in work.params.values()) <= MAX_GRADCHECK_PARAMS
+    checks = {}
+    if gradcheck:
+        report = check_gradients(work, loss, x, y, reduction=reduction)
+        checks = {name: (r.analytic, r.numeric) for name, r in report.results.items()}
     trace = Trace()
     errors = [train_step(work, x, y, lr=lr, loss=loss, reduction=reduction, tracer=trace)]
     for _ in range(steps - 1):

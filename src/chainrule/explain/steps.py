@@ -20,6 +20,10 @@ from .notation import HALF, Call, Pow, Shaped, Sum, T, frac
 
 MAX_SCALAR_NEURONS = 10
 """Networks with at most this many neurons (inputs not counted) get the scalar expansion."""
+MAX_SCALAR_INSTANCES = 4
+"""... and batches of at most this many instances (each entry sums over the instances)."""
+MAX_LISTED_INSTANCES = 8
+"""Per-instance gradients are listed one by one for batches of at most this many."""
 
 
 @dataclass(frozen=True)
@@ -85,8 +89,9 @@ class Builder:
             int(trace[f"b{k}"].shape[0]) for k in self.layers
         ]
         if scalars is None:
-            scalars = sum(self.sizes[1:]) <= MAX_SCALAR_NEURONS
+            scalars = sum(self.sizes[1:]) <= MAX_SCALAR_NEURONS and self.n <= MAX_SCALAR_INSTANCES
         self.scalars = scalars
+        self.list_instances = self.n <= MAX_LISTED_INSTANCES
 
     @property
     def layers(self) -> range:
