@@ -103,3 +103,20 @@ def test_bad_option_values_exit_with_status_2(capsys, argv):
     with pytest.raises(SystemExit) as exc:
         main(["explain", *argv])
     assert exc.value.code == 2
+
+
+def test_spec_frozen_field_keeps_those_parameters(capsys, tmp_path):
+    spec = tmp_path / "frozen.toml"
+    spec.write_text(
+        'x = [0.5, 0.1]\ny = 0.9\nlr = 0.5\nfrozen = ["b1"]\n'
+        '[[layers]]\nW = [[0.15, 0.2], [0.24, 0.3]]\nb = [1, 1]\n'
+        '[[layers]]\nW = [[-0.4], [0.5]]\nb = [1]\n',
+        encoding="utf-8",
+    )
+    status, out, _ = run(capsys, "--spec", str(spec), "--format", "markdown")
+    assert status == 0
+    assert "kept fixed (frozen): b1" in out
+    assert r"\mathit{b1}^{\mathrm{new}} = \mathit{b1} = \text{(kept fixed: frozen)}" in out
+    assert r"\mathit{b1}^{\mathrm{new}} = \begin{bmatrix} 1 & 1 \end{bmatrix}" in out
+    # b2 is still updated: 1 - 0.5 * (-0.029155) from the seed's gradient.
+    assert r"\begin{bmatrix} 1.014578 \end{bmatrix}" in out

@@ -30,14 +30,15 @@ def number(value: float, precision: int = 6) -> str:
     Values too small to show a digit at that precision are written in scientific
     notation, so a vanishing gradient never reads as a plain zero.
 
-    >>> number(0.15), number(1.0), number(-0.0291549), number(3.2e-9)
-    ('0.15', '1', '-0.029155', '3.2e-09')
+    >>> number(0.15), number(1.0), number(-0.0291549), number(3.2e-9), number(1e-9)
+    ('0.15', '1', '-0.029155', '3.2e-09', '1e-09')
     """
     value = float(value)
     if not math.isfinite(value):
         return str(value)
     if value != 0 and abs(value) < 0.5 * 10.0**-precision:
-        return np.format_float_scientific(value, precision=max(precision - 1, 1), trim="-")
+        text = np.format_float_scientific(value, precision=max(precision - 1, 1), trim="-")
+        return text.replace(".e", "e")
     text = np.format_float_positional(value, precision=precision, unique=False, trim="-")
     return "0" if text in ("-0", "0") else text
 
