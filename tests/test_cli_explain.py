@@ -109,8 +109,8 @@ def test_spec_frozen_field_keeps_those_parameters(capsys, tmp_path):
     spec = tmp_path / "frozen.toml"
     spec.write_text(
         'x = [0.5, 0.1]\ny = 0.9\nlr = 0.5\nfrozen = ["b1"]\n'
-        '[[layers]]\nW = [[0.15, 0.2], [0.24, 0.3]]\nb = [1, 1]\n'
-        '[[layers]]\nW = [[-0.4], [0.5]]\nb = [1]\n',
+        "[[layers]]\nW = [[0.15, 0.2], [0.24, 0.3]]\nb = [1, 1]\n"
+        "[[layers]]\nW = [[-0.4], [0.5]]\nb = [1]\n",
         encoding="utf-8",
     )
     status, out, _ = run(capsys, "--spec", str(spec), "--format", "markdown")
