@@ -13,7 +13,7 @@ import numpy as np
 from .expr import D, Expr, Op, Sym, Word
 from .formulas import loss_gradient
 from .notation import Call, Shaped, T, frac
-from .steps import MAX_LISTED_INSTANCES, Builder, Step, Sum_s, _shape
+from .steps import MAX_LISTED_INSTANCES, Builder, Step, _shape, sum_over_instances
 
 
 class BackwardBuilder(Builder):
@@ -217,7 +217,9 @@ class BackwardBuilder(Builder):
                     else [D("E", Sym(out, at)), D(Sym(out, at), Sym(inl, at))]
                 )
                 sym_chain.append(D(Sym(inl, at), Sym(wname, pidx)))
-                chain: Expr = Op("*", sym_chain) if self.single else Sum_s(Op("*", sym_chain))
+                chain: Expr = (
+                    Op("*", sym_chain) if self.single else sum_over_instances(Op("*", sym_chain))
+                )
                 products: list[Expr] = []
                 for s in range(self.n):
                     f = [self.num(dZ[s, j])] if short else [self.num(dA[s, j]), self.num(fp[s, j])]
@@ -244,20 +246,13 @@ class BackwardBuilder(Builder):
                 per_instance.append(
                     Op("=", [Sym(f"delta{k}", ("s",)), D(Sym("e", ("s",)), Sym(inl, ("s",))), own])
                 )
-                shares = []
                 for s in range(self.n):
-                    share = np.outer(A_prev[s], dZ[s]) if p == "W" else dZ[s]
-                    share = share / self.scale  # instance s's own gradient dE_s/dparam
-                    shares.append(share)
-                    what = (
-                        f"outL{k - 1}[{s + 1}].T @ delta{k}[{s + 1}]"
-                        if k > 1
-                        else f"x[{s + 1}].T @ delta{k}[{s + 1}]"
-                    )
-                    if p == "b":
-                        what = f"delta{k}[{s + 1}]"
+                    # Instance s's own gradient: the trace's share without the mean's 1/n.
+                    share = (np.outer(A_prev[s], dZ[s]) if p == "W" else dZ[s]) / self.scale
+                    delta = Sym(f"delta{k}", (s + 1,))
+                    what: Expr = Op("@", [T(Sym(below, (s + 1,))), delta]) if p == "W" else delta
                     per_instance.append(
-                        Op("=", [D(Sym("e", (s + 1,)), wname), Word(what), self.mat(share)])
+                        Op("=", [D(Sym("e", (s + 1,)), wname), what, self.mat(share)])
                     )
                 combine: Expr = (
                     Op(
@@ -277,5 +272,3 @@ class BackwardBuilder(Builder):
                 )
             )
         return steps
-
-    # -- update ---------------------------------------------------------------------

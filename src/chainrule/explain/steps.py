@@ -65,7 +65,6 @@ class Section:
 
     title: str
     steps: list[Step]
-    intro: str = ""
 
 
 def _shape(value: Any) -> tuple[int, ...]:
@@ -135,7 +134,7 @@ class Builder:
         scalars: list[Expr] | None = None,
         **kw: Any,
     ) -> Step:
-        value = self.row(key) if key in self.t else np.asarray(kw.pop("value"))
+        value = self.row(key)
         numbers = Op("=", [Sym(key), numbers, self.mat(value)])
         return Step(
             key,
@@ -265,7 +264,7 @@ class Builder:
                     "E",
                     f"Batch error E = {self.reduction}(e)",
                     np.asarray(E),
-                    Op("=", [Sym("E"), Op(" ", [factor, Sum_s(Sym("e", ("s",)))])]),
+                    Op("=", [Sym("E"), Op(" ", [factor, sum_over_instances(Sym("e", ("s",)))])]),
                     Op("=", [Sym("E"), Word(f"{self.reduction} of the {self.n} instance errors")]),
                     Op(
                         "=",
@@ -361,6 +360,6 @@ class Builder:
         return steps
 
 
-def Sum_s(body: Expr) -> Expr:
+def sum_over_instances(body: Expr) -> Expr:
     """A sum over the instances ``s``."""
     return Sum("s", body)
