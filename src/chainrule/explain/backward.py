@@ -4,6 +4,18 @@ For one instance every entry is the product of the chain's factors; for a batch,
 sum over the instances ``s``, and each parameter gradient is also shown as the
 per-instance gradients (with the per-instance deltas ``delta_k[s] = de[s]/dinLk[s]``)
 and their mean or sum.
+
+Examples
+--------
+>>> from chainrule import Trace, seed_example, train_step
+>>> seed = seed_example()
+>>> trace = Trace()
+>>> _ = train_step(seed.network, seed.x, seed.y, lr=seed.lr, tracer=trace)
+>>> steps = BackwardBuilder(trace, precision=6, scalars=None).backward(1)
+>>> [step.key for step in steps]
+['dEdOutL1', 'dEdInL1', 'dEdW1', 'dEdB1']
+>>> print(steps[0].scalars[1].text())
+dEdOutL1[2] = dEdInL2[1] * W2[2,1] = (-0.029155) * 0.5 = -0.014578
 """
 
 from __future__ import annotations

@@ -4,6 +4,18 @@ A :class:`Step` is one traced quantity shown three ways (general formula, matrix
 with shapes, numbers substituted) plus its entry-by-entry expansion. The backward
 steps are made in :mod:`~chainrule.explain.backward`; :mod:`~chainrule.explain.derivation`
 puts them all together.
+
+Examples
+--------
+>>> from chainrule import Trace, seed_example, train_step
+>>> seed = seed_example()
+>>> trace = Trace()
+>>> _ = train_step(seed.network, seed.x, seed.y, lr=seed.lr, tracer=trace)
+>>> inl1, outl1 = Builder(trace, precision=6, scalars=None).forward(1)
+>>> print(inl1.matrix.text())
+inL1(1x2) = x(1x2) @ W1(2x2) + b1(2)
+>>> print(outl1.scalars[0].text())
+outL1[1] = sigmoid(inL1[1]) = sigmoid(1.099) = 0.750073
 """
 
 from __future__ import annotations
