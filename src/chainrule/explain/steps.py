@@ -269,28 +269,25 @@ class Builder:
         )
         steps = [step]
         if not self.single:
-            factor: Expr = frac(1, self.n) if self.reduction == "mean" else Word("")
             E = float(np.asarray(self.t["E"]))
             steps.append(
                 Step(
                     "E",
                     f"Batch error E = {self.reduction}(e)",
                     np.asarray(E),
-                    Op("=", [Sym("E"), Op(" ", [factor, sum_over_instances(Sym("e", ("s",)))])]),
-                    Op("=", [Sym("E"), Word(f"{self.reduction} of the {self.n} instance errors")]),
+                    Op("=", [Sym("E"), self.scaled(sum_over_instances(Sym("e", ("s",))))]),
+                    Op("=", [Sym("E"), self.scaled(Call("sum", Shaped(Sym("e"), (self.n,))))]),
                     Op(
                         "=",
                         [
                             Sym("E"),
-                            Op(" ", [factor, Op("+", [self.num(v) for v in e])]),
+                            self.scaled(Op("+", [self.num(v) for v in e])),
                             self.num(E),
                         ],
                     ),
                 )
             )
         return steps
-
-    # -- backward -------------------------------------------------------------------
 
     def error_matrix_form(self, L: int) -> Expr:
         """``e`` for all instances at once: row sums of the squares, or the loss in words."""
