@@ -24,12 +24,13 @@ import numpy as np
 
 from .expr import D, Expr, Op, Sym, Word
 from .formulas import loss_gradient
+from .forward import ForwardBuilder
 from .notation import Call, Shaped, T, frac
-from .steps import MAX_LISTED_INSTANCES, Builder, Step, _shape, sum_over_instances
+from .steps import MAX_LISTED_INSTANCES, Step, _shape, sum_over_instances
 
 
-class BackwardBuilder(Builder):
-    """A :class:`~chainrule.explain.steps.Builder` that also makes the backward steps."""
+class BackwardBuilder(ForwardBuilder):
+    """The builder of every step: forward, error, backward and update."""
 
     def backward(self, k: int) -> list[Step]:
         L, act = self.L, self.acts[k - 1]
