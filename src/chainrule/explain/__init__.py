@@ -6,9 +6,9 @@ the network and renders it. Every number shown comes from the trace.
 The modules, in the order the data flows:
 
 - :mod:`.derivation` (with :mod:`.steps`, :mod:`.forward`, :mod:`.backward`,
-  :mod:`.formulas`): the
-  trace becomes a list of steps, each a formula tree (:mod:`.expr`, :mod:`.notation`)
-  in symbols, with shapes, with numbers, and entry by entry;
+  :mod:`.formulas`): the trace becomes a list of steps, each a formula tree
+  (:mod:`.expr`, :mod:`.notation`) in symbols, with shapes, with numbers, and entry by
+  entry;
 - :mod:`.diagnostics`: saturated units, dead ReLUs, gradient sizes;
 - the renderers, which only lay the steps out: :mod:`.text` (the notebook's look),
   :mod:`.markdown`, :mod:`.latex`, :mod:`.html`, and :mod:`.svg` for the diagram.
