@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from . import __version__
 from .cli_train import add_parser as add_train_parser
@@ -18,19 +19,47 @@ from .spec import load_spec
 
 
 def _explain(args: argparse.Namespace) -> int:
+    if args.diagram is not None and Path(args.diagram).suffix.lower() != ".svg":
+        raise ValueError(f"--diagram must name an .svg file, got {args.diagram!r}")
     example = load_spec(args.spec) if args.spec else seed_example()
     explanation = explain(
         example.network,
         example.x,
         example.y,
-        lr=example.lr,
-        loss=example.loss,
-        reduction=example.reduction,
+        lr=example.lr if args.lr is None else args.lr,
+        loss=example.loss if args.loss is None else args.loss,
+        reduction=example.reduction if args.reduction is None else args.reduction,
         steps=args.steps,
         title=example.title,
+        freeze_biases=args.freeze_biases,
+        scalars=args.scalars,
+        gradcheck=args.gradcheck,
     )
-    sys.stdout.write(explanation.render(precision=args.precision))
+    text = explanation.render(args.format, precision=args.precision, derive=args.derive)
+    if args.output is None:
+        sys.stdout.write(text)
+    else:
+        _write(args.output, text, "--output")
+    if args.diagram is not None:
+        _write(args.diagram, explanation.diagram(), "--diagram")
     return 0
+
+
+def _write(path: str, text: str, option: str) -> None:
+    try:
+        Path(path).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise ValueError(f"{option}: cannot write {path!r}: {exc.strerror}") from None
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text}")
+    return value
 
 
 def _non_negative_int(text: str) -> int:
@@ -68,6 +97,36 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--steps", type=_positive_int, default=1, help="steps to train (default 1)")
     ex.add_argument(
         "--precision", type=_non_negative_int, default=6, help="digits shown (default 6)"
+    )
+    ex.add_argument(
+        "--format",
+        choices=("text", "markdown", "latex", "html"),
+        default="text",
+        help="text (the notebook's look, default), markdown (LaTeX maths), latex (a pdflatex "
+        "document) or html (one self-contained page)",
+    )
+    ex.add_argument("--output", metavar="FILE", help="write the explanation to FILE")
+    ex.add_argument("--diagram", metavar="FILE.svg", help="also write the network diagram (SVG)")
+    ex.add_argument(
+        "--derive",
+        action="store_true",
+        help="text: follow each value with its derivation, entry by entry, and the checks",
+    )
+    ex.add_argument("--loss", help="override the spec's loss, e.g. half_squared_error or mse")
+    ex.add_argument("--reduction", choices=("mean", "sum"), help="override the batch reduction")
+    ex.add_argument("--lr", type=_positive_float, help="override the learning rate")
+    ex.add_argument("--freeze-biases", action="store_true", help="keep every bias fixed")
+    ex.add_argument(
+        "--scalars",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="write out every weight's chain of factors (default: for up to 10 neurons)",
+    )
+    ex.add_argument(
+        "--gradcheck",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="central differences beside the gradients (default: up to 2000 parameters)",
     )
     ex.set_defaults(handler=_explain)
     add_train_parser(commands, _positive_int)

@@ -97,3 +97,14 @@ class Trace:
 
     def __repr__(self) -> str:
         return f"Trace({len(self)} values: {', '.join(self._values)})"
+
+    # Jupyter shows these; a trace of a whole training step renders as its derivation.
+    def _repr_html_(self) -> str:
+        from .explain.run import trace_html
+
+        return trace_html(self)
+
+    def _repr_markdown_(self) -> str:
+        from .explain.run import trace_markdown
+
+        return trace_markdown(self)

@@ -9,11 +9,14 @@ gradients always keep their own shapes.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..trace import Trace
+
+if TYPE_CHECKING:
+    from .derivation import Derivation
 
 
 def fmt(value: Any, precision: int = 6) -> str:
@@ -56,8 +59,49 @@ def _layers(trace: Trace) -> range:
     return range(1, int(trace.info["n_layers"]) + 1)
 
 
+def _derived(derivation: Derivation | None, key: str) -> list[str]:
+    """The lines (all starting with ``#``) that derive value ``key``: three ways, then entries."""
+    if derivation is None:
+        return []
+    try:
+        step = derivation.step(key)
+    except KeyError:
+        return []
+    lines = [
+        f"#   in symbols:   {step.general.text()}",
+        f"#   with shapes:  {step.matrix.text()}",
+        f"#   with numbers: {step.numbers.text()}",
+    ]
+    lines += [f"#     {expr.text()}" for expr in (*step.per_instance, *step.scalars)]
+    if step.numeric is not None:
+        from .expr import Mat
+
+        numeric = Mat(step.numeric, derivation.precision).text()
+        lines.append(f"#   central difference: {numeric}")
+    return lines
+
+
+def _checks(derivation: Derivation) -> list[str]:
+    from .diagnostics import summary
+
+    out = ["", "Checks"]
+    if derivation.checks:
+        out.append("# analytic gradient beside its central-difference estimate (float64, eps 1e-6)")
+        for name, (analytic, numeric) in derivation.checks.items():
+            diff = float(np.max(np.abs(np.asarray(analytic) - np.asarray(numeric))))
+            grad = f"dEd{name.upper() if name[0] == 'b' else name}"
+            out.append(f"#   {grad}: max |analytic - numeric| = {diff:.2e}")
+    out.append("# Diagnostics")
+    out += [f"#   {line}" for line in summary(derivation.diagnostics)]
+    return out
+
+
 def render_text(
-    trace: Trace, errors: list[float] | None = None, precision: int = 6, title: str = ""
+    trace: Trace,
+    errors: list[float] | None = None,
+    precision: int = 6,
+    title: str = "",
+    derivation: Derivation | None = None,
 ) -> str:
     """Render a traced step as the notebook's walk-through.
 
@@ -71,6 +115,9 @@ def render_text(
         Digits after the decimal point, as ``np.set_printoptions(precision=...)``.
     title : str
         What the network is, for the heading.
+    derivation : Derivation, optional
+        If given, each value line is followed by ``#`` lines deriving it three ways
+        (symbols, shapes, numbers), entry by entry, and a section of checks closes.
     """
     p = precision
     layers = _layers(trace)
@@ -90,15 +137,19 @@ def render_text(
         out += [
             f"# inL{k} = {below} @ W{k} + b{k}",
             f"Input to layer {k}:  {fmt(_row(trace, f'inL{k}'), p)}",
+            *_derived(derivation, f"inL{k}"),
             f"# outL{k} = {acts[k - 1].name}(inL{k})",
             f"Output of layer {k}:  {fmt(_row(trace, f'outL{k}'), p)}",
+            *_derived(derivation, f"outL{k}"),
         ]
 
     yhat = f"outL{L}"
     out += ["", "Error calculation", f"# e = {loss.error_formula.replace('yhat', yhat)}"]
     out.append(f"Error:  {fmt(trace['e'], p)}")
+    out += _derived(derivation, "e")
     if trace.n_samples > 1:
         out.append(f"Batch error E = {trace.info['reduction']}(e):  {fmt(trace['E'], p)}")
+        out += _derived(derivation, "E")
 
     fused = loss.fused(acts[-1])
     for k in range(L, 0, -1):
@@ -118,12 +169,16 @@ def render_text(
             f"Backpropagation layer {k}",
             f"# dEdOutL{k} = {d_out}",
             f"dEdOutL{k}:  {fmt(_row(trace, f'dEdOutL{k}'), p)}",
+            *_derived(derivation, f"dEdOutL{k}"),
             f"# dEdInL{k} = {d_in}",
             f"dEdInL{k}:  {fmt(_row(trace, f'dEdInL{k}'), p)}",
+            *_derived(derivation, f"dEdInL{k}"),
             f"# dEdW{k} = {below}.T @ dEdInL{k}",
             f"dEdW{k}:  {fmt(trace[f'dEdW{k}'], p)}",
+            *_derived(derivation, f"dEdW{k}"),
             f"# dEdB{k} = dEdInL{k} summed over the instances",
             f"dEdB{k}:  {fmt(trace[f'dEdB{k}'], p)}",
+            *_derived(derivation, f"dEdB{k}"),
         ]
     if trace.info["reduction"] == "mean" and trace.n_samples > 1:
         out.append(f"# (dEdOutL{L} includes the factor 1/{trace.n_samples} of the mean)")
@@ -133,6 +188,7 @@ def render_text(
         for name in (f"W{k}", f"b{k}"):
             note = "  (frozen: unchanged)" if name in trace.info["frozen"] else ""
             out.append(f"{name}:  {fmt(trace[f'{name}_new'], p)}{note}")
+            out += _derived(derivation, f"{name}_new")
 
     out += ["", f"Error before:  {fmt(trace['e'], p)}", f"Error after:  {fmt(trace['e_new'], p)}"]
     if trace.n_samples > 1:
@@ -145,4 +201,6 @@ def render_text(
         out += ["", f"Error over {len(errors) - 1} steps", f"{'step':>{max(width, 4)}}  error"]
         for step, error in enumerate(errors):
             out.append(f"{step:>{max(width, 4)}}  {fmt(error, p)}")
+    if derivation is not None:
+        out += _checks(derivation)
     return "\n".join(out) + "\n"

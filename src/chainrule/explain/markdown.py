@@ -1,0 +1,106 @@
+"""The explanation as Markdown, every formula in LaTeX between ``$$ ... $$``.
+
+Each display equation sits on one line, ``$$ ... $$``. The network diagram follows
+as an inline SVG (an HTML block), so the file renders in Jupyter, GitHub and most
+Markdown viewers.
+
+Examples
+--------
+>>> from chainrule import explain, seed_example
+>>> seed = seed_example()
+>>> md = explain(seed.network, seed.x, seed.y, lr=seed.lr, title=seed.title).render("markdown")
+>>> print(md.splitlines()[0])
+# One training step of the seed notebook's 2-2-1 sigmoid network
+>>> r"$$ \\mathit{inL1} = \\begin{bmatrix} 0.5 & 0.1 \\end{bmatrix}" in md
+True
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..trace import Trace
+from .derivation import Derivation, Step
+from .diagnostics import summary
+from .expr import Expr, Mat, Op, Sym, number
+from .svg import render_svg
+
+WAYS = ("General formula", "Matrix form, with shapes", "With the numbers")
+
+
+def eq(expr: Expr) -> str:
+    """One display equation on one line."""
+    return f"$$ {expr.latex()} $$"
+
+
+def _step(step: Step, precision: int) -> list[str]:
+    out = [f"### {step.label}" if step.label == step.key else f"### {step.label} ({step.key})", ""]
+    for way, expr in zip(WAYS, (step.general, step.matrix, step.numbers), strict=True):
+        out += [f"{way}:", "", eq(expr), ""]
+    if step.per_instance:
+        out += ["Per instance, then combined:", ""]
+        out += [line for expr in step.per_instance for line in (eq(expr), "")]
+    if step.scalars:
+        out += ["Entry by entry:", ""]
+        out += [line for expr in step.scalars for line in (eq(expr), "")]
+    if step.numeric is not None:
+        out += [
+            "Check: each entry beside its central-difference estimate",
+            "",
+            "| entry | analytic | central difference |",
+            "| --- | ---: | ---: |",
+        ]
+        analytic = np.asarray(step.value, dtype=float)
+        numeric = np.asarray(step.numeric, dtype=float).reshape(analytic.shape)
+        for index in np.ndindex(*analytic.shape):
+            name = f"{step.key}[{','.join(str(i + 1) for i in index)}]"
+            out.append(
+                f"| {name} | {number(analytic[index], precision)} | "
+                f"{number(numeric[index], precision)} |"
+            )
+        out.append("")
+    return out
+
+
+def render(derivation: Derivation, trace: Trace, *, diagram: bool = True) -> str:
+    """Render a derivation (and the trace's diagram) as Markdown."""
+    d, p = derivation, derivation.precision
+    out = [f"# One training step of {d.title}", "", "**Conventions in force**", ""]
+    out += [f"- {line}" for line in d.conventions]
+    out += [
+        "- Indices count from 1, as the layers do; in a batch the first is the instance.",
+        "",
+        "## Given",
+        "",
+    ]
+    out += [eq(Op("=", [Sym(name), Mat(value, p)])) for name, value in d.given]
+    out.append("")
+    for section in d.sections:
+        out += [f"## {section.title}", ""]
+        for step in section.steps:
+            out += _step(step, p)
+    word = "Batch error" if d.n_samples > 1 else "Error"
+    out += [
+        "## Error before and after the update",
+        "",
+        f"| {word} | value |",
+        "| --- | ---: |",
+        f"| before | {number(d.error_before, p)} |",
+        f"| after | {number(d.error_after, p)} |",
+        "",
+    ]
+    if len(d.errors) > 2:
+        out += [
+            f"## Error over {len(d.errors) - 1} steps",
+            "",
+            "| step | error |",
+            "| ---: | ---: |",
+        ]
+        out += [f"| {i} | {number(e, p)} |" for i, e in enumerate(d.errors)]
+        out.append("")
+    out += ["## Diagnostics", ""]
+    out += [f"- {line}" for line in summary(d.diagnostics)]
+    out.append("")
+    if diagram:
+        out += ["## Diagram", "", render_svg(trace).rstrip("\n"), ""]
+    return "\n".join(out)
