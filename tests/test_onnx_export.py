@@ -46,5 +46,8 @@ def test_leaky_relu_slope_and_deep_network(tmp_path):
 
 
 def test_only_networks_are_exported(tmp_path):
-    with pytest.raises(TypeError, match="model must be a chainrule Network, got dict"):
+    with pytest.raises(
+        TypeError,
+        match="model must be a chainrule Network, MLPClassifier or MLPRegressor, got dict",
+    ):
         cr.export_onnx({}, tmp_path / "x.onnx")

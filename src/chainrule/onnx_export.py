@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from ._optional import require
+from .atomic import atomic_write
 from .network import Network
 
 OPSET = 17
@@ -96,21 +97,39 @@ def _softplus_nodes(z: str, a: str, k: int, initializers: list, dtype: Any) -> l
     return nodes
 
 
-def export_onnx(model: Network, path: str | Path) -> None:
+def export_onnx(model: Any, path: str | Path) -> None:
     """Write ``model`` as an ONNX file at ``path``; the graph passes ``onnx.checker``.
 
     Parameters
     ----------
-    model : Network
+    model : Network, MLPClassifier or MLPRegressor
+        A Network gives the output ``Y``; a fitted classifier gives ``label`` and
+        ``probabilities`` and a regressor ``variable``, as skl2onnx's converters do
+        (see :mod:`chainrule._onnx_estimators`).
     path : str or Path
+        Written atomically (a crash leaves no half-written file).
     """
     onnx = require("onnx", "onnx", "ONNX export")
-    if not isinstance(model, Network):
-        raise TypeError(f"model must be a chainrule Network, got {type(model).__name__}")
+    if isinstance(model, Network):
+        graph = network_graph(model)
+    elif _is_estimator(model):
+        from ._onnx_estimators import estimator_graph
+
+        graph = estimator_graph(model)
+    else:
+        raise TypeError(
+            "model must be a chainrule Network, MLPClassifier or MLPRegressor, "
+            f"got {type(model).__name__}"
+        )
     proto = onnx.helper.make_model(
-        network_graph(model),
+        graph,
         producer_name="chainrule",
         opset_imports=[onnx.helper.make_opsetid("", OPSET)],
     )
     onnx.checker.check_model(proto, full_check=True)
-    Path(path).write_bytes(proto.SerializeToString())
+    atomic_write(Path(path), proto.SerializeToString())
+
+
+def _is_estimator(model: Any) -> bool:
+    # Checked by module, so that exporting a Network never imports scikit-learn.
+    return type(model).__module__ == "chainrule.estimators"
