@@ -25,7 +25,9 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
         "chainrule's estimators need scikit-learn: pip install 'chainrule[sklearn]'"
     ) from exc
 
+from . import _estimator_batches as batches
 from . import _estimator_params as params
+from .batches import is_batch_iterable
 from .network import Network
 from .optimizers import SGD, Adam, AdamW, Optimizer
 from .schedules import Constant, Cosine, ReduceOnPlateau, Schedule
@@ -149,13 +151,16 @@ class _BaseMLP(BaseEstimator):
         return np.random.default_rng(seed)
 
     # -- fitting --------------------------------------------------------------------------
-    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> _BaseMLP:
+    def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> _BaseMLP:
         """Train from scratch (or from the last weights with ``warm_start``).
 
         Parameters
         ----------
-        X : array-like, shape (n_samples, n_features)
-        y : array-like, shape (n_samples,) or (n_samples, n_outputs)
+        X : array-like, shape (n_samples, n_features), memmap, or iterable of batches
+            A memmap is read chunk by chunk; an iterable of ``(X_batch, y_batch[,
+            w_batch])`` tuples (with ``y=None``) batch by batch, in its own order
+            (:mod:`chainrule.batches`).
+        y : array-like, shape (n_samples,) or (n_samples, n_outputs); None for batches
         sample_weight : array-like, shape (n_samples,), optional
 
         Returns
@@ -179,6 +184,16 @@ class _BaseMLP(BaseEstimator):
     ) -> _BaseMLP:
         params.check_all(self)
         continuing = hasattr(self, "network_") and (incremental or self.warm_start)
+        items = None
+        if is_batch_iterable(X, y):  # out of core: check the first batch here, the rest in fit
+            if self.early_stopping and not incremental:
+                raise ValueError("early_stopping needs X in memory, not an iterable of batches")
+            if classes is None and not continuing and isinstance(self, ClassifierMixin):
+                classes = batches.classes_of(X)
+            if getattr(self, "class_weight", None) is not None:
+                raise ValueError("class_weight needs y in memory; weigh the batches instead")
+            epochs = 1 if incremental else int(self.max_iter)
+            items, (X, y, sample_weight) = batches.first_batch(X, epochs)
         X, y = validate_data(
             self,
             X,
@@ -187,6 +202,7 @@ class _BaseMLP(BaseEstimator):
             dtype=self.network_.dtype if continuing else _FLOATS,
             multi_output=True,
             y_numeric=isinstance(self, RegressorMixin),
+            ensure_all_finite=batches.finite_check(X),  # a memmap is checked batch by batch
         )
         if self.dtype is not None and not continuing:
             X = X.astype(self.dtype)
@@ -206,6 +222,8 @@ class _BaseMLP(BaseEstimator):
         if self.early_stopping and not incremental:
             X, Y, w, validation = self._split(X, Y, y, w, rng)
         n = X.shape[0]
+        if items is not None:
+            X, Y, w = batches.EncodedBatches(self, items, X.dtype), None, None
         batch = n if self.batch_size == "auto" and n <= 200 else self.batch_size
         batch = min(200 if batch == "auto" else int(batch), n)
         mean_weight = 1.0 if w is None else float(np.mean(w)) or 1.0  # 0: fit refuses w

@@ -160,8 +160,11 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             return float(accuracy_score(y.argmax(axis=1), A.argmax(axis=1)))
         return float(accuracy_score(y > 0.5, A >= 0.5))
 
-    def partial_fit(self, X: Any, y: Any, classes: Any = None, sample_weight: Any = None):
-        """One epoch over ``(X, y)``; ``classes`` (all labels) is required on the first call."""
+    def partial_fit(self, X: Any, y: Any = None, classes: Any = None, sample_weight: Any = None):
+        """One epoch over ``(X, y)``; ``classes`` (all labels) is required on the first call.
+
+        ``X`` may be a memmap or an iterable of ``(X_batch, y_batch)`` (with ``y=None``).
+        """
         if not hasattr(self, "network_") and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit")
         return self._guarded(self._fit, X, y, sample_weight, incremental=True, classes=classes)
@@ -206,8 +209,11 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     def _score_metric(self, y: np.ndarray, A: np.ndarray) -> float:
         return float(r2_score(y, A))
 
-    def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> MLPRegressor:
-        """One epoch over ``(X, y)``, continuing from the current weights."""
+    def partial_fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> MLPRegressor:
+        """One epoch over ``(X, y)``, continuing from the current weights.
+
+        ``X`` may be a memmap or an iterable of ``(X_batch, y_batch)`` (with ``y=None``).
+        """
         return self._guarded(self._fit, X, y, sample_weight, incremental=True)
 
     def predict(self, X: Any) -> np.ndarray:

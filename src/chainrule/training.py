@@ -33,7 +33,6 @@ import numpy as np
 
 from ._fit_parts import (
     Metric,
-    check_sample_weight,
     evaluate,
     get_metrics,
     progress,
@@ -41,6 +40,7 @@ from ._fit_parts import (
     report,
 )
 from ._validation import check_positive, check_reduction
+from .batches import ArraySource, batch_source
 from .callbacks import Callback, History, as_callback
 from .initializers import as_generator
 from .losses import Loss, get_loss
@@ -53,7 +53,7 @@ from .schedules import Schedule, get_schedule
 def fit(
     network: Network,
     X: Any,
-    y: Any,
+    y: Any = None,
     *,
     loss: str | Loss,
     optimizer: str | Optimizer = "adam",
@@ -85,8 +85,14 @@ def fit(
     ----------
     network : Network
         Trained in place; frozen parameters are left unchanged.
-    X : array-like, shape (n_samples, n_features)
+    X : array-like, shape (n_samples, n_features), memmap, or iterable of batches
+        A ``numpy.memmap`` (or a view of one) is read chunk by chunk, and an iterable
+        of ``(X_batch, y_batch[, w_batch])`` tuples (with ``y=None``) batch by batch,
+        so that memory stays flat however many rows there are
+        (:mod:`chainrule.batches`). Out of core, there are no training metrics and no
+        ``validation_split`` (pass ``validation_data``).
     y : array-like, shape (n_samples, n_out), or (n_samples,) when n_out == 1
+        None when ``X`` is an iterable of batches.
     loss : str or Loss
     optimizer : str or Optimizer
         A name (``sgd``, ``adam``, ``adamw`` with default settings) or an instance.
@@ -147,13 +153,15 @@ def fit(
     hooks = [as_callback(c) for c in callbacks]
     if not isinstance(network.layers[0].W, np.ndarray):
         raise TypeError("fit trains NumPy networks; convert the parameters with astype()")
-    X, y = network.check_Xy(X, y)
-    w = check_sample_weight(sample_weight, X.shape[0], network.dtype)
+    source = batch_source(network, X, y, sample_weight, epochs)
     rng = as_generator(random_state)
     if validation_data is not None:
         X_val, y_val = network.check_Xy(*validation_data)
     elif validation_split:
-        (X, y, w), (X_val, y_val) = random_split(X, y, w, validation_split, rng)
+        if not isinstance(source, ArraySource):
+            raise ValueError("validation_split needs X in memory; pass validation_data instead")
+        split = random_split(source.X, source.y, source.w, validation_split, rng)
+        (X_val, y_val), source = split[1], ArraySource(*split[0])
     else:
         X_val = y_val = None
     monitor = monitor or ("val_loss" if X_val is not None else "loss")
@@ -166,8 +174,10 @@ def fit(
     lower_is_better = "loss" in monitor
     bar = progress(epochs, verbose)
 
-    n = X.shape[0]
-    batch = min(batch_size or n, n)
+    n = source.n_samples
+    batch = min(batch_size or n, n) if n else batch_size or 1
+    on_train = train_metrics and isinstance(source, ArraySource)  # out of core: no extra pass
+    X_metrics, y_metrics = (source.X, source.y) if on_train else (None, None)
     dropout = any(layer.dropout for layer in network.layers)
     names = network.trainable
     state = optimizer.init({k: network.params[k] for k in names})
@@ -185,16 +195,8 @@ def fit(
             state["lr"], sched_state = schedule.step(epoch, sched_state, last_monitor)
             params = network.params  # refreshed: a callback may have replaced arrays
             trainable = {k: params[k] for k in names}
-            order = rng.permutation(n) if shuffle else None
-            total = 0.0
-            for start in range(0, n, batch):
-                if order is None:
-                    rows: Any = slice(start, start + batch)
-                    Xb, yb = X[rows], y[rows]
-                else:
-                    rows = order[start : start + batch]
-                    Xb, yb = X.take(rows, axis=0), y.take(rows, axis=0)
-                wb = None if w is None else w[rows]
+            total, seen = 0.0, 0
+            for Xb, yb, wb in source.epoch(rng, shuffle, batch):
                 _, caches = network.forward(Xb, training=dropout, rng=rng)
                 E, grads = network.backward(yb, caches, loss, reduction, sample_weight=wb)
                 if l2:
@@ -204,13 +206,16 @@ def fit(
                     clip_by_global_norm(grads, clip_norm)
                 optimizer.update(trainable, {k: grads[k] for k in names}, state)
                 total += float(E) * Xb.shape[0]
-            logs = {"loss": total / n, "lr": state["lr"]}
+                seen += Xb.shape[0]
+            if not seen:
+                raise ValueError(f"X gave no batches in epoch {epoch}")
+            logs = {"loss": total / seen, "lr": state["lr"]}
             if not np.isfinite(logs["loss"]):
                 raise FloatingPointError(
                     f"the training loss became {logs['loss']} at epoch {epoch}; "
                     "lower the learning rate or clip the gradients (clip_norm)"
                 )
-            evaluate(network, loss, metric_fns, logs, X if train_metrics else None, y, X_val, y_val)
+            evaluate(network, loss, metric_fns, logs, X_metrics, y_metrics, X_val, y_val)
             history.append(logs)
             last_monitor = logs.get(monitor)
             if last_monitor is not None and not lower_is_better:
