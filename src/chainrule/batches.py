@@ -101,6 +101,7 @@ class ChunkedSource:
                 rows: Any = slice(s, s + batch_size) if order is None else order[s : s + batch_size]
                 Xb, yb = self.network.check_Xy(Xc[rows], yc[rows])
                 yield Xb, yb, None if wc is None else wc[rows]
+            del Xc, yc  # before the next read: one chunk in memory at a time
 
 
 class IterableSource:
