@@ -9,7 +9,7 @@ from chainrule.cli import main
 
 def test_train_prints_metrics_and_report(capsys, tmp_path):
     pytest.importorskip("matplotlib", reason="the loss curve is drawn by matplotlib")
-    png = tmp_path / "loss.png"
+    folder = tmp_path / "figures"
     status = main(
         [
             "train",
@@ -22,7 +22,7 @@ def test_train_prints_metrics_and_report(capsys, tmp_path):
             "--scale",
             "--quiet",
             "--plot",
-            str(png),
+            str(folder),
         ]
     )
     out = capsys.readouterr().out
@@ -31,7 +31,20 @@ def test_train_prints_metrics_and_report(capsys, tmp_path):
         assert line in out
     accuracy = float(out.split("test accuracy: ")[1].split()[0])
     assert accuracy > 0.9
-    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for name in ("history.png", "gradient_norms.png", "weights.png"):
+        assert (folder / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not (folder / "decision_regions.png").exists()  # 30 features: no plane to draw
+
+
+def test_train_plots_decision_regions_for_2d_data(capsys, tmp_path):
+    pytest.importorskip("matplotlib", reason="the figures are drawn by matplotlib")
+    image = pytest.importorskip("matplotlib.image")
+    argv = ["train", "--dataset", "moons", "--hidden", "8", "--epochs", "20", "--quiet"]
+    assert main([*argv, "--scale", "--plot", str(tmp_path)]) == 0
+    assert "decision_regions.png" in capsys.readouterr().out
+    for name in ("history.png", "gradient_norms.png", "weights.png", "decision_regions.png"):
+        pixels = image.imread(tmp_path / name)
+        assert pixels[..., :3].var() > 1e-3, f"{name} is blank"
 
 
 def test_train_shows_a_progress_bar(capsys):

@@ -70,6 +70,7 @@ class _BaseMLP(BaseEstimator):
         weight_decay: float = 0.01,
         initializer: str = "glorot_uniform",
         dtype: Any = None,
+        callbacks: Any = None,
     ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -97,6 +98,7 @@ class _BaseMLP(BaseEstimator):
         self.weight_decay = weight_decay
         self.initializer = initializer
         self.dtype = dtype
+        self.callbacks = callbacks
 
     # -- what the subclasses provide ----------------------------------------------------
     def _encode(self, y: Any, first: bool) -> np.ndarray:
@@ -252,6 +254,7 @@ class _BaseMLP(BaseEstimator):
             # scikit-learn's penalty: alpha / 2 * ||W||^2 per batch, over the batch's weight.
             l2=float(self.alpha) / (batch * mean_weight),
             clip_norm=self.clip_norm,
+            callbacks=self.callbacks or (),
             sample_weight=w,
             optimizer_state=state,
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -51,7 +52,11 @@ def add_parser(commands: Any, positive_int: Any) -> None:
     tr.add_argument("--scale", action="store_true", help="standardize the features first")
     tr.add_argument("--test-size", type=float, default=0.25, help="held-out fraction (0.25)")
     tr.add_argument("--seed", type=int, default=0, help="random seed (0)")
-    tr.add_argument("--plot", metavar="PNG", help="write the loss curve to this PNG file")
+    tr.add_argument(
+        "--plot",
+        metavar="DIR",
+        help="write PNG figures to DIR: loss curves, gradient norms, weights, decision regions",
+    )
     tr.add_argument("--quiet", action="store_true", help="no progress bar")
     tr.set_defaults(handler=run)
 
@@ -88,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
         except ImportError:
             verbose = 2  # a line per epoch instead of a bar
     X_train, X_test, y_train, y_test = _split(args)
+    norms = _gradient_norms(X_train, y_train, args.scale) if args.plot else None
     clf = MLPClassifier(
         hidden_layer_sizes=args.hidden,
         activation=args.activation,
@@ -102,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
         dropout=args.dropout,
         random_state=args.seed,
         verbose=verbose,
+        callbacks=[norms] if norms is not None else None,
     )
     model = make_pipeline(StandardScaler(), clf) if args.scale else clf
     model.fit(X_train, y_train)
@@ -118,6 +125,41 @@ def run(args: argparse.Namespace) -> int:
     out.write(np.array2string(found["confusion_matrix"]) + "\n")
     out.write(classification_report(y_test, y_pred))
     if args.plot:
-        clf.history_.plot(args.plot)
-        out.write(f"loss curve written to {args.plot}\n")
+        for path in _plots(args.plot, model, clf, norms, X_train, y_train):
+            out.write(f"figure written to {path}\n")
     return 0
+
+
+def _gradient_norms(X: Any, y: Any, scale: bool) -> Any:
+    """A GradientNorms callback on up to 500 training rows, encoded as the network sees them."""
+    from sklearn.preprocessing import LabelBinarizer, StandardScaler
+
+    from .monitors import GradientNorms
+
+    X_probe = StandardScaler().fit_transform(X) if scale else np.asarray(X, dtype=float)
+    Y = LabelBinarizer().fit_transform(y).astype(float)
+    loss = "cross_entropy" if Y.shape[1] > 1 else "binary_cross_entropy"
+    return GradientNorms(X_probe[:500], Y[:500], loss)
+
+
+def _plots(folder: str, model: Any, clf: Any, norms: Any, X: Any, y: Any) -> list[Path]:
+    """Write the figures; decision regions only for 2-D inputs."""
+    from . import plot
+
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [out / "history.png", out / "gradient_norms.png", out / "weights.png"]
+    plot.plot_history(clf.history_, paths[0])
+    plot.plot_gradient_norms(norms, paths[1])
+    plot.plot_weight_histograms(clf.network_, paths[2])
+    if np.asarray(X).shape[1] == 2:
+        paths.append(out / "decision_regions.png")
+        plot.plot_decision_regions(_Predictor(model, clf), X, y, paths[-1])
+    return paths
+
+
+class _Predictor:
+    """The fitted model (maybe a pipeline) with the classifier's classes and dtype."""
+
+    def __init__(self, model: Any, clf: Any) -> None:
+        self.predict, self.classes_, self.network_ = model.predict, clf.classes_, clf.network_

@@ -44,7 +44,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     sgd``, ``alpha`` (L2), ``batch_size``, ``learning_rate`` in ``constant, adaptive,
     cosine``, ``learning_rate_init``, ``max_iter``, ``early_stopping``, ...) plus
     ``class_weight`` (None, a dict or ``"balanced"``), ``dropout``, ``clip_norm``,
-    ``weight_decay``, ``initializer`` and ``dtype``.
+    ``weight_decay``, ``initializer``, ``dtype`` and ``callbacks`` (passed to
+    :func:`chainrule.training.fit`, e.g. :class:`chainrule.monitors.GradientNorms`).
 
     Attributes
     ----------
@@ -82,6 +83,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         initializer: str = "glorot_uniform",
         dtype: Any = None,
         class_weight: Any = None,
+        callbacks: Any = None,
     ) -> None:
         super().__init__(
             hidden_layer_sizes,
@@ -110,6 +112,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             weight_decay=weight_decay,
             initializer=initializer,
             dtype=dtype,
+            callbacks=callbacks,
         )
         self.class_weight = class_weight
 
