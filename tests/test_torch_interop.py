@@ -65,3 +65,36 @@ def test_unsupported_modules_are_named(module, message):
         cr.from_torch(module)
     with pytest.raises(TypeError, match=r"torch\.nn\.Sequential"):
         cr.from_torch(torch.nn.Linear(2, 2))
+
+
+@pytest.mark.parametrize("activation", ["tanh", "softplus", "leaky_relu"])
+def test_from_torch_differentiates_like_torch(activation):
+    torch.manual_seed(3)
+    modules = {"tanh": torch.nn.Tanh(), "softplus": torch.nn.Softplus(threshold=1000.0)}
+    hidden = modules.get(activation, torch.nn.LeakyReLU(0.1))
+    module = torch.nn.Sequential(
+        torch.nn.Linear(3, 6), hidden, torch.nn.Linear(6, 3), torch.nn.Softmax(dim=1)
+    ).double()
+    rng = np.random.default_rng(4)
+    X, Y = rng.normal(size=(5, 3)), np.eye(3)[rng.integers(0, 3, 5)]
+    out = module(torch.tensor(X))
+    (-(torch.tensor(Y) * torch.log(out)).sum(dim=1).mean()).backward()
+    net = cr.from_torch(module)
+    _, grads = net.loss_and_grads(X, Y, "cross_entropy")
+    for k, index in ((1, 0), (2, 2)):
+        np.testing.assert_allclose(grads[f"W{k}"], module[index].weight.grad.numpy().T, rtol=1e-10)
+        np.testing.assert_allclose(grads[f"b{k}"], module[index].bias.grad.numpy(), rtol=1e-10)
+
+
+def test_to_torch_takes_a_fitted_estimator():
+    pytest.importorskip("sklearn", reason="the estimators need the [sklearn] extra")
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(40, 3))
+    clf = cr.MLPClassifier((5,), max_iter=10, random_state=0).fit(X, X[:, 0] > 0)
+    out = cr.to_torch(clf)(torch.tensor(X)).detach().numpy()
+    np.testing.assert_allclose(out[:, 0], clf.predict_proba(X)[:, 1], rtol=1e-12)
+    reg = cr.MLPRegressor((4,), max_iter=5, random_state=0).fit(X, X[:, 1])
+    out = cr.to_torch(reg)(torch.tensor(X)).detach().numpy()
+    np.testing.assert_allclose(out[:, 0], reg.predict(X), rtol=1e-12)
+    with pytest.raises(TypeError, match="a chainrule Network or a fitted estimator, got"):
+        cr.to_torch(cr.MLPRegressor())

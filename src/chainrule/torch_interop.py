@@ -54,9 +54,21 @@ def _module_for(activation: Activation) -> Any | None:
     return {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU}[name]()
 
 
-def to_torch(network: Network) -> Any:
-    """An equivalent ``torch.nn.Sequential`` (same dtype, copied weights)."""
+def to_torch(network: Any) -> Any:
+    """An equivalent ``torch.nn.Sequential`` (same dtype, copied weights).
+
+    ``network`` is a Network or a fitted MLPClassifier / MLPRegressor, whose trained
+    network (``network_``) is converted: the module gives the output layer's values
+    (a classifier's probabilities of the positive class or of each class).
+    """
     torch = _torch()
+    if not isinstance(network, Network) and isinstance(getattr(network, "network_", None), Network):
+        network = network.network_
+    if not isinstance(network, Network):
+        raise TypeError(
+            f"network must be a chainrule Network or a fitted estimator, got "
+            f"{type(network).__name__}"
+        )
     dtype = torch.float64 if network.dtype == np.float64 else torch.float32
     modules = []
     for layer in network.layers:
