@@ -4,7 +4,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench clean docs dist
 
 run: $(VENV)/.run-installed
 	$(BIN)/chainrule explain
@@ -16,6 +16,14 @@ test: $(VENV)/.test-installed
 lint: $(VENV)/.test-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# The documentation site, built into site/ with warnings as errors (offline).
+docs: $(VENV)/.test-installed
+	$(BIN)/mkdocs build --strict --site-dir site
+
+# An sdist and a wheel (built from the sdist) in dist/, with this environment's setuptools.
+dist: $(VENV)/.test-installed
+	$(BIN)/python -m build --no-isolation --outdir dist .
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,4 +37,4 @@ $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.run-installed
 
 clean:
-	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) build dist site src/*.egg-info .pytest_cache .ruff_cache .hypothesis
