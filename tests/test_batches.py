@@ -84,6 +84,8 @@ def test_bad_batches_are_named(memmap_data, tmp_path):
         train([(X[:8], y[:8]), X[8:16]])
     with pytest.raises(ValueError, match="y is required when X is an array"):
         train(X)
+    with pytest.raises(ValueError, match="y is required when X is an array"):
+        train(X.tolist())
     with pytest.raises(ValueError, match="sample_weight cannot go with an iterable"):
         train([(X, y)], sample_weight=np.ones(96))
     with pytest.raises(ValueError, match="gave no batches"):

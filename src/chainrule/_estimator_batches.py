@@ -27,7 +27,7 @@ def first_batch(batches: Iterable[Any], epochs: int) -> tuple[Iterable[Any], tup
             "or call partial_fit once per batch source"
         )
     first = next(iterator, None)
-    if not isinstance(first, tuple | list) or len(first) not in (2, 3):
+    if not isinstance(first, tuple) or len(first) not in (2, 3):
         got = "nothing" if first is None else type(first).__name__
         raise TypeError(
             f"X must yield tuples (X_batch, y_batch) or (X_batch, y_batch, w_batch), got {got}"

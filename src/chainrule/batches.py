@@ -123,7 +123,7 @@ class IterableSource:
     def epoch(self, rng: np.random.Generator, shuffle: bool, batch_size: int) -> Iterator[Batch]:
         """The iterable's batches, checked one by one (its own order; ``shuffle`` unused)."""
         for i, item in enumerate(self.batches):
-            if not isinstance(item, tuple | list) or len(item) not in (2, 3):
+            if not isinstance(item, tuple) or len(item) not in (2, 3):
                 raise TypeError(
                     f"batch {i} must be a tuple (X_batch, y_batch) or (X_batch, y_batch, "
                     f"w_batch), got {type(item).__name__}"
@@ -139,6 +139,8 @@ def is_batch_iterable(X: Any, y: Any) -> bool:
     """Whether ``X`` is an iterable of batches: ``y`` is None and ``X`` is no array."""
     if y is not None or isinstance(X, str | bytes | np.ndarray):
         return False
+    if isinstance(X, list) and X and not isinstance(X[0], tuple):
+        return False  # rows of numbers with y forgotten, not batches
     return hasattr(X, "__iter__") and not hasattr(X, "__array__")
 
 
