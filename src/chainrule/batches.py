@@ -14,6 +14,9 @@
   one-shot iterator (a generator) serves a single epoch; for more, pass something
   whose ``__iter__`` starts over (a list, or a class that opens the data again).
 
+Out of core, each batch is checked when it is read: a bad batch (NaN, a wrong shape)
+raises then, after the batches before it have been trained on.
+
 Examples
 --------
 >>> import numpy as np
