@@ -21,7 +21,7 @@ from typing import Any
 
 from .network import Network
 
-STOP_REASONS = ("completed", "early_stopping", "callback", "interrupted")
+STOP_REASONS = ("completed", "early_stopping", "callback", "interrupted", "diverged")
 
 
 @dataclass
@@ -39,11 +39,16 @@ class History:
     best_epoch : int or None
         The epoch (from 0) with the best monitored value, when early stopping monitored one.
     stop_reason : str
-        ``completed``, ``early_stopping``, ``callback`` or ``interrupted`` (Ctrl-C).
+        ``completed``, ``early_stopping``, ``callback``, ``interrupted`` (Ctrl-C) or
+        ``diverged`` (see :class:`~chainrule.errors.DivergenceError`, which carries this
+        history as ``exc.history``).
     restored_best : bool
         Whether the weights of ``best_epoch`` were put back at the end.
     optimizer_state : dict
         The optimizer's state after the last update, to continue training.
+    skipped_batches : list of (epoch, batch)
+        Batches left out because their loss or a gradient was NaN or infinite
+        (``fit(..., on_nonfinite="skip")``), counted from 0.
     """
 
     history: dict[str, list[float]] = field(default_factory=dict)
@@ -52,6 +57,7 @@ class History:
     stop_reason: str = "completed"
     restored_best: bool = False
     optimizer_state: dict[str, Any] = field(default_factory=dict, repr=False)
+    skipped_batches: list[tuple[int, int]] = field(default_factory=list)
 
     def __getitem__(self, key: str) -> list[float]:
         try:
