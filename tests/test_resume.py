@@ -284,3 +284,46 @@ def test_sigkill_at_random_moments_then_resume_is_bit_identical(tmp_path):
     print(f"{kills} kills, resumed each time")
     assert kills >= 3
     assert result == json.loads(json.dumps(reference))
+
+
+@pytest.mark.parametrize("kind", ["classifier", "regressor"])
+def test_estimator_fit_resumes_bit_identical(tmp_path, monkeypatch, kind):
+    pytest.importorskip("sklearn", reason="the estimators need scikit-learn")
+    from chainrule import MLPClassifier, MLPRegressor
+
+    X, Y = _data(80)
+    if kind == "classifier":
+        make, y = MLPClassifier, Y.argmax(axis=1)
+    else:
+        make, y = MLPRegressor, Y @ np.array([1.0, -1.0, 0.5])
+    params = {
+        "hidden_layer_sizes": (8,),
+        "max_iter": 6,
+        "batch_size": 16,
+        "early_stopping": True,
+        "n_iter_no_change": 20,
+        "dropout": 0.1,
+        "learning_rate": "adaptive",
+        "random_state": 0,
+    }
+    expected = make(**params).fit(X, y)
+    path = tmp_path / "est.ckpt"
+    real, calls = Network.backward, [0]
+
+    def backward(self, *args, **kwargs):
+        calls[0] += 1
+        if calls[0] == 13:
+            raise Crash
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Network, "backward", backward)
+    crashed = make(**params)
+    with pytest.raises(Crash):
+        crashed.fit(X, y, checkpoint=path, checkpoint_every=4)
+    assert not hasattr(crashed, "network_")
+    monkeypatch.undo()
+    resumed = make(**params).fit(X, y, checkpoint=path, checkpoint_every=4, resume=True)
+    for a, b in zip(expected.coefs_ + expected.intercepts_, resumed.coefs_ + resumed.intercepts_):
+        assert a.tobytes() == b.tobytes()
+    assert resumed.loss_curve_ == expected.loss_curve_
+    assert resumed.validation_scores_ == expected.validation_scores_

@@ -149,7 +149,17 @@ class _BaseMLP(BaseEstimator):
         return np.random.default_rng(seed)
 
     # -- fitting --------------------------------------------------------------------------
-    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> _BaseMLP:
+    def fit(
+        self,
+        X: Any,
+        y: Any,
+        sample_weight: Any = None,
+        *,
+        checkpoint: Any = None,
+        checkpoint_every: int | None = None,
+        resume: bool = False,
+        on_nonfinite: str = "raise",
+    ) -> _BaseMLP:
         """Train from scratch (or from the last weights with ``warm_start``).
 
         Parameters
@@ -157,12 +167,26 @@ class _BaseMLP(BaseEstimator):
         X : array-like, shape (n_samples, n_features)
         y : array-like, shape (n_samples,) or (n_samples, n_outputs)
         sample_weight : array-like, shape (n_samples,), optional
+        checkpoint, checkpoint_every, resume, on_nonfinite
+            As :func:`chainrule.fit`: fit parameters, not hyper-parameters, since they
+            belong to one run (a clone in a grid search must not share the file). A
+            resumed fit needs the same data and an integer ``random_state`` (the
+            initial weights and the early-stopping split are drawn from it); it ends
+            bit-identical to the fit never interrupted. A fit that raises
+            (:class:`~chainrule.errors.DivergenceError` included, which carries the
+            ``history``) leaves the estimator as it was.
 
         Returns
         -------
         self
         """
-        return self._guarded(self._fit, X, y, sample_weight, incremental=False)
+        run = {
+            "checkpoint": checkpoint,
+            "checkpoint_every": checkpoint_every,
+            "resume": resume,
+            "on_nonfinite": on_nonfinite,
+        }
+        return self._guarded(self._fit, X, y, sample_weight, incremental=False, run=run)
 
     def _guarded(self, method: Any, *args: Any, **kwargs: Any) -> Any:
         # A failed fit must leave the estimator exactly as it was.
@@ -175,7 +199,14 @@ class _BaseMLP(BaseEstimator):
             raise
 
     def _fit(
-        self, X: Any, y: Any, sample_weight: Any, *, incremental: bool, classes: Any = None
+        self,
+        X: Any,
+        y: Any,
+        sample_weight: Any,
+        *,
+        incremental: bool,
+        classes: Any = None,
+        run: dict[str, Any] | None = None,
     ) -> _BaseMLP:
         params.check_all(self)
         continuing = hasattr(self, "network_") and (incremental or self.warm_start)
@@ -236,6 +267,7 @@ class _BaseMLP(BaseEstimator):
             clip_norm=self.clip_norm,
             sample_weight=w,
             optimizer_state=state,
+            **(run or {}),
         )
         self._set_fitted(network, history, incremental=continuing, n_samples=n)
         return self
