@@ -26,7 +26,7 @@ from ._resume_run import run
 SCRIPT = Path(__file__).with_name("_resume_run.py")
 
 
-class Crash(Exception):
+class SimulatedCrashError(Exception):
     """Stands for the process dying in the middle of a batch."""
 
 
@@ -76,13 +76,13 @@ def _network(spec: dict, seed: int) -> Network:
 
 
 def _crash_at(net: Network, call: int) -> None:
-    """Make the ``call``-th backward pass (counting from 1) raise :class:`Crash`."""
+    """Make the ``call``-th backward pass (counting from 1) raise :class:`SimulatedCrashError`."""
     real, calls = net.backward, [0]
 
     def backward(*args, **kwargs):
         calls[0] += 1
         if calls[0] == call:
-            raise Crash
+            raise SimulatedCrashError
         return real(*args, **kwargs)
 
     net.backward = backward  # type: ignore[method-assign]
@@ -109,7 +109,7 @@ def test_crash_anywhere_then_resume_is_bit_identical(tmp_path, config, every):
         path.unlink(missing_ok=True)
         crashed = _network(spec, seed=1)
         _crash_at(crashed, call)
-        with pytest.raises(Crash):
+        with pytest.raises(SimulatedCrashError):
             fit(crashed, X, y, checkpoint=path, checkpoint_every=every, **settings)
         assert path.exists()
         # A new process would build a new network: other initial weights, same shape.
@@ -142,7 +142,7 @@ def test_a_crash_in_the_middle_of_an_epoch_and_after_its_last_batch(tmp_path):
     for call in range(2, 16):  # 5 batches an epoch: every position of all three epochs
         crashed = _network(CONFIGS["adam-dropout-validation-plateau-early-stopping"][0], 1)
         _crash_at(crashed, call)
-        with pytest.raises(Crash):
+        with pytest.raises(SimulatedCrashError):
             fit(crashed, X, y, checkpoint=path, checkpoint_every=1, **settings)
         position = chainrule.load_checkpoint(path).position
         # The last checkpoint was written after update call - 1; batch 5 is "epoch done".
@@ -313,17 +313,19 @@ def test_estimator_fit_resumes_bit_identical(tmp_path, monkeypatch, kind):
     def backward(self, *args, **kwargs):
         calls[0] += 1
         if calls[0] == 13:
-            raise Crash
+            raise SimulatedCrashError
         return real(self, *args, **kwargs)
 
     monkeypatch.setattr(Network, "backward", backward)
     crashed = make(**params)
-    with pytest.raises(Crash):
+    with pytest.raises(SimulatedCrashError):
         crashed.fit(X, y, checkpoint=path, checkpoint_every=4)
     assert not hasattr(crashed, "network_")
     monkeypatch.undo()
     resumed = make(**params).fit(X, y, checkpoint=path, checkpoint_every=4, resume=True)
-    for a, b in zip(expected.coefs_ + expected.intercepts_, resumed.coefs_ + resumed.intercepts_):
+    for a, b in zip(
+        expected.coefs_ + expected.intercepts_, resumed.coefs_ + resumed.intercepts_, strict=True
+    ):
         assert a.tobytes() == b.tobytes()
     assert resumed.loss_curve_ == expected.loss_curve_
     assert resumed.validation_scores_ == expected.validation_scores_
