@@ -315,6 +315,34 @@ class _BaseMLP(BaseEstimator):
         self.loss_ = self.loss_curve_[-1] if self.loss_curve_ else None
         self.history_ = history
 
+    # -- model files ----------------------------------------------------------------------
+    def save(self, path: Any) -> Any:
+        """Save the fitted estimator as a safe model file (see :func:`chainrule.save`).
+
+        Arrays in safetensors, hyper-parameters, classes and fitted attributes as JSON;
+        written atomically. :meth:`load` (or :func:`chainrule.load`) reads it back with
+        bit-identical predictions. Returns the path written.
+        """
+        from .io import save
+
+        return save(self, path)
+
+    @classmethod
+    def load(cls, path: Any) -> Any:
+        """Load an estimator saved by :meth:`save`; it must be of this class.
+
+        Raises :class:`~chainrule.errors.ModelFileError` for any invalid file.
+        """
+        from .errors import ModelFileError
+        from .io import load
+
+        model = load(path)
+        if not isinstance(model, cls):
+            raise ModelFileError(
+                f"{str(path)!r} holds a {type(model).__name__}, not a {cls.__name__}"
+            )
+        return model
+
     # -- prediction -----------------------------------------------------------------------
     def _forward(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "network_")

@@ -33,6 +33,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
         "chainrule's estimators need scikit-learn: pip install 'chainrule[sklearn]'"
     ) from exc
 
+from . import _estimator_io
 from ._mlp_base import _BaseMLP
 
 
@@ -214,3 +215,6 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         """Predictions, ``(n_samples,)`` for one output, else ``(n_samples, n_outputs)``."""
         A = self._forward(X)
         return A[:, 0] if A.shape[1] == 1 else A
+
+
+_estimator_io.register(MLPClassifier, MLPRegressor)
