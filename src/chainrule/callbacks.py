@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from .network import Network
@@ -83,7 +84,8 @@ class History:
     def plot(self, path: str | None = None, keys: tuple[str, ...] = ("loss", "val_loss")) -> Any:
         """Draw the loss curves with matplotlib (the ``plot`` extra); save to ``path`` if given.
 
-        Returns the matplotlib Figure.
+        The file's format follows its suffix (PNG when it has none); it is written
+        atomically (:func:`chainrule.atomic.atomic_write`). Returns the matplotlib Figure.
         """
         try:
             import matplotlib
@@ -105,8 +107,13 @@ class History:
         ax.legend()
         fig.tight_layout()
         if path is not None:
-            fig.savefig(path)
-            plt.close(fig)
+            from .atomic import atomic_write
+
+            kind = Path(path).suffix.lstrip(".").lower() or "png"
+            try:
+                atomic_write(path, lambda f: fig.savefig(f, format=kind))
+            finally:
+                plt.close(fig)
         return fig
 
 

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from ._optional import require
+from .atomic import atomic_write
 from .network import Network
 
 OPSET = 17
@@ -99,6 +100,8 @@ def _softplus_nodes(z: str, a: str, k: int, initializers: list, dtype: Any) -> l
 def export_onnx(model: Network, path: str | Path) -> None:
     """Write ``model`` as an ONNX file at ``path``; the graph passes ``onnx.checker``.
 
+    The file is written atomically (:func:`chainrule.atomic.atomic_write`).
+
     Parameters
     ----------
     model : Network
@@ -113,4 +116,4 @@ def export_onnx(model: Network, path: str | Path) -> None:
         opset_imports=[onnx.helper.make_opsetid("", OPSET)],
     )
     onnx.checker.check_model(proto, full_check=True)
-    Path(path).write_bytes(proto.SerializeToString())
+    atomic_write(path, proto.SerializeToString())  # a crash leaves the old file or the new
