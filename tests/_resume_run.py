@@ -1,7 +1,8 @@
 """A checkpointed training run, importable by the tests and runnable as a child process.
 
-``python _resume_run.py CHECKPOINT`` trains with a checkpoint after every update
-and ``resume=True``: run it again after a kill and it continues from the checkpoint.
+``python _resume_run.py CHECKPOINT [DTYPE]`` trains with a checkpoint after every
+update and ``resume=True``: run it again after a kill and it continues from the
+checkpoint. ``-`` for CHECKPOINT trains without one.
 It prints ``training`` when the first epoch begins and, when training is over, the
 result as JSON on one line.
 """
@@ -28,11 +29,17 @@ def data() -> tuple[np.ndarray, np.ndarray]:
     return X, y
 
 
-def run(checkpoint: str | None, init_seed: int = 0, callbacks: Any = ()) -> dict[str, Any]:
+def run(
+    checkpoint: str | None, init_seed: int = 0, callbacks: Any = (), dtype: str = "float64"
+) -> dict[str, Any]:
     """Train; return the SHA-256 of the final weights' bytes and the exact history."""
     X, y = data()
     net = chainrule.Network.from_sizes(
-        [10, 32, 16, 3], ["relu", "tanh", "softmax"], random_state=init_seed, dropout=0.1
+        [10, 32, 16, 3],
+        ["relu", "tanh", "softmax"],
+        random_state=init_seed,
+        dropout=0.1,
+        dtype=dtype,
     )
     history = chainrule.fit(
         net,
@@ -63,5 +70,7 @@ class _Announce(Callback):
 
 
 if __name__ == "__main__":
-    result = run(sys.argv[1], callbacks=[_Announce()])
+    path = None if sys.argv[1] == "-" else sys.argv[1]
+    dtype = sys.argv[2] if len(sys.argv) > 2 else "float64"
+    result = run(path, callbacks=[_Announce()], dtype=dtype)
     print(json.dumps(result), flush=True)
