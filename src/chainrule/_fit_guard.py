@@ -93,6 +93,8 @@ class Guard:
     def diverged(self, exc: DivergenceError) -> DivergenceError:
         """``exc`` with the history so far and the network (at its last finite weights)."""
         self.history.stop_reason = "diverged"
+        hint = "lower the learning rate or clip the gradients (clip_norm)"
+        exc.args = (f"{exc.args[0]}; {hint}", *exc.args[1:])
         exc.history = self.history
         exc.network = self.network
         return exc

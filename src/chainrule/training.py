@@ -10,6 +10,12 @@ one ``numpy.random.Generator`` made from ``random_state``: the same seed gives
 bit-identical weights, run to run. Ctrl-C (KeyboardInterrupt) ends training cleanly:
 the network stays usable and the history so far is returned.
 
+With ``checkpoint=PATH`` the run saves itself every ``checkpoint_every`` batches and
+``resume=True`` continues it after a crash, bit-identically (:mod:`._fit_checkpoint`).
+A NaN or infinity in a batch's loss or gradients raises
+:class:`~chainrule.errors.DivergenceError` at once, or skips the batch
+(``on_nonfinite="skip"``); the check is cheap (:mod:`._fit_guard`).
+
 Examples
 --------
 >>> import numpy as np
