@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 
 import chainrule
 from chainrule import ModelFileError, Network
+from chainrule.callbacks import Callback
 
 EXAMPLES = int(os.environ.get("CHAINRULE_FUZZ_EXAMPLES", "1500"))
 FUZZ = settings(
@@ -312,3 +313,74 @@ def test_forged_estimator_metadata_is_refused_or_usable():
 
         check()
         tally.check("forged estimator metadata", ESTIMATOR_EXAMPLES)
+
+
+class _Stop(Callback):
+    """Stands for a crash after the second epoch (the checkpoint of update 5 stays)."""
+
+    def on_epoch_end(self, epoch, logs, network):
+        if epoch == 1:
+            raise KeyError("simulated crash")
+
+
+def _fit_run(path: Path, resume: bool, callbacks: tuple = ()) -> Network:
+    rng = np.random.default_rng(4)
+    X, y = rng.normal(size=(12, 3)), rng.normal(size=(12, 1))
+    net = Network.from_sizes([3, 4, 1], ["tanh", "identity"], random_state=0, dropout=0.25)
+    chainrule.fit(
+        net,
+        X,
+        y,
+        loss="mse",
+        epochs=3,
+        batch_size=4,
+        random_state=1,
+        schedule="plateau",
+        early_stopping=True,
+        validation_split=0.25,
+        checkpoint=path,
+        checkpoint_every=5,
+        resume=resume,
+        callbacks=callbacks,
+    )
+    return net
+
+
+def test_forged_fit_checkpoints_are_refused_or_resume_cleanly():
+    """fit(resume=True) on a forged checkpoint: refused (ModelFileError, or ValueError for
+    another run's settings), a divergence, or a run that ends with finite weights."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "run.ckpt"
+        with pytest.raises(KeyError, match="simulated crash"):
+            _fit_run(path, resume=False, callbacks=(_Stop(),))
+        raw = path.read_bytes()
+        assert chainrule.load_checkpoint(path).position["batch"] > 0  # part-way through
+        (n,) = struct.unpack("<Q", raw[:8])
+        meta = json.loads(json.loads(raw[8 : 8 + n])["__metadata__"]["chainrule"])
+        paths = [p for p in _paths(meta) if p]
+        target = Path(folder) / "forged.ckpt"
+        tally = Tally()
+
+        @ESTIMATOR_FUZZ
+        @given(path=st.sampled_from(paths), value=json_values)
+        def check(path: tuple, value: object) -> None:
+            forged = json.loads(json.dumps(meta))
+            node = forged
+            for key in path[:-1]:
+                node = node[key]
+            node[path[-1]] = value
+            target.write_bytes(_rewrite_metadata(raw, forged))
+            try:
+                net = _fit_run(target, resume=True)
+            except (ModelFileError, chainrule.DivergenceError):
+                tally.refused += 1
+                return
+            except ValueError as exc:
+                assert "belongs to another run" in str(exc)
+                tally.refused += 1
+                return
+            tally.loaded += 1
+            assert all(np.isfinite(v).all() for v in net.params.values())
+
+        check()
+        tally.check("forged fit checkpoints", ESTIMATOR_EXAMPLES)

@@ -31,11 +31,19 @@ from typing import Any
 import numpy as np
 
 from ._validation import check_positive
-from .callbacks import History
+from .callbacks import STOP_REASONS, History
 from .checkpoint import Checkpoint, _generator, load_checkpoint, save_checkpoint
 from .errors import ModelFileError
 from .network import Network
 from .optimizers import Optimizer
+
+
+def _number(value: Any, finite: bool = True) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"expected a number, got {value!r:.40}")
+    if finite and not np.isfinite(value):
+        raise ValueError(f"expected a finite number, got {value!r:.40}")
+    return value
 
 
 def _count(value: Any) -> int:
@@ -186,8 +194,12 @@ class Checkpointer:
         names: list[str],
         rng: np.random.Generator,
         history: History,
+        sched_state: dict[str, Any],
     ) -> tuple[dict[str, Any], Progress]:
-        """Put the saved parameters, optimizer state, generator and history in place."""
+        """Put the saved parameters, optimizer state, generator and history in place.
+
+        ``sched_state`` is the schedule's fresh state, to check the saved one against.
+        """
         where = repr(str(self.path))
         fresh = optimizer.init({k: network.params[k] for k in names})
         public = _public(saved.optimizer_state)
@@ -205,11 +217,29 @@ class Checkpointer:
             )
             for name in ("epoch", "batch", "seen", "updates", "bad_epochs"):
                 _count(getattr(progress, name))
+            if record["best_epoch"] is not None:
+                _count(record["best_epoch"])
+            _number(progress.total)
+            for value in (progress.last_monitor, progress.best):
+                if value is not None:
+                    _number(value)
+            if not isinstance(progress.sched_state, dict) or set(progress.sched_state) != set(
+                sched_state
+            ):
+                raise ValueError(f"schedule state {progress.sched_state!r:.80}")
+            for value in progress.sched_state.values():
+                _number(value, finite=False)
+            if progress.finished not in (None, *STOP_REASONS):
+                raise ValueError(f"finished {progress.finished!r:.40}")
+            if record["stop_reason"] not in STOP_REASONS:
+                raise ValueError(f"stop_reason {record['stop_reason']!r:.40}")
             if progress.epoch_rng is not None:
                 _generator(progress.epoch_rng)
+            elif progress.batch and self.settings.get("shuffle"):
+                raise ValueError("no generator state for the epoch's shuffle")
             if progress.best_params is not None:
                 Network.copy(network).set_params(progress.best_params)
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
             raise ModelFileError(f"{where} holds an invalid fit state: {exc!s:.200}") from None
         network.set_params(saved.params)
         rng.bit_generator.state = saved.rng_state

@@ -153,7 +153,8 @@ def fit(
         Updates (batches) between checkpoints, counted over the whole run; default once
         per epoch.
     resume : bool
-        Continue from ``checkpoint`` if the file exists (else start afresh). The settings
+        Continue from ``checkpoint`` if the file exists (else start afresh; without
+        ``resume`` an existing file is overwritten). The settings
         and the data must be the run's own (else ``ValueError``); ``epochs`` may be
         raised to train longer. The final weights and history are bit-identical to those
         of the run never interrupted. Callbacks are not saved: they see
@@ -240,7 +241,7 @@ def fit(
         state = optimizer_state
     run = Progress(sched_state=schedule.init(state["lr"]))
     if saved is not None and keeper is not None:
-        state, run = keeper.restore(saved, network, optimizer, names, rng, history)
+        state, run = keeper.restore(saved, network, optimizer, names, rng, history, run.sched_state)
     history.optimizer_state = state
     last_epoch = run.epoch if run.finished in FINISHED else epochs
     bar = progress(epochs, verbose)
