@@ -126,10 +126,19 @@ def _same_structure(saved: Any, fresh: Any, path: str) -> None:
             raise ModelFileError(
                 f"optimizer state {path}: expected a {fresh.dtype} array {fresh.shape}"
             )
-    elif isinstance(fresh, bool | int | float) and (
-        isinstance(saved, bool) or not isinstance(saved, int | float)
+    elif isinstance(fresh, bool):
+        if not isinstance(saved, bool):
+            raise ModelFileError(f"optimizer state {path}: expected a bool, got {saved!r:.40}")
+    elif isinstance(fresh, int):  # a count, e.g. the step number t
+        if isinstance(saved, bool) or not isinstance(saved, int) or saved < 0:
+            raise ModelFileError(f"optimizer state {path}: expected a count, got {saved!r:.40}")
+    elif isinstance(fresh, float) and (
+        isinstance(saved, bool)
+        or not isinstance(saved, int | float)
+        or not abs(saved) < 1e30
+        or (path == "/lr" and not saved > 0)
     ):
-        raise ModelFileError(f"optimizer state {path}: expected a number, got {saved!r:.40}")
+        raise ModelFileError(f"optimizer state {path}: expected a rate, got {saved!r:.40}")
 
 
 @dataclass

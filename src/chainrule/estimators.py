@@ -6,6 +6,11 @@ call :func:`chainrule.training.fit`. No maths lives here. Names follow scikit-le
 ``MLPClassifier``; additions are ``dropout``, ``clip_norm``, ``weight_decay`` (AdamW),
 ``initializer`` and ``dtype``. A fit that fails leaves the estimator as it was.
 
+``fit`` also takes ``checkpoint``, ``checkpoint_every``, ``resume`` and
+``on_nonfinite`` (as :func:`chainrule.fit`; fit parameters because they belong to one
+run, not to the model). ``save(path)`` and ``MLPClassifier.load(path)`` (or
+:func:`chainrule.save` / :func:`chainrule.load`) write and read safe model files.
+
 Examples
 --------
 >>> from sklearn.datasets import load_iris
