@@ -94,6 +94,29 @@ def data_digest(*arrays: Any) -> str:
     return digest.hexdigest()
 
 
+def identity(
+    network: Network,
+    parts: tuple[Any, Any, Any],
+    data: tuple[Any, Any, Any],
+    validation_data: Any,
+    **settings: Any,
+) -> dict[str, Any]:
+    """A run's identity: the settings and the data's digest; a resume must match it.
+
+    ``parts`` is (loss, optimizer, schedule), ``data`` is (X, y, sample_weight).
+    """
+    loss, optimizer, schedule = parts
+    return {
+        "network": repr(network),
+        "loss": describe(loss),
+        "optimizer": describe(optimizer),
+        "schedule": describe(schedule),
+        **settings,
+        "data": data_digest(*data),
+        "validation_data": data_digest(*(validation_data or ())),
+    }
+
+
 def epoch_order(epoch_rng: dict[str, Any], n: int) -> np.ndarray:
     """The shuffle drawn at the start of an epoch, drawn again from the saved state."""
     rng = np.random.Generator(getattr(np.random, epoch_rng["bit_generator"])())

@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from ._fit_checkpoint import FINISHED, Checkpointer, Progress, data_digest, describe, epoch_order
+from ._fit_checkpoint import FINISHED, Checkpointer, Progress, epoch_order, identity
 from ._fit_guard import NORMAL, SKIP, Guard
 from ._fit_parts import (
     Metric,
@@ -190,25 +190,22 @@ def fit(
     keeper = Checkpointer.create(checkpoint, checkpoint_every, {})
     saved = None
     if keeper is not None:
-        # The run's identity: a resume with other settings or data is refused.
-        keeper.settings = {
-            "network": repr(network),
-            "loss": describe(loss),
-            "optimizer": describe(optimizer),
-            "schedule": describe(schedule),
-            "batch_size": batch_size,
-            "shuffle": bool(shuffle),
-            "reduction": reduction,
-            "l2": float(l2),
-            "clip_norm": clip_norm,
-            "validation_split": float(validation_split),
-            "early_stopping": [bool(early_stopping), monitor, patience, float(min_delta)],
-            "restore_best_weights": bool(restore_best_weights),
-            "metrics": [*metric_fns, bool(train_metrics)],
-            "on_nonfinite": on_nonfinite,
-            "data": data_digest(X, y, w),
-            "validation_data": data_digest(*(validation_data or ())),
-        }
+        keeper.settings = identity(
+            network,
+            (loss, optimizer, schedule),
+            (X, y, w),
+            validation_data,
+            batch_size=batch_size,
+            shuffle=bool(shuffle),
+            reduction=reduction,
+            l2=float(l2),
+            clip_norm=clip_norm,
+            validation_split=float(validation_split),
+            early_stopping=[bool(early_stopping), monitor, patience, float(min_delta)],
+            restore_best_weights=bool(restore_best_weights),
+            metrics=[*metric_fns, bool(train_metrics)],
+            on_nonfinite=on_nonfinite,
+        )
         saved = keeper.load(network) if resume else None
         if saved is not None:
             rng.bit_generator.state = saved.extra["start_rng"]  # the same split as before
