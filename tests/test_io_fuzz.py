@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 
 import chainrule
 from chainrule import ModelFileError, Network
+from chainrule.callbacks import Callback
 
 EXAMPLES = int(os.environ.get("CHAINRULE_FUZZ_EXAMPLES", "1500"))
 FUZZ = settings(
@@ -32,6 +33,9 @@ FUZZ = settings(
     deadline=None,  # no wall-clock assertions; the suite's own timeout bounds the run
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
+# Estimator files take longer to load (scikit-learn objects): a third as many cases.
+ESTIMATOR_EXAMPLES = max(EXAMPLES // 3, 100)
+ESTIMATOR_FUZZ = settings(FUZZ, max_examples=ESTIMATOR_EXAMPLES)
 pytestmark = pytest.mark.slow
 
 
@@ -41,10 +45,10 @@ class Tally:
     def __init__(self) -> None:
         self.refused = self.loaded = 0
 
-    def check(self, name: str) -> None:
+    def check(self, name: str, expected: int = EXAMPLES) -> None:
         total = self.refused + self.loaded
         print(f"{name}: {total} files, {self.refused} refused, {self.loaded} loaded and checked")
-        assert total >= EXAMPLES
+        assert total >= expected
 
 
 def _network() -> Network:
@@ -238,3 +242,145 @@ def test_mutated_checkpoints_are_refused_or_unchanged():
 
         check()
         tally.check("mutated checkpoints")
+
+
+def _classifier() -> object:
+    pytest.importorskip("sklearn", reason="the estimators need scikit-learn")
+    from chainrule import MLPClassifier
+
+    rng = np.random.default_rng(8)
+    X = rng.normal(size=(30, 3))
+    y = np.array(["no", "maybe", "yes"])[rng.integers(0, 3, 30)]
+    return MLPClassifier((4,), max_iter=3, random_state=0, early_stopping=True).fit(X, y)
+
+
+PROBE = np.linspace(-1, 1, 12).reshape(4, 3)
+
+
+def test_mutated_estimator_files_are_refused_or_unchanged():
+    original = _classifier()
+    expected = original.predict_proba(PROBE)
+    with tempfile.TemporaryDirectory() as folder:
+        raw = chainrule.save(original, Path(folder) / "clf.safetensors").read_bytes()
+        target = Path(folder) / "mutated.safetensors"
+        tally = Tally()
+
+        @ESTIMATOR_FUZZ
+        @given(mutation=_mutations(len(raw)))
+        def check(mutation: tuple) -> None:
+            target.write_bytes(_mutate(raw, mutation))
+            try:
+                loaded = chainrule.load(target)
+            except ModelFileError:
+                tally.refused += 1
+                return
+            tally.loaded += 1
+            assert loaded.predict_proba(PROBE).tobytes() == expected.tobytes()
+            assert loaded.classes_.tolist() == original.classes_.tolist()
+
+        check()
+        tally.check("mutated estimator files", ESTIMATOR_EXAMPLES)
+
+
+def test_forged_estimator_metadata_is_refused_or_usable():
+    with tempfile.TemporaryDirectory() as folder:
+        raw = chainrule.save(_classifier(), Path(folder) / "clf.safetensors").read_bytes()
+        (n,) = struct.unpack("<Q", raw[:8])
+        meta = json.loads(json.loads(raw[8 : 8 + n])["__metadata__"]["chainrule"])
+        paths = [p for p in _paths(meta) if p]
+        target = Path(folder) / "forged"
+        tally = Tally()
+
+        @ESTIMATOR_FUZZ
+        @given(path=st.sampled_from(paths), value=json_values)
+        def check(path: tuple, value: object) -> None:
+            forged = json.loads(json.dumps(meta))
+            node = forged
+            for key in path[:-1]:
+                node = node[key]
+            node[path[-1]] = value
+            target.write_bytes(_rewrite_metadata(raw, forged))
+            try:
+                loaded = chainrule.load(target)
+            except ModelFileError:
+                tally.refused += 1
+                return
+            tally.loaded += 1
+            # Whatever loads must work: probabilities of the right shape, labels it knows.
+            proba = loaded.predict_proba(PROBE)
+            assert proba.shape == (4, len(loaded.classes_)) and np.isfinite(proba).all()
+            assert set(loaded.predict(PROBE).tolist()) <= set(loaded.classes_.tolist())
+
+        check()
+        tally.check("forged estimator metadata", ESTIMATOR_EXAMPLES)
+
+
+class _Stop(Callback):
+    """Stands for a crash after the second epoch (the checkpoint of update 5 stays)."""
+
+    def on_epoch_end(self, epoch, logs, network):
+        if epoch == 1:
+            raise KeyError("simulated crash")
+
+
+def _fit_run(path: Path, resume: bool, callbacks: tuple = ()) -> Network:
+    rng = np.random.default_rng(4)
+    X, y = rng.normal(size=(12, 3)), rng.normal(size=(12, 1))
+    net = Network.from_sizes([3, 4, 1], ["tanh", "identity"], random_state=0, dropout=0.25)
+    chainrule.fit(
+        net,
+        X,
+        y,
+        loss="mse",
+        epochs=3,
+        batch_size=4,
+        random_state=1,
+        schedule="plateau",
+        early_stopping=True,
+        validation_split=0.25,
+        checkpoint=path,
+        checkpoint_every=5,
+        resume=resume,
+        callbacks=callbacks,
+    )
+    return net
+
+
+def test_forged_fit_checkpoints_are_refused_or_resume_cleanly():
+    """fit(resume=True) on a forged checkpoint: refused (ModelFileError, or ValueError for
+    another run's settings), a divergence, or a run that ends with finite weights."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "run.ckpt"
+        with pytest.raises(KeyError, match="simulated crash"):
+            _fit_run(path, resume=False, callbacks=(_Stop(),))
+        raw = path.read_bytes()
+        assert chainrule.load_checkpoint(path).position["batch"] > 0  # part-way through
+        (n,) = struct.unpack("<Q", raw[:8])
+        meta = json.loads(json.loads(raw[8 : 8 + n])["__metadata__"]["chainrule"])
+        paths = [p for p in _paths(meta) if p]
+        target = Path(folder) / "forged.ckpt"
+        tally = Tally()
+
+        @ESTIMATOR_FUZZ
+        @given(path=st.sampled_from(paths), value=json_values)
+        def check(path: tuple, value: object) -> None:
+            forged = json.loads(json.dumps(meta))
+            node = forged
+            for key in path[:-1]:
+                node = node[key]
+            node[path[-1]] = value
+            target.write_bytes(_rewrite_metadata(raw, forged))
+            try:
+                net = _fit_run(target, resume=True)
+            except (ModelFileError, chainrule.DivergenceError):
+                tally.refused += 1
+                return
+            except ValueError as exc:
+                assert "belongs to another run" in str(exc)
+                tally.refused += 1
+                return
+            tally.loaded += 1
+            assert all(np.isfinite(v).all() for v in net.params.values())
+
+        check()
+        tally.check("forged fit checkpoints", ESTIMATOR_EXAMPLES)

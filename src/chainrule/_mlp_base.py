@@ -153,7 +153,17 @@ class _BaseMLP(BaseEstimator):
         return np.random.default_rng(seed)
 
     # -- fitting --------------------------------------------------------------------------
-    def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> _BaseMLP:
+    def fit(
+        self,
+        X: Any,
+        y: Any = None,
+        sample_weight: Any = None,
+        *,
+        checkpoint: Any = None,
+        checkpoint_every: int | None = None,
+        resume: bool = False,
+        on_nonfinite: str = "raise",
+    ) -> _BaseMLP:
         """Train from scratch (or from the last weights with ``warm_start``).
 
         Parameters
@@ -164,12 +174,26 @@ class _BaseMLP(BaseEstimator):
             (:mod:`chainrule.batches`).
         y : array-like, shape (n_samples,) or (n_samples, n_outputs); None for batches
         sample_weight : array-like, shape (n_samples,), optional
+        checkpoint, checkpoint_every, resume, on_nonfinite
+            As :func:`chainrule.fit`: fit parameters, not hyper-parameters, since they
+            belong to one run (a clone in a grid search must not share the file). A
+            resumed fit needs the same data and an integer ``random_state`` (the
+            initial weights and the early-stopping split are drawn from it); it ends
+            bit-identical to the fit never interrupted. A fit that raises
+            (:class:`~chainrule.errors.DivergenceError` included, which carries the
+            ``history``) leaves the estimator as it was.
 
         Returns
         -------
         self
         """
-        return self._guarded(self._fit, X, y, sample_weight, incremental=False)
+        run = {
+            "checkpoint": checkpoint,
+            "checkpoint_every": checkpoint_every,
+            "resume": resume,
+            "on_nonfinite": on_nonfinite,
+        }
+        return self._guarded(self._fit, X, y, sample_weight, incremental=False, run=run)
 
     def _guarded(self, method: Any, *args: Any, **kwargs: Any) -> Any:
         # A failed fit must leave the estimator exactly as it was.
@@ -182,7 +206,14 @@ class _BaseMLP(BaseEstimator):
             raise
 
     def _fit(
-        self, X: Any, y: Any, sample_weight: Any, *, incremental: bool, classes: Any = None
+        self,
+        X: Any,
+        y: Any,
+        sample_weight: Any,
+        *,
+        incremental: bool,
+        classes: Any = None,
+        run: dict[str, Any] | None = None,
     ) -> _BaseMLP:
         params.check_all(self)
         continuing = hasattr(self, "network_") and (incremental or self.warm_start)
@@ -257,6 +288,7 @@ class _BaseMLP(BaseEstimator):
             callbacks=self.callbacks or (),
             sample_weight=w,
             optimizer_state=state,
+            **(run or {}),
         )
         self._set_fitted(network, history, incremental=continuing, n_samples=n)
         return self
@@ -303,6 +335,34 @@ class _BaseMLP(BaseEstimator):
         self.best_loss_ = None if scores else min(self.loss_curve_, default=None)
         self.loss_ = self.loss_curve_[-1] if self.loss_curve_ else None
         self.history_ = history
+
+    # -- model files ----------------------------------------------------------------------
+    def save(self, path: Any) -> Any:
+        """Save the fitted estimator as a safe model file (see :func:`chainrule.save`).
+
+        Arrays in safetensors, hyper-parameters, classes and fitted attributes as JSON;
+        written atomically. :meth:`load` (or :func:`chainrule.load`) reads it back with
+        bit-identical predictions. Returns the path written.
+        """
+        from .io import save
+
+        return save(self, path)
+
+    @classmethod
+    def load(cls, path: Any) -> Any:
+        """Load an estimator saved by :meth:`save`; it must be of this class.
+
+        Raises :class:`~chainrule.errors.ModelFileError` for any invalid file.
+        """
+        from .errors import ModelFileError
+        from .io import load
+
+        model = load(path)
+        if not isinstance(model, cls):
+            raise ModelFileError(
+                f"{str(path)!r} holds a {type(model).__name__}, not a {cls.__name__}"
+            )
+        return model
 
     # -- prediction -----------------------------------------------------------------------
     def _forward(self, X: Any) -> np.ndarray:

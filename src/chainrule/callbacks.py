@@ -17,11 +17,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from .network import Network
 
-STOP_REASONS = ("completed", "early_stopping", "callback", "interrupted")
+STOP_REASONS = ("completed", "early_stopping", "callback", "interrupted", "diverged")
 
 
 @dataclass
@@ -39,11 +40,16 @@ class History:
     best_epoch : int or None
         The epoch (from 0) with the best monitored value, when early stopping monitored one.
     stop_reason : str
-        ``completed``, ``early_stopping``, ``callback`` or ``interrupted`` (Ctrl-C).
+        ``completed``, ``early_stopping``, ``callback``, ``interrupted`` (Ctrl-C) or
+        ``diverged`` (see :class:`~chainrule.errors.DivergenceError`, which carries this
+        history as ``exc.history``).
     restored_best : bool
         Whether the weights of ``best_epoch`` were put back at the end.
     optimizer_state : dict
         The optimizer's state after the last update, to continue training.
+    skipped_batches : list of (epoch, batch)
+        Batches left out because their loss or a gradient was NaN or infinite
+        (``fit(..., on_nonfinite="skip")``), counted from 0.
     """
 
     history: dict[str, list[float]] = field(default_factory=dict)
@@ -52,6 +58,7 @@ class History:
     stop_reason: str = "completed"
     restored_best: bool = False
     optimizer_state: dict[str, Any] = field(default_factory=dict, repr=False)
+    skipped_batches: list[tuple[int, int]] = field(default_factory=list)
 
     def __getitem__(self, key: str) -> list[float]:
         try:
@@ -77,7 +84,8 @@ class History:
     def plot(self, path: str | None = None, keys: tuple[str, ...] = ("loss", "val_loss")) -> Any:
         """Draw the loss curves with matplotlib (the ``plot`` extra); save to ``path`` if given.
 
-        Returns the matplotlib Figure.
+        The file's format follows its suffix (PNG when it has none); it is written
+        atomically (:func:`chainrule.atomic.atomic_write`). Returns the matplotlib Figure.
         """
         try:
             import matplotlib
@@ -99,8 +107,13 @@ class History:
         ax.legend()
         fig.tight_layout()
         if path is not None:
-            fig.savefig(path)
-            plt.close(fig)
+            from .atomic import atomic_write
+
+            kind = Path(path).suffix.lstrip(".").lower() or "png"
+            try:
+                atomic_write(path, lambda f: fig.savefig(f, format=kind))
+            finally:
+                plt.close(fig)
         return fig
 
 

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
+from .atomic import atomic_write
 from .cli_train import add_parser as add_train_parser
 from .datasets import seed_example
 from .explain import explain
@@ -46,10 +47,11 @@ def _explain(args: argparse.Namespace) -> int:
 
 
 def _write(path: str, text: str, option: str) -> None:
+    # Atomic: a crash or a full disk leaves the previous file, never a torn one.
     try:
-        Path(path).write_text(text, encoding="utf-8")
+        atomic_write(path, text.encode("utf-8"))
     except OSError as exc:
-        raise ValueError(f"{option}: cannot write {path!r}: {exc.strerror}") from None
+        raise ValueError(f"{option}: {exc.strerror}") from None
 
 
 def _positive_float(text: str) -> float:

@@ -20,6 +20,8 @@ Examples
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class ModelFileError(ValueError):
     """A model or checkpoint file is not a valid chainrule file; the message says why."""
@@ -38,7 +40,14 @@ class DivergenceError(FloatingPointError):
         The offending parameter's name (``"W2"``), when a gradient or a parameter is to blame.
     layer : int or None
         The layer that holds ``parameter`` (counting from 1), else None.
+    history : History or None
+        Raised by :func:`chainrule.fit`: the history up to the last completed epoch.
+    network : Network or None
+        Raised by :func:`chainrule.fit`: the network trained, left at its last finite weights.
     """
+
+    history: Any = None
+    network: Any = None
 
     def __init__(
         self,

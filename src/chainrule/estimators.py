@@ -6,6 +6,11 @@ call :func:`chainrule.training.fit`. No maths lives here. Names follow scikit-le
 ``MLPClassifier``; additions are ``dropout``, ``clip_norm``, ``weight_decay`` (AdamW),
 ``initializer`` and ``dtype``. A fit that fails leaves the estimator as it was.
 
+``fit`` also takes ``checkpoint``, ``checkpoint_every``, ``resume`` and
+``on_nonfinite`` (as :func:`chainrule.fit`; fit parameters because they belong to one
+run, not to the model). ``save(path)`` and ``MLPClassifier.load(path)`` (or
+:func:`chainrule.save` / :func:`chainrule.load`) write and read safe model files.
+
 Examples
 --------
 >>> from sklearn.datasets import load_iris
@@ -33,6 +38,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
         "chainrule's estimators need scikit-learn: pip install 'chainrule[sklearn]'"
     ) from exc
 
+from . import _estimator_io
 from ._mlp_base import _BaseMLP
 
 
@@ -223,3 +229,6 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         """Predictions, ``(n_samples,)`` for one output, else ``(n_samples, n_outputs)``."""
         A = self._forward(X)
         return A[:, 0] if A.shape[1] == 1 else A
+
+
+_estimator_io.register(MLPClassifier, MLPRegressor)

@@ -81,6 +81,8 @@ class ModelKind:
 
 
 KINDS: dict[str, ModelKind] = {}
+# Kinds registered by modules with optional dependencies, imported when a file needs them.
+LAZY_KINDS = {"mlp_classifier": "chainrule.estimators", "mlp_regressor": "chainrule.estimators"}
 
 
 def register_kind(
@@ -227,7 +229,7 @@ def save(model: Any, path: str | os.PathLike[str]) -> Path:
 
 
 def load(path: str | os.PathLike[str]) -> Any:
-    """Load a model saved by :func:`save`.
+    """Load a model saved by :func:`save` (a Network, an MLPClassifier or an MLPRegressor).
 
     Raises
     ------
@@ -237,7 +239,11 @@ def load(path: str | os.PathLike[str]) -> Any:
         If the file cannot be opened (missing, no permission).
     """
     where = repr(os.fspath(path))
-    arrays, meta = read_container(path, KINDS)
+    arrays, meta = read_container(path, {*KINDS, *LAZY_KINDS})
+    if meta["kind"] not in KINDS:  # e.g. an estimator: needs scikit-learn
+        import importlib
+
+        importlib.import_module(LAZY_KINDS[meta["kind"]])
     try:
         return KINDS[meta["kind"]].from_state(arrays, meta.get("model"))
     except ModelFileError as exc:

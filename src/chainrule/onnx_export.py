@@ -100,6 +100,8 @@ def _softplus_nodes(z: str, a: str, k: int, initializers: list, dtype: Any) -> l
 def export_onnx(model: Any, path: str | Path) -> None:
     """Write ``model`` as an ONNX file at ``path``; the graph passes ``onnx.checker``.
 
+    The file is written atomically (:func:`chainrule.atomic.atomic_write`).
+
     Parameters
     ----------
     model : Network, MLPClassifier or MLPRegressor

@@ -10,6 +10,12 @@ one ``numpy.random.Generator`` made from ``random_state``: the same seed gives
 bit-identical weights, run to run. Ctrl-C (KeyboardInterrupt) ends training cleanly:
 the network stays usable and the history so far is returned.
 
+With ``checkpoint=PATH`` the run saves itself every ``checkpoint_every`` batches and
+``resume=True`` continues it after a crash, bit-identically (:mod:`._fit_checkpoint`).
+A NaN or infinity in a batch's loss or gradients raises
+:class:`~chainrule.errors.DivergenceError` at once, or skips the batch
+(``on_nonfinite="skip"``); the check is cheap (:mod:`._fit_guard`).
+
 Examples
 --------
 >>> import numpy as np
@@ -26,11 +32,15 @@ Examples
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping, Sequence
+from itertools import islice
 from typing import Any
 
 import numpy as np
 
+from ._fit_checkpoint import FINISHED, Checkpointer, Progress, identity, replay_generator
+from ._fit_guard import NORMAL, SKIP, Guard
 from ._fit_parts import (
     Metric,
     evaluate,
@@ -42,6 +52,7 @@ from ._fit_parts import (
 from ._validation import check_positive, check_reduction
 from .batches import ArraySource, batch_source
 from .callbacks import Callback, History, as_callback
+from .errors import DivergenceError
 from .initializers import as_generator
 from .losses import Loss, get_loss
 from .network import Network
@@ -78,6 +89,10 @@ def fit(
     sample_weight: Any = None,
     reduction: str = "mean",
     optimizer_state: dict[str, Any] | None = None,
+    checkpoint: str | os.PathLike[str] | None = None,
+    checkpoint_every: int | None = None,
+    resume: bool = False,
+    on_nonfinite: str = "raise",
 ) -> History:
     """Train ``network`` in place on ``(X, y)``; return the :class:`History`.
 
@@ -136,6 +151,27 @@ def fit(
     reduction : {"mean", "sum"}
     optimizer_state : dict, optional
         Continue from this state (``History.optimizer_state`` of an earlier fit).
+    checkpoint : path, optional
+        Save a checkpoint here (atomically) every ``checkpoint_every`` updates and when
+        training ends: parameters, optimizer state, generator state, position, schedule
+        state, early-stopping state and history (see :mod:`chainrule._fit_checkpoint`).
+        Not on Ctrl-C or divergence: the last checkpoint then stays as it was.
+    checkpoint_every : int, optional
+        Updates (batches) between checkpoints, counted over the whole run; default once
+        per epoch.
+    resume : bool
+        Continue from ``checkpoint`` if the file exists (else start afresh; without
+        ``resume`` an existing file is overwritten). The settings
+        and the data must be the run's own (else ``ValueError``); ``epochs`` may be
+        raised to train longer. The final weights and history are bit-identical to those
+        of the run never interrupted. Callbacks are not saved: they see
+        ``on_train_begin`` again and ``on_epoch_begin`` for the epoch resumed part-way.
+    on_nonfinite : {"raise", "skip"}
+        When the loss or a gradient of a batch is NaN or infinite: raise
+        :class:`~chainrule.errors.DivergenceError` at once (naming the epoch, batch,
+        layer and parameter; the network is left at its last finite weights and the
+        error carries ``history`` and ``network``), or skip that batch (recorded in
+        ``History.skipped_batches``; an epoch with every batch skipped raises).
     """
     loss = get_loss(loss)
     optimizer = get_optimizer(optimizer)
@@ -155,6 +191,36 @@ def fit(
         raise TypeError("fit trains NumPy networks; convert the parameters with astype()")
     source = batch_source(network, X, y, sample_weight, epochs)
     rng = as_generator(random_state)
+    if checkpoint is not None and not isinstance(source, ArraySource):
+        raise ValueError(
+            "checkpoint needs X and y in memory (resuming reads the data again in the same "
+            f"order); got X of type {type(X).__name__}"
+        )
+    if not isinstance(resume, bool) or (resume and checkpoint is None):
+        raise ValueError(f"resume must be True (with checkpoint=PATH) or False, got {resume!r}")
+    keeper = Checkpointer.create(checkpoint, checkpoint_every, {})
+    saved = None
+    if keeper is not None:
+        keeper.settings = identity(
+            network,
+            (loss, optimizer, schedule),
+            (source.X, source.y, source.w),
+            validation_data,
+            batch_size=batch_size,
+            shuffle=bool(shuffle),
+            reduction=reduction,
+            l2=float(l2),
+            clip_norm=clip_norm,
+            validation_split=float(validation_split),
+            early_stopping=[bool(early_stopping), monitor, patience, float(min_delta)],
+            restore_best_weights=bool(restore_best_weights),
+            metrics=[*metric_fns, bool(train_metrics)],
+            on_nonfinite=on_nonfinite,
+        )
+        saved = keeper.load(network) if resume else None
+        if saved is not None:
+            rng.bit_generator.state = saved.extra["start_rng"]  # the same split as before
+        keeper.start_rng = rng.bit_generator.state
     if validation_data is not None:
         X_val, y_val = network.check_Xy(*validation_data)
     elif validation_split:
@@ -172,83 +238,124 @@ def fit(
     if monitor not in known:
         raise ValueError(f"monitor must be one of {known}, got {monitor!r}")
     lower_is_better = "loss" in monitor
-    bar = progress(epochs, verbose)
-
     n = source.n_samples
     batch = min(batch_size or n, n) if n else batch_size or 1
     on_train = train_metrics and isinstance(source, ArraySource)  # out of core: no extra pass
     X_metrics, y_metrics = (source.X, source.y) if on_train else (None, None)
+    if keeper is not None:
+        keeper.every = keeper.every or -(-n // batch)  # once per epoch
+    history = History()
+    guard = Guard(network, on_nonfinite, history)
     dropout = any(layer.dropout for layer in network.layers)
     names = network.trainable
     state = optimizer.init({k: network.params[k] for k in names})
     if optimizer_state is not None:
         state = optimizer_state
-    sched_state = schedule.init(state["lr"])
-    history = History(optimizer_state=state)
-    best, best_params, bad_epochs, last_monitor = None, None, 0, None
+    run = Progress(sched_state=schedule.init(state["lr"]))
+    if saved is not None and keeper is not None:
+        state, run = keeper.restore(saved, network, optimizer, names, rng, history, run.sched_state)
+    history.optimizer_state = state
+    last_epoch = run.epoch if run.finished in FINISHED else epochs
+    bar = progress(epochs, verbose)
     for hook in hooks:
         hook.on_train_begin(network, history)
+    errors = np.geterr()
     try:
-        for epoch in range(epochs):
+        for epoch in range(run.epoch, last_epoch):
+            run.epoch = epoch
             for hook in hooks:
                 hook.on_epoch_begin(epoch, network)
-            state["lr"], sched_state = schedule.step(epoch, sched_state, last_monitor)
+            if run.batch == 0:
+                state["lr"], run.sched_state = schedule.step(
+                    epoch, run.sched_state, run.last_monitor
+                )
+                run.epoch_rng = rng.bit_generator.state if keeper is not None else None
+                batches = source.epoch(rng, shuffle, batch)
+            else:  # resumed part-way through: the shuffle drawn before the crash, again
+                replay = replay_generator(run.epoch_rng)  # type: ignore[arg-type]
+                batches = islice(source.epoch(replay, shuffle, batch), run.batch, None)
             params = network.params  # refreshed: a callback may have replaced arrays
             trainable = {k: params[k] for k in names}
-            total, seen = 0.0, 0
-            for Xb, yb, wb in source.epoch(rng, shuffle, batch):
+            total, seen = run.total, run.seen
+            # The guard reports NaN and infinity, not a NumPy warning (restored below).
+            np.seterr(over="ignore", invalid="ignore", divide="ignore")
+            index = run.batch - 1
+            for index, (Xb, yb, wb) in enumerate(batches, start=run.batch):
                 _, caches = network.forward(Xb, training=dropout, rng=rng)
                 E, grads = network.backward(yb, caches, loss, reduction, sample_weight=wb)
+                verdict = guard.check(E, grads, state["lr"], epoch, index)
+                if verdict == SKIP:
+                    continue
                 if l2:
                     E = float(E) + l2_penalty(params, l2)
                     add_l2_gradient(grads, params, l2)
                 if clip_norm is not None:
                     clip_by_global_norm(grads, clip_norm)
-                optimizer.update(trainable, {k: grads[k] for k in names}, state)
+                if verdict == NORMAL:
+                    optimizer.update(trainable, {k: grads[k] for k in names}, state)
+                elif not guard.careful_update(
+                    optimizer, trainable, {k: grads[k] for k in names}, state, epoch, index
+                ):
+                    continue
                 total += float(E) * Xb.shape[0]
                 seen += Xb.shape[0]
-            if not seen:
+                if keeper is not None:
+                    run.updates += 1
+                    if keeper.due(run.updates):
+                        run.batch, run.total, run.seen = index + 1, total, seen
+                        keeper.save(network, state, rng, run, history)
+            np.seterr(**errors)
+            run.batch, run.total, run.seen = 0, 0.0, 0
+            if index < 0:
                 raise ValueError(f"X gave no batches in epoch {epoch}")
-            logs = {"loss": total / seen, "lr": state["lr"]}
-            if not np.isfinite(logs["loss"]):
-                raise FloatingPointError(
-                    f"the training loss became {logs['loss']} at epoch {epoch}; "
-                    "lower the learning rate or clip the gradients (clip_norm)"
+            if seen == 0 or not np.isfinite(total):
+                raise guard.diverged(
+                    DivergenceError(
+                        f"training diverged at epoch {epoch}: "
+                        + ("every batch was skipped" if seen == 0 else f"the loss sum is {total}"),
+                        epoch=epoch,
+                    )
                 )
+            logs = {"loss": total / seen, "lr": state["lr"]}
             evaluate(network, loss, metric_fns, logs, X_metrics, y_metrics, X_val, y_val)
             history.append(logs)
-            last_monitor = logs.get(monitor)
-            if last_monitor is not None and not lower_is_better:
-                last_monitor = -last_monitor  # schedules take lower as better
+            run.last_monitor = logs.get(monitor)
+            if run.last_monitor is not None and not lower_is_better:
+                run.last_monitor = -run.last_monitor  # schedules take lower as better
             stop = False
             if early_stopping:
                 value = logs[monitor]
                 better = (
-                    best is None
-                    or (lower_is_better and value < best - min_delta)
-                    or (not lower_is_better and value > best + min_delta)
+                    run.best is None
+                    or (lower_is_better and value < run.best - min_delta)
+                    or (not lower_is_better and value > run.best + min_delta)
                 )
                 if better:
-                    best, bad_epochs, history.best_epoch = value, 0, epoch
+                    run.best, run.bad_epochs, history.best_epoch = value, 0, epoch
                     if restore_best_weights:
-                        best_params = {k: np.array(v, copy=True) for k, v in params.items()}
+                        run.best_params = {k: np.array(v, copy=True) for k, v in params.items()}
                 else:
-                    bad_epochs += 1
-                    if bad_epochs >= patience:
+                    run.bad_epochs += 1
+                    if run.bad_epochs >= patience:
                         history.stop_reason, stop = "early_stopping", True
             for hook in hooks:
                 if hook.on_epoch_end(epoch, logs, network):
                     history.stop_reason, stop = "callback", True
             report(bar, verbose, epoch, logs)
+            run.epoch += 1
             if stop:
                 break
+        if keeper is not None:  # the end state: a resume returns at once (or trains on)
+            run.finished = history.stop_reason
+            keeper.save(network, state, rng, run, history)
     except KeyboardInterrupt:
         history.stop_reason = "interrupted"
     finally:
+        np.seterr(**errors)
         if bar is not None:
             bar.close()
-    if best_params is not None and history.best_epoch != history.epochs - 1:
-        network.set_params(best_params)
+    if run.best_params is not None and history.best_epoch != history.epochs - 1:
+        network.set_params(run.best_params)
         history.restored_best = True
     for hook in hooks:
         hook.on_train_end(network, history)

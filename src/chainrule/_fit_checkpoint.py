@@ -1,0 +1,316 @@
+"""Checkpoint and resume for the fit loop: what a run must save to continue bit for bit.
+
+A fit with ``checkpoint=PATH`` saves, every ``checkpoint_every`` updates (batches), a
+checkpoint (:mod:`chainrule.checkpoint`, written atomically) holding:
+
+- the parameters, and the optimizer's state without its scratch arrays (keys that
+  start with ``_``; the optimizer rebuilds them);
+- the random generator's state now, at the start of the epoch in progress (its shuffle
+  is drawn again from it) and at the start of the fit (the validation split is drawn
+  again from it);
+- the position: the epoch, the next batch, the epoch's loss so far, the update count;
+- the schedule's state, the early-stopping bookkeeping (with the best weights) and the
+  :class:`~chainrule.callbacks.History`;
+- the settings and a SHA-256 of the data, so that a resume with other settings or
+  other data is refused (``ValueError``) instead of continuing into a different run.
+
+Resuming repeats exactly the arithmetic the uninterrupted run would have done, so the
+final weights and history are bit-identical to it.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ._validation import check_positive
+from .callbacks import STOP_REASONS, History
+from .checkpoint import Checkpoint, _generator, load_checkpoint, save_checkpoint
+from .errors import ModelFileError
+from .network import Network
+from .optimizers import Optimizer
+
+
+def _number(value: Any, finite: bool = True) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"expected a number, got {value!r:.40}")
+    if finite and not np.isfinite(value):
+        raise ValueError(f"expected a finite number, got {value!r:.40}")
+    return value
+
+
+def _count(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"expected a count, got {value!r:.40}")
+    return value
+
+
+FINISHED = ("early_stopping", "callback")  # a run that ended so is not continued
+
+
+@dataclass
+class Progress:
+    """Where a fit stands, between batches; everything here goes into a checkpoint."""
+
+    sched_state: dict[str, Any]
+    epoch: int = 0  # the epoch in progress (or the next one)
+    batch: int = 0  # its next batch
+    total: float = 0.0  # the epoch's summed batch losses, weighted by batch rows
+    seen: int = 0  # rows whose loss is in ``total`` (skipped batches are not)
+    updates: int = 0  # batches done since the run began, for ``checkpoint_every``
+    epoch_rng: dict[str, Any] | None = None  # the generator before this epoch's shuffle
+    last_monitor: float | None = None
+    best: float | None = None
+    bad_epochs: int = 0
+    best_params: dict[str, np.ndarray] | None = None
+    finished: str | None = None
+
+
+def describe(obj: Any) -> str:
+    """A stable description of a setting object: a dataclass's repr, else its type's name."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return repr(obj)
+    name = getattr(obj, "name", None)
+    return name if isinstance(name, str) else f"{type(obj).__module__}.{type(obj).__qualname__}"
+
+
+def data_digest(*arrays: Any) -> str:
+    """SHA-256 over the dtypes, shapes and bytes of ``arrays`` (None counts as absent)."""
+    digest = hashlib.sha256()
+    for array in arrays:
+        if array is None:
+            digest.update(b"none;")
+            continue
+        array = np.ascontiguousarray(array)
+        digest.update(f"{array.dtype.str}{array.shape};".encode())
+        digest.update(memoryview(array).cast("B"))
+    return digest.hexdigest()
+
+
+def identity(
+    network: Network,
+    parts: tuple[Any, Any, Any],
+    data: tuple[Any, Any, Any],
+    validation_data: Any,
+    **settings: Any,
+) -> dict[str, Any]:
+    """A run's identity: the settings and the data's digest; a resume must match it.
+
+    ``parts`` is (loss, optimizer, schedule), ``data`` is (X, y, sample_weight).
+    """
+    loss, optimizer, schedule = parts
+    return {
+        "network": repr(network),
+        "loss": describe(loss),
+        "optimizer": describe(optimizer),
+        "schedule": describe(schedule),
+        **settings,
+        "data": data_digest(*data),
+        "validation_data": data_digest(*(validation_data or ())),
+    }
+
+
+def replay_generator(epoch_rng: dict[str, Any]) -> np.random.Generator:
+    """A generator in the state saved at the start of an epoch, to draw its shuffle again."""
+    rng = np.random.Generator(getattr(np.random, epoch_rng["bit_generator"])())
+    rng.bit_generator.state = epoch_rng
+    return rng
+
+
+def _public(state: Any) -> Any:
+    """The optimizer state without its scratch entries (keys starting with ``_``)."""
+    if isinstance(state, dict):
+        return {k: _public(v) for k, v in state.items() if not k.startswith("_")}
+    return state
+
+
+def _same_structure(saved: Any, fresh: Any, path: str) -> None:
+    """The saved optimizer state must have the fresh state's keys, shapes and dtypes."""
+    if isinstance(fresh, dict):
+        if not isinstance(saved, dict) or set(saved) != set(fresh):
+            got = sorted(saved) if isinstance(saved, dict) else type(saved).__name__
+            raise ModelFileError(
+                f"optimizer state {path or '/'}: expected {sorted(fresh)}, got {got}"
+            )
+        for key in fresh:
+            _same_structure(saved[key], fresh[key], f"{path}/{key}")
+    elif isinstance(fresh, np.ndarray):
+        if not isinstance(saved, np.ndarray) or (saved.shape, saved.dtype) != (
+            fresh.shape,
+            fresh.dtype,
+        ):
+            raise ModelFileError(
+                f"optimizer state {path}: expected a {fresh.dtype} array {fresh.shape}"
+            )
+    elif isinstance(fresh, bool):
+        if not isinstance(saved, bool):
+            raise ModelFileError(f"optimizer state {path}: expected a bool, got {saved!r:.40}")
+    elif isinstance(fresh, int):  # a count, e.g. the step number t
+        if isinstance(saved, bool) or not isinstance(saved, int) or saved < 0:
+            raise ModelFileError(f"optimizer state {path}: expected a count, got {saved!r:.40}")
+    elif isinstance(fresh, float) and (
+        isinstance(saved, bool)
+        or not isinstance(saved, int | float)
+        or not abs(saved) < 1e30
+        or (path == "/lr" and not saved > 0)
+    ):
+        raise ModelFileError(f"optimizer state {path}: expected a rate, got {saved!r:.40}")
+
+
+@dataclass
+class Checkpointer:
+    """Saves a fit's progress every ``every`` updates and restores it on resume."""
+
+    path: Path
+    every: int
+    settings: dict[str, Any]
+    start_rng: dict[str, Any]
+    saved: int = field(default=0)
+
+    @classmethod
+    def create(cls, checkpoint: Any, every: Any, settings: dict[str, Any]) -> Checkpointer | None:
+        """None without ``checkpoint``; ``every`` 0 stands for once per epoch (set later)."""
+        if checkpoint is None:
+            if every is not None:
+                raise ValueError("checkpoint_every needs checkpoint=PATH")
+            return None
+        if not isinstance(checkpoint, str | os.PathLike):
+            raise TypeError(f"checkpoint must be a path, got {type(checkpoint).__name__}")
+        path = Path(checkpoint)
+        if not path.parent.is_dir():
+            raise ValueError(f"checkpoint: the folder {str(path.parent)!r} does not exist")
+        every = 0 if every is None else int(check_positive(every, "checkpoint_every", integer=True))
+        return cls(path, every, settings, start_rng={})
+
+    def load(self, network: Network) -> Checkpoint | None:
+        """The checkpoint to resume from (None if there is no file yet), checked in full."""
+        if not self.path.exists():
+            return None
+        saved = load_checkpoint(self.path, params_like=network.params)
+        extra = saved.extra
+        if not isinstance(extra.get("settings"), dict) or not isinstance(extra.get("run"), dict):
+            raise ModelFileError(f"{str(self.path)!r} was not written by fit(checkpoint=...)")
+        try:
+            _generator(extra.get("start_rng"))
+        except ValueError as exc:
+            raise ModelFileError(f"{str(self.path)!r}: start_rng: {exc}") from None
+        differ = sorted(
+            key
+            for key in set(self.settings) | set(extra["settings"])
+            if self.settings.get(key) != extra["settings"].get(key)
+        )
+        if differ:
+            shown = "; ".join(
+                f"{k}: {extra['settings'].get(k)!r:.80} in the checkpoint, "
+                f"{self.settings.get(k)!r:.80} now"
+                for k in differ
+            )
+            raise ValueError(
+                f"resume=True: the checkpoint {str(self.path)!r} belongs to another run ({shown}); "
+                "pass the same settings and data, or resume=False to start afresh"
+            )
+        return saved
+
+    def restore(
+        self,
+        saved: Checkpoint,
+        network: Network,
+        optimizer: Optimizer,
+        names: list[str],
+        rng: np.random.Generator,
+        history: History,
+        sched_state: dict[str, Any],
+    ) -> tuple[dict[str, Any], Progress]:
+        """Put the saved parameters, optimizer state, generator and history in place.
+
+        ``sched_state`` is the schedule's fresh state, to check the saved one against.
+        """
+        where = repr(str(self.path))
+        fresh = optimizer.init({k: network.params[k] for k in names})
+        public = _public(saved.optimizer_state)
+        _same_structure(public, _public(fresh), "")
+        # Everything is checked before anything changes: a bad file leaves the run as it was.
+        try:
+            progress = Progress(**{**saved.extra["run"], **saved.position})
+            record = saved.history
+            restored = History(
+                history={str(k): [float(x) for x in v] for k, v in record["history"].items()},
+                epochs=_count(record["epochs"]),
+                best_epoch=record["best_epoch"],
+                stop_reason=record["stop_reason"],
+                skipped_batches=[(_count(e), _count(b)) for e, b in record["skipped_batches"]],
+            )
+            for name in ("epoch", "batch", "seen", "updates", "bad_epochs"):
+                _count(getattr(progress, name))
+            if record["best_epoch"] is not None:
+                _count(record["best_epoch"])
+            _number(progress.total)
+            for value in (progress.last_monitor, progress.best):
+                if value is not None:
+                    _number(value)
+            if not isinstance(progress.sched_state, dict) or set(progress.sched_state) != set(
+                sched_state
+            ):
+                raise ValueError(f"schedule state {progress.sched_state!r:.80}")
+            for value in progress.sched_state.values():
+                _number(value, finite=False)
+            if progress.finished not in (None, *STOP_REASONS):
+                raise ValueError(f"finished {progress.finished!r:.40}")
+            if record["stop_reason"] not in STOP_REASONS:
+                raise ValueError(f"stop_reason {record['stop_reason']!r:.40}")
+            if progress.epoch_rng is not None:
+                _generator(progress.epoch_rng)
+            elif progress.batch and self.settings.get("shuffle"):
+                raise ValueError("no generator state for the epoch's shuffle")
+            if progress.best_params is not None:
+                Network.copy(network).set_params(progress.best_params)
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+            raise ModelFileError(f"{where} holds an invalid fit state: {exc!s:.200}") from None
+        network.set_params(saved.params)
+        rng.bit_generator.state = saved.rng_state
+        for name in ("history", "epochs", "best_epoch", "stop_reason", "skipped_batches"):
+            setattr(history, name, getattr(restored, name))
+        state = {**fresh, **public}  # scratch arrays come from init, fresh
+        return state, progress
+
+    def due(self, updates: int) -> bool:
+        """Whether the update just counted is one to checkpoint after."""
+        return updates % self.every == 0
+
+    def save(
+        self,
+        network: Network,
+        state: dict[str, Any],
+        rng: np.random.Generator,
+        progress: Progress,
+        history: History,
+    ) -> None:
+        """Write the checkpoint (atomically: a crash leaves this one or the previous one)."""
+        position_keys = ("epoch", "batch", "total", "seen", "updates", "finished")
+        everything = dataclasses.asdict(progress)
+        position = {k: everything.pop(k) for k in position_keys}
+        record = {
+            "history": history.history,
+            "epochs": history.epochs,
+            "best_epoch": history.best_epoch,
+            "stop_reason": history.stop_reason,
+            "skipped_batches": [list(b) for b in history.skipped_batches],
+        }
+        extra = {"settings": self.settings, "start_rng": self.start_rng, "run": everything}
+        save_checkpoint(
+            self.path,
+            network.params,
+            _public(copy.copy(state)),
+            rng,
+            position,
+            record,
+            extra=extra,
+        )
+        self.saved += 1

@@ -1,0 +1,331 @@
+"""Checkpoint and resume in the fit loop: a crashed run, resumed, is bit-identical.
+
+The reference is always the same fit run once, uninterrupted and without a checkpoint,
+so these tests also show that checkpointing does not change the arithmetic.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import chainrule
+from chainrule import ModelFileError, Network, fit
+from chainrule.optimizers import SGD
+
+from ._resume_run import run
+
+SCRIPT = Path(__file__).with_name("_resume_run.py")
+
+
+class SimulatedCrashError(Exception):
+    """Stands for the process dying in the middle of a batch."""
+
+
+def _data(n=50, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 4))
+    y = np.eye(3)[rng.integers(0, 3, n)]
+    return X, y
+
+
+CONFIGS = {
+    "adam-dropout-validation-plateau-early-stopping": (
+        {"layers": ["tanh", "softmax"], "dropout": 0.2, "dtype": "float64"},
+        {
+            "loss": "ce",
+            "optimizer": "adam",
+            "epochs": 6,
+            "batch_size": 8,
+            "random_state": 3,
+            "validation_split": 0.2,
+            "metrics": ["accuracy"],
+            "schedule": "plateau",
+            "early_stopping": True,
+            "patience": 2,
+        },
+    ),
+    "sgd-nesterov-float32-l2-clip-no-shuffle": (
+        {"layers": ["relu", "softmax"], "dropout": 0.0, "dtype": "float32"},
+        {
+            "loss": "ce",
+            "optimizer": SGD(lr=0.1, momentum=0.9, nesterov=True),
+            "epochs": 5,
+            "batch_size": 7,
+            "shuffle": False,
+            "l2": 0.01,
+            "clip_norm": 0.5,
+            "schedule": "cosine",
+        },
+    ),
+}
+
+
+def _network(spec: dict, seed: int) -> Network:
+    return Network.from_sizes(
+        [4, 8, 3], spec["layers"], random_state=seed, dropout=spec["dropout"], dtype=spec["dtype"]
+    )
+
+
+def _crash_at(net: Network, call: int) -> None:
+    """Make the ``call``-th backward pass (counting from 1) raise :class:`SimulatedCrashError`."""
+    real, calls = net.backward, [0]
+
+    def backward(*args, **kwargs):
+        calls[0] += 1
+        if calls[0] == call:
+            raise SimulatedCrashError
+        return real(*args, **kwargs)
+
+    net.backward = backward  # type: ignore[method-assign]
+
+
+def _same(a: Network, b: Network) -> bool:
+    return all(a.params[k].tobytes() == b.params[k].tobytes() for k in a.params)
+
+
+@pytest.mark.parametrize("config", sorted(CONFIGS))
+@pytest.mark.parametrize("every", [1, 3])
+def test_crash_anywhere_then_resume_is_bit_identical(tmp_path, config, every):
+    spec, settings = CONFIGS[config]
+    X, y = _data()
+    reference = _network(spec, seed=1)
+    expected = fit(reference, X, y, **settings)
+    n_updates = sum(
+        1
+        for _ in range(expected.epochs)
+        for _ in range(0, 40 if "validation_split" in settings else 50, settings["batch_size"])
+    )
+    path = tmp_path / "run.ckpt"
+    for call in sorted({every + 1, 2 * every + 2, n_updates // 2, n_updates - 1, n_updates}):
+        path.unlink(missing_ok=True)
+        crashed = _network(spec, seed=1)
+        _crash_at(crashed, call)
+        with pytest.raises(SimulatedCrashError):
+            fit(crashed, X, y, checkpoint=path, checkpoint_every=every, **settings)
+        assert path.exists()
+        # A new process would build a new network: other initial weights, same shape.
+        resumed = _network(spec, seed=99)
+        history = fit(
+            resumed, X, y, checkpoint=path, checkpoint_every=every, resume=True, **settings
+        )
+        assert _same(resumed, reference), f"weights differ after a crash at update {call}"
+        assert history.history == expected.history
+        assert (history.epochs, history.stop_reason) == (expected.epochs, expected.stop_reason)
+        assert (history.best_epoch, history.restored_best) == (
+            expected.best_epoch,
+            expected.restored_best,
+        )
+        for name, value in expected.optimizer_state.items():
+            if isinstance(value, dict):
+                for key, array in value.items():
+                    assert history.optimizer_state[name][key].tobytes() == array.tobytes()
+            elif not name.startswith("_"):
+                assert history.optimizer_state[name] == value
+
+
+def test_a_crash_in_the_middle_of_an_epoch_and_after_its_last_batch(tmp_path):
+    """Positions in the middle of an epoch and between its last batch and its end."""
+    X, y = _data()
+    settings = {"loss": "ce", "epochs": 3, "batch_size": 10, "random_state": 0}
+    reference = _network(CONFIGS["adam-dropout-validation-plateau-early-stopping"][0], 1)
+    expected = fit(reference, X, y, **settings)
+    path = tmp_path / "c"
+    for call in range(2, 16):  # 5 batches an epoch: every position of all three epochs
+        crashed = _network(CONFIGS["adam-dropout-validation-plateau-early-stopping"][0], 1)
+        _crash_at(crashed, call)
+        with pytest.raises(SimulatedCrashError):
+            fit(crashed, X, y, checkpoint=path, checkpoint_every=1, **settings)
+        position = chainrule.load_checkpoint(path).position
+        # The last checkpoint was written after update call - 1; batch 5 is "epoch done".
+        done = call - 1
+        assert (position["epoch"], position["batch"]) == ((done - 1) // 5, (done - 1) % 5 + 1)
+        resumed = _network(CONFIGS["adam-dropout-validation-plateau-early-stopping"][0], 5)
+        history = fit(resumed, X, y, checkpoint=path, checkpoint_every=1, resume=True, **settings)
+        assert _same(resumed, reference)
+        assert history.history == expected.history
+
+
+def test_the_checkpoint_holds_no_scratch_arrays(tmp_path):
+    X, y = _data()
+    net = _network(CONFIGS["adam-dropout-validation-plateau-early-stopping"][0], 1)
+    fit(net, X, y, loss="ce", epochs=1, checkpoint=tmp_path / "c")
+    saved = chainrule.load_checkpoint(tmp_path / "c")
+    assert sorted(saved.optimizer_state) == ["lr", "m", "s", "t"]
+    assert saved.position["finished"] == "completed"
+
+
+def test_resume_of_a_finished_run_trains_no_more_and_more_epochs_continue(tmp_path):
+    X, y = _data()
+    spec = CONFIGS["adam-dropout-validation-plateau-early-stopping"][0]
+    settings = {"loss": "ce", "batch_size": 8, "random_state": 4, "schedule": "plateau"}
+    long = _network(spec, 1)
+    expected = fit(long, X, y, epochs=5, **settings)
+    path = tmp_path / "c"
+    first = _network(spec, 1)
+    fit(first, X, y, epochs=3, checkpoint=path, **settings)
+    again = _network(spec, 2)
+    history = fit(again, X, y, epochs=3, checkpoint=path, resume=True, **settings)
+    assert _same(again, first) and history.epochs == 3
+    more = _network(spec, 2)
+    history = fit(more, X, y, epochs=5, checkpoint=path, resume=True, **settings)
+    assert _same(more, long)
+    assert history.history == expected.history
+
+
+def test_resume_without_a_file_starts_afresh(tmp_path):
+    X, y = _data()
+    spec = CONFIGS["adam-dropout-validation-plateau-early-stopping"][0]
+    a, b = _network(spec, 1), _network(spec, 1)
+    fit(a, X, y, loss="ce", epochs=2, random_state=0)
+    fit(b, X, y, loss="ce", epochs=2, random_state=0, checkpoint=tmp_path / "c", resume=True)
+    assert _same(a, b)
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"batch_size": 5}, "batch_size"),
+        ({"optimizer": "sgd"}, "optimizer"),
+        ({"l2": 0.1}, "l2"),
+        ({"loss": "mse"}, "loss"),
+        ({"X": "other"}, "data"),
+        ({"validation_split": 0.3}, "validation_split"),
+    ],
+)
+def test_resume_with_other_settings_or_data_is_refused(tmp_path, change, named):
+    X, y = _data()
+    spec = CONFIGS["adam-dropout-validation-plateau-early-stopping"][0]
+    settings = {"loss": "ce", "epochs": 2, "batch_size": 8, "random_state": 0}
+    fit(_network(spec, 1), X, y, checkpoint=tmp_path / "c", **settings)
+    if change.pop("X", None):
+        X = X + 1.0
+    net = _network(spec, 7)
+    before = {k: v.copy() for k, v in net.params.items()}
+    with pytest.raises(ValueError, match=f"another run.*{named}"):
+        fit(net, X, y, checkpoint=tmp_path / "c", resume=True, **{**settings, **change})
+    assert _same(
+        net,
+        Network.from_weights(
+            [before["W1"], before["W2"]], [before["b1"], before["b2"]], spec["layers"]
+        ),
+    )
+
+
+def test_resume_from_another_models_or_a_damaged_checkpoint_is_refused(tmp_path):
+    X, y = _data()
+    path = tmp_path / "c"
+    fit(Network.from_sizes([4, 5, 3], ["tanh", "softmax"]), X, y, loss="ce", checkpoint=path)
+    net = Network.from_sizes([4, 8, 3], ["tanh", "softmax"], random_state=0)
+    W1 = net.params["W1"].copy()
+    with pytest.raises(ModelFileError, match="does not match the model"):
+        fit(net, X, y, loss="ce", checkpoint=path, resume=True)
+    raw = bytearray(path.read_bytes())
+    raw[-3] ^= 0x10
+    path.write_bytes(bytes(raw))
+    with pytest.raises(ModelFileError, match="corrupt"):
+        fit(net, X, y, loss="ce", checkpoint=path, resume=True)
+    assert net.params["W1"].tobytes() == W1.tobytes()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"checkpoint_every": 2}, "checkpoint_every needs checkpoint"),
+        ({"resume": True}, "resume must be True \\(with checkpoint"),
+        ({"checkpoint": "c", "checkpoint_every": 0}, "checkpoint_every"),
+        ({"checkpoint": 3}, "checkpoint must be a path"),
+        ({"checkpoint": "no/such/folder/c"}, "does not exist"),
+    ],
+)
+def test_bad_checkpoint_arguments(tmp_path, monkeypatch, kwargs, message):
+    monkeypatch.chdir(tmp_path)
+    X, y = _data()
+    with pytest.raises((ValueError, TypeError), match=message):
+        fit(Network.from_sizes([4, 3], "softmax"), X, y, loss="ce", **kwargs)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_sigkill_at_random_moments_then_resume_is_bit_identical(tmp_path):
+    """A child process trains with a checkpoint after every update; it is killed at random
+    moments (often in the middle of writing a checkpoint) and started again until it ends."""
+    reference = run(None)  # in this process, uninterrupted, no checkpoint
+    path = tmp_path / "run.ckpt"
+    moments = random.Random(20261128)
+    kills, result = 0, None
+    while result is None:
+        proc = subprocess.Popen(
+            [sys.executable, str(SCRIPT), str(path)], stdout=subprocess.PIPE, text=True
+        )
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "training"
+        if kills < 8:
+            time.sleep(moments.uniform(0.0, 0.3))  # a random moment, not a measurement
+            proc.send_signal(signal.SIGKILL)
+        out = proc.stdout.read()
+        proc.wait()
+        proc.stdout.close()
+        if proc.returncode == -signal.SIGKILL:
+            kills += 1
+            if path.exists():  # never torn: the previous checkpoint or the new one
+                chainrule.load_checkpoint(path)
+        else:
+            assert proc.returncode == 0
+            result = json.loads(out.strip().splitlines()[-1])
+    print(f"{kills} kills, resumed each time")
+    assert kills >= 3
+    assert result == json.loads(json.dumps(reference))
+
+
+@pytest.mark.parametrize("kind", ["classifier", "regressor"])
+def test_estimator_fit_resumes_bit_identical(tmp_path, monkeypatch, kind):
+    pytest.importorskip("sklearn", reason="the estimators need scikit-learn")
+    from chainrule import MLPClassifier, MLPRegressor
+
+    X, Y = _data(80)
+    if kind == "classifier":
+        make, y = MLPClassifier, Y.argmax(axis=1)
+    else:
+        make, y = MLPRegressor, Y @ np.array([1.0, -1.0, 0.5])
+    params = {
+        "hidden_layer_sizes": (8,),
+        "max_iter": 6,
+        "batch_size": 16,
+        "early_stopping": True,
+        "n_iter_no_change": 20,
+        "dropout": 0.1,
+        "learning_rate": "adaptive",
+        "random_state": 0,
+    }
+    expected = make(**params).fit(X, y)
+    path = tmp_path / "est.ckpt"
+    real, calls = Network.backward, [0]
+
+    def backward(self, *args, **kwargs):
+        calls[0] += 1
+        if calls[0] == 13:
+            raise SimulatedCrashError
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Network, "backward", backward)
+    crashed = make(**params)
+    with pytest.raises(SimulatedCrashError):
+        crashed.fit(X, y, checkpoint=path, checkpoint_every=4)
+    assert not hasattr(crashed, "network_")
+    monkeypatch.undo()
+    resumed = make(**params).fit(X, y, checkpoint=path, checkpoint_every=4, resume=True)
+    for a, b in zip(
+        expected.coefs_ + expected.intercepts_, resumed.coefs_ + resumed.intercepts_, strict=True
+    ):
+        assert a.tobytes() == b.tobytes()
+    assert resumed.loss_curve_ == expected.loss_curve_
+    assert resumed.validation_scores_ == expected.validation_scores_
