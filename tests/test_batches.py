@@ -141,3 +141,13 @@ def test_classifier_on_batches_matches_in_memory():
     assert streamed.n_iter_ == 1 and streamed.predict(X).shape == (60,)
     with pytest.raises(ValueError, match="features"):
         streamed.partial_fit([(X[:5, :1], y[:5])])
+
+
+def test_checkpoints_need_data_in_memory(tmp_path):
+    net = cr.Network.from_sizes([2, 3, 1], "sigmoid", random_state=0)
+    before = {k: v.copy() for k, v in net.params.items()}
+    batches = [(np.zeros((4, 2)), np.zeros((4, 1)))]
+    with pytest.raises(ValueError, match="checkpoint needs X and y in memory"):
+        fit(net, batches, checkpoint=tmp_path / "run.ckpt")
+    assert not (tmp_path / "run.ckpt").exists()
+    assert all(np.array_equal(net.params[k], before[k]) for k in before)
