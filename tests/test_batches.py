@@ -148,6 +148,6 @@ def test_checkpoints_need_data_in_memory(tmp_path):
     before = {k: v.copy() for k, v in net.params.items()}
     batches = [(np.zeros((4, 2)), np.zeros((4, 1)))]
     with pytest.raises(ValueError, match="checkpoint needs X and y in memory"):
-        fit(net, batches, checkpoint=tmp_path / "run.ckpt")
+        fit(net, batches, loss="mse", checkpoint=tmp_path / "run.ckpt")
     assert not (tmp_path / "run.ckpt").exists()
     assert all(np.array_equal(net.params[k], before[k]) for k in before)
