@@ -40,13 +40,13 @@ from ._fit_parts import (
     random_split,
     report,
 )
+from ._fit_step import batch_stepper
 from ._validation import check_positive, check_reduction
 from .callbacks import Callback, History, as_callback
 from .initializers import as_generator
 from .losses import Loss, get_loss
 from .network import Network
 from .optimizers import Optimizer, get_optimizer
-from .regularization import add_l2_gradient, clip_by_global_norm, l2_penalty
 from .schedules import Schedule, get_schedule
 
 
@@ -168,11 +168,21 @@ def fit(
 
     n = X.shape[0]
     batch = min(batch_size or n, n)
-    dropout = any(layer.dropout for layer in network.layers)
     names = network.trainable
     state = optimizer.init({k: network.params[k] for k in names})
     if optimizer_state is not None:
         state = optimizer_state
+    step = batch_stepper(
+        network,
+        loss,
+        optimizer,
+        batch=batch,
+        reduction=reduction,
+        l2=l2,
+        clip_norm=clip_norm,
+        sample_weight=w,
+        rng=rng,
+    )
     sched_state = schedule.init(state["lr"])
     history = History(optimizer_state=state)
     best, best_params, bad_epochs, last_monitor = None, None, 0, None
@@ -188,22 +198,9 @@ def fit(
             order = rng.permutation(n) if shuffle else None
             total = 0.0
             for start in range(0, n, batch):
-                if order is None:
-                    rows: Any = slice(start, start + batch)
-                    Xb, yb = X[rows], y[rows]
-                else:
-                    rows = order[start : start + batch]
-                    Xb, yb = X.take(rows, axis=0), y.take(rows, axis=0)
-                wb = None if w is None else w[rows]
-                _, caches = network.forward(Xb, training=dropout, rng=rng)
-                E, grads = network.backward(yb, caches, loss, reduction, sample_weight=wb)
-                if l2:
-                    E = float(E) + l2_penalty(params, l2)
-                    add_l2_gradient(grads, params, l2)
-                if clip_norm is not None:
-                    clip_by_global_norm(grads, clip_norm)
-                optimizer.update(trainable, {k: grads[k] for k in names}, state)
-                total += float(E) * Xb.shape[0]
+                stop = start + batch
+                rows = slice(start, stop) if order is None else order[start:stop]
+                total += step(X, y, rows, trainable, state)
             logs = {"loss": total / n, "lr": state["lr"]}
             if not np.isfinite(logs["loss"]):
                 raise FloatingPointError(
