@@ -117,6 +117,13 @@ class Workspace:
             self.grads[w] = np.empty_like(layer.W)
             self.grads[b] = np.empty_like(layer.b)
 
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the workspace's buffers (the batch, activations, deltas, gradients)."""
+        arrays = [self.X, self.y, self._Z_top, self._col, *self.grads.values()]
+        arrays += [*self._A, *self._dZ, *self._mask, *self._tmp]
+        return sum(int(a.nbytes) for a in arrays)
+
     def _rows(self, m: int) -> tuple:
         """The buffers' first ``m`` rows (views made once per batch length, not per call)."""
         views = self._views.get(m)
