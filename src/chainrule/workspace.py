@@ -54,12 +54,11 @@ HIDDEN = ("relu", "identity", "sigmoid", "tanh")
 
 def supports(network: Network, loss: str | Loss) -> bool:
     """Whether a :class:`Workspace` can run ``network`` with ``loss``."""
-    loss = get_loss(loss)
+    get_loss(loss)  # any loss and output activation: the output layer may use their methods
     layers = network.layers
     return (
         isinstance(layers[0].W, np.ndarray)
         and all(layer.activation.name in HIDDEN for layer in layers[:-1])
-        and (layers[-1].activation.elementwise or loss.fused(layers[-1].activation))
         and not any(layer.dropout for layer in layers)
     )
 
@@ -98,6 +97,7 @@ class Workspace:
         self.fused = self.loss.fused(top.activation)
         self.softmax_ce = self.fused and isinstance(self.loss, CrossEntropy)
         self.half_squared = isinstance(self.loss, HalfSquaredError)
+        self.top_in_place = top.activation.name in HIDDEN and not self.fused
         self.X = np.empty((B, network.n_features), dtype)  # the gathered batch
         self.y = np.empty((B, network.n_outputs), dtype)
         n_outs = [layer.n_out for layer in network.layers]
@@ -166,13 +166,15 @@ class Workspace:
             _activate(name, A, masks[k], tmps[k])
             A_prev = A
         top, A = layers[-1], As[-1]
-        np.matmul(A_prev, top.W, out=Z)
-        Z += top.b
+        if self.top_in_place:  # the loss needs A only: Z is computed straight into A
+            np.matmul(A_prev, top.W, out=A)
+            A += top.b
+            _activate(top.activation.name, A, masks[-1], tmps[-1])
+        else:
+            np.matmul(A_prev, top.W, out=Z)
+            Z += top.b
         if not self.softmax_ce:
-            if top.activation.name in HIDDEN:
-                A[...] = Z
-                _activate(top.activation.name, A, masks[-1], tmps[-1])
-            else:
+            if not self.top_in_place:
                 A[...] = top.activation.value(Z)
             if self.fused:
                 return self.loss.per_instance_from_logits(y, Z)
