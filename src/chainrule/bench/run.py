@@ -108,9 +108,8 @@ def run(
     }
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Parse the options, run, print the tables and write the JSON."""
-    parser = argparse.ArgumentParser(prog="chainrule bench", description=__doc__)
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The benchmark's options (shared by ``chainrule bench`` and the script)."""
     parser.add_argument("--quick", action="store_true", help="tiny sizes, 1 round: a smoke test")
     parser.add_argument("--rounds", type=int, default=None, help="rounds (default 5; quick 1)")
     parser.add_argument("--rows", type=int, default=None, help="rows (default 60000)")
@@ -118,14 +117,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--output", default="benchmarks/results/bench_epoch.json", help="the JSON file written"
     )
-    args = parser.parse_args(argv)
+
+
+def run_from_args(args: argparse.Namespace) -> int:
+    """Run with parsed options, print the tables and write the JSON."""
     quick = args.quick
-    rounds = args.rounds or (1 if quick else 5)
-    n_rows = args.rows or (512 if quick else 60_000)
+    rounds = (1 if quick else 5) if args.rounds is None else args.rounds
+    n_rows = (512 if quick else 60_000) if args.rows is None else args.rows
     sizes = (64, 32, 16, 10) if quick else (784, 256, 128, 10)
-    threads = [int(t) for t in args.threads.split(",")]
+    try:
+        threads = [int(t) for t in args.threads.split(",")]
+    except ValueError:
+        raise ValueError(
+            f"--threads must list whole numbers like 1,2, got {args.threads!r}"
+        ) from None
     if rounds < 1 or n_rows < 2 or min(threads) < 1:
-        parser.error("--rounds, --rows and --threads must be positive (rows >= 2)")
+        raise ValueError(
+            f"--rounds, --rows and --threads must be positive (rows >= 2), got "
+            f"rounds={rounds}, rows={n_rows}, threads={threads}"
+        )
     results = run(
         n_rows=n_rows,
         sizes=sizes,
@@ -139,3 +149,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     out.write_text(json.dumps(results, indent=2, default=float) + "\n", encoding="utf-8")
     print(f"\nwrote {out}")
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The script's entry point: parse the options and run."""
+    parser = argparse.ArgumentParser(prog="bench_epoch.py", description=__doc__)
+    add_arguments(parser)
+    return run_from_args(parser.parse_args(argv))
