@@ -44,10 +44,10 @@ def tracing_setups(w: workload.Workload) -> dict[str, tuple[Callable[[], Any], i
     Xb, yb = w.X[: w.batch], w.Y[: w.batch]
     ce, hse = get_loss("cross_entropy"), get_loss(seed.loss)
     return {
-        "seed, tracer=None": (seed_step.traced_off(seed.network, X, y, hse), 3000),
-        "seed, no hooks": (seed_step.hookless(seed.network, X, y, hse), 3000),
-        "batch, tracer=None": (seed_step.traced_off(net, Xb, yb, ce), 40),
-        "batch, no hooks": (seed_step.hookless(net, Xb, yb, ce), 40),
+        "seed, tracer=None": (seed_step.traced_off(seed.network, X, y, hse), 1000),
+        "seed, no hooks": (seed_step.hookless(seed.network, X, y, hse), 1000),
+        "batch, tracer=None": (seed_step.traced_off(net, Xb, yb, ce), 10),
+        "batch, no hooks": (seed_step.hookless(net, Xb, yb, ce), 10),
     }
 
 
