@@ -8,7 +8,7 @@ the same operations, in the same order, into buffers made once for a batch size:
 
 - ``Z = A_prev @ W`` is written into the layer's buffer (``np.matmul(..., out=)``), the
   bias added and the activation applied in place, so ``A`` overwrites ``Z``; backward
-  needs only ``A`` (ReLU's mask is ``A > 0``, sigmoid's and tanh's derivatives are
+  needs only ``A`` (and ReLU's mask ``Z > 0``; sigmoid's and tanh's derivatives are
   functions of ``A``);
 - softmax with cross-entropy computes the batch loss from the logits (stable, as the
   plain path) and ``dZ = (A * sum(y) - y) / n_samples`` in place;
@@ -102,7 +102,8 @@ class Workspace:
         self.y = np.empty((B, network.n_outputs), dtype)
         n_outs = [layer.n_out for layer in network.layers]
         # A[k] holds Z, then A = f(Z) of layer k+1 (in place); dZ[k] holds dE/dA, then
-        # dE/dZ; mask[k] is ReLU's Z > 0 (or sigmoid's Z < 0); tmp[k] is scratch.
+        # dE/dZ; mask[k] is ReLU's Z > 0, kept from forward to backward (sigmoid uses it
+        # as scratch for Z < 0); tmp[k] is scratch.
         self._A = [np.empty((B, n), dtype) for n in n_outs]
         self._dZ = [np.empty((B, n), dtype) for n in n_outs]
         self._mask = [np.empty((B, n), bool) for n in n_outs]
@@ -292,7 +293,9 @@ def _reduce(e: Array, reduction: str) -> float:
 def _activate(name: str, A: Array, mask: Array, tmp: Array) -> None:
     """``A <- f(A)`` in place, with the same operations as :mod:`chainrule.activations`."""
     if name == "relu":
-        np.maximum(A, 0, out=A)
+        # The mask Z > 0 is kept for backward; A * mask is faster than maximum(A, 0).
+        np.greater(A, 0, out=mask)
+        np.multiply(A, mask, out=A)
     elif name == "tanh":
         np.tanh(A, out=A)
     elif name == "sigmoid":
@@ -311,8 +314,7 @@ def _activate(name: str, A: Array, mask: Array, tmp: Array) -> None:
 def _backprop(name: str, dA: Array, A: Array, mask: Array, tmp: Array) -> None:
     """``dA <- dA * f'(Z)`` in place, ``f'`` read from ``A = f(Z)``."""
     if name == "relu":
-        np.greater(A, 0, out=mask)  # A > 0 exactly where Z > 0
-        dA *= mask
+        dA *= mask  # Z > 0, from the forward pass
     elif name == "sigmoid":  # f' = A * (1 - A)
         np.subtract(1, A, out=tmp)
         tmp *= A
