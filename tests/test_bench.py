@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -46,3 +49,21 @@ def test_bench_refuses_bad_options(tmp_path, capsys):
     assert cli_main(["bench", "--rounds", "0", "--output", str(tmp_path / "x.json")]) == 2
     assert "--rounds, --rows and --threads must be positive" in capsys.readouterr().err
     assert not (tmp_path / "x.json").exists()
+
+
+def test_scaling_benchmark_quick_writes_its_plot(tmp_path):
+    pytest.importorskip("matplotlib", reason="the scaling benchmark plots with matplotlib")
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_scaling.py"
+    out = tmp_path / "scaling"
+    done = subprocess.run(
+        [sys.executable, str(script), "--quick", "--output", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    results = json.loads(out.with_suffix(".json").read_text())
+    assert [p["sizes"][1] for p in results["width"]] == [64, 256]
+    assert all(p["engine_s"] > 0 and p["floor_s"] > 0 for p in results["rows"])
+    assert out.with_suffix(".png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

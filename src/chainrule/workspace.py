@@ -44,6 +44,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._inplace import activate as _activate
+from ._inplace import add_reduce, max_reduce
+from ._inplace import backprop as _backprop
+from ._inplace import reduce as _reduce
 from ._validation import Array, check_positive, check_reduction
 from .losses import CrossEntropy, HalfSquaredError, Loss, get_loss
 from .network import Network
@@ -183,24 +187,24 @@ class Workspace:
                 diff = tmps[-1]
                 np.subtract(y, A, out=diff)
                 diff *= diff
-                np.sum(diff, axis=1, keepdims=True, out=e)
+                add_reduce(diff, axis=1, keepdims=True, out=e)
                 e *= 0.5
                 return e
             return self.loss.per_instance(y, A)
         # Softmax and its cross-entropy share max(Z) and sum(exp(Z - max)), as in the
         # plain path: e = sum(y) * (max + log(sum exp(Z - max))) - sum(y * Z).
-        np.max(Z, axis=1, keepdims=True, out=top_)
+        max_reduce(Z, axis=1, keepdims=True, out=top_)
         np.subtract(Z, top_, out=A)
         np.exp(A, out=A)
-        np.sum(A, axis=1, keepdims=True, out=total)
+        add_reduce(A, axis=1, keepdims=True, out=total)
         A /= total
-        np.sum(y, axis=1, keepdims=True, out=ysum)
+        add_reduce(y, axis=1, keepdims=True, out=ysum)
         np.log(total, out=e)
         e += top_
         e *= ysum
         yZ = tmps[-1]
         np.multiply(y, Z, out=yZ)
-        e -= np.sum(yZ, axis=1, keepdims=True)
+        e -= add_reduce(yZ, axis=1, keepdims=True)
         return e
 
     def _top_delta(self, y: Array, scale: float) -> Array:
@@ -239,7 +243,7 @@ class Workspace:
             if k:  # dE/dA of the layer below, before W changes
                 np.matmul(dZ, layer.W.T, out=dZs[k - 1])
             np.matmul(X.T if k == 0 else As[k - 1].T, dZ, out=dW)
-            np.sum(dZ, axis=0, out=db)
+            add_reduce(dZ, axis=0, out=db)
             if lr is not None:  # dZ carries lr: dW and db are already lr * gradient
                 if w not in frozen:
                     layer.W -= dW
@@ -282,44 +286,3 @@ class Workspace:
         scale = 1.0 / m if check_reduction(reduction) == "mean" else 1.0
         self._backward(X, self._top_delta(y, scale * lr), lr)
         return _reduce(e, reduction)
-
-
-def _reduce(e: Array, reduction: str) -> float:
-    """The batch loss from the errors, in their dtype, as :func:`chainrule.losses.reduce`."""
-    total = np.sum(e)
-    return float(total / e.shape[0] if reduction == "mean" else total)
-
-
-def _activate(name: str, A: Array, mask: Array, tmp: Array) -> None:
-    """``A <- f(A)`` in place, with the same operations as :mod:`chainrule.activations`."""
-    if name == "relu":
-        # The mask Z > 0 is kept for backward; A * mask is faster than maximum(A, 0).
-        np.greater(A, 0, out=mask)
-        np.multiply(A, mask, out=A)
-    elif name == "tanh":
-        np.tanh(A, out=A)
-    elif name == "sigmoid":
-        # As the plain path: e = exp(-|z|); 1 / (1 + e) for z >= 0, e / (1 + e) below.
-        np.less(A, 0, out=mask)
-        np.abs(A, out=tmp)
-        np.negative(tmp, out=tmp)
-        np.exp(tmp, out=tmp)
-        np.add(1, tmp, out=A)
-        np.divide(tmp, A, out=tmp)
-        np.divide(1, A, out=A)
-        np.copyto(A, tmp, where=mask)
-    # identity: nothing to do
-
-
-def _backprop(name: str, dA: Array, A: Array, mask: Array, tmp: Array) -> None:
-    """``dA <- dA * f'(Z)`` in place, ``f'`` read from ``A = f(Z)``."""
-    if name == "relu":
-        dA *= mask  # Z > 0, from the forward pass
-    elif name == "sigmoid":  # f' = A * (1 - A)
-        np.subtract(1, A, out=tmp)
-        tmp *= A
-        dA *= tmp
-    elif name == "tanh":  # f' = 1 - A**2
-        np.multiply(A, A, out=tmp)
-        np.subtract(1, tmp, out=tmp)
-        dA *= tmp

@@ -69,6 +69,7 @@ def run(
     step_times: dict[str, list[float]] = {k: [] for k in steps}
     tracing = report.tracing_setups(w)
     trace_times: dict[str, list[float]] = {k: [] for k in tracing}
+    trace_pairs: dict[str, list[float]] = {"seed": [], "batch": []}
     for r in range(rounds):
         for t in threads:
             with _pin(t):
@@ -83,6 +84,9 @@ def run(
             for _ in range(5):  # µs differences: alternate often, so drift hits both alike
                 for name, (fn, calls) in tracing.items():
                     trace_times[name].append(seed_step.per_step(fn, calls))
+                for case in ("seed", "batch"):
+                    on, off = trace_times[f"{case}, tracer=None"], trace_times[f"{case}, no hooks"]
+                    trace_pairs[case].append(on[-1] / off[-1])
     with _pin(threads[-1]):
         memory = report.memory(w)
     median = statistics.median
@@ -104,6 +108,7 @@ def run(
         "initial_loss": workload.loss_of(w, w.weights),
         "seed_step_seconds": {k: median(v) for k, v in step_times.items()},
         "tracing_seconds": {k: median(v) for k, v in trace_times.items()},
+        "tracing_ratio": {k: median(v) for k, v in trace_pairs.items()},
         "memory": memory,
         "skipped": skipped,
     }
