@@ -108,7 +108,7 @@ def hookless(network: Network, X: Any, y: Any, loss: Any) -> Callable[[], Any]:
     def step() -> Any:  # Network.forward, then Network.backward, less the tracer lines
         caches, A = [], X
         for layer in network.layers:
-            A, cache = layer.forward(A)
+            A, cache = layer.forward(A, training=False, rng=None)
             caches.append(cache)
         top = caches[-1]
         e = network.instance_errors(y, caches, loss)
@@ -121,6 +121,8 @@ def hookless(network: Network, X: Any, y: Any, loss: Any) -> Callable[[], Any]:
         for k in range(network.n_layers, 0, -1):
             layer, cache = network.layers[k - 1], caches[k - 1]
             if dZ is None:
+                if cache.mask is not None:
+                    dA = dA * cache.mask
                 dZ = layer.activation.backprop(dA, cache.Z, cache.A)
             dA, g = layer.backward_from_dZ(dZ, cache, need_dA_prev=k > 1)
             grads[f"W{k}"], grads[f"b{k}"] = g["W"], g["b"]
