@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import platform
 import tracemalloc
@@ -104,7 +105,7 @@ def machine() -> dict[str, Any]:
     versions = {"numpy": np.__version__, "python": platform.python_version()}
     for module in ("torch", "sklearn"):
         try:
-            versions[module] = __import__(module).__version__
+            versions[module] = importlib.import_module(module).__version__
         except ImportError:
             pass
     return {"cpu": cpu, "cores": os.cpu_count(), "blas": blas, "versions": versions}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import importlib
 import json
 import statistics
 from collections.abc import Callable, Sequence
@@ -34,7 +35,7 @@ NEEDS.update({"chainrule MLPClassifier": "sklearn", "scikit-learn MLPClassifier"
 
 def _available(module: str) -> bool:
     try:
-        __import__(module)
+        importlib.import_module(module)
     except ImportError:
         return False
     return True
