@@ -175,3 +175,15 @@ def test_bad_arguments_are_refused():
         ws.loss_and_grads(X[:, :4], y)
     with pytest.raises(ValueError, match="reduction must be one of"):
         ws.loss_and_grads(X[:4, :4], y[:4], "median")
+
+
+def test_the_finite_check_passes_huge_finite_data_and_refuses_nan_and_inf():
+    # The one-pass check sums the data: a sum that overflows must not refuse finite data.
+    net = Network.from_sizes([3, 2], ["softmax"], random_state=0, dtype=np.float32)
+    huge = np.full((4, 3), 3e38, dtype=np.float32)
+    assert net.check_X(huge).shape == (4, 3)
+    for bad in (np.nan, np.inf, -np.inf):
+        X = np.ones((4, 3), dtype=np.float32)
+        X[2, 1] = bad
+        with pytest.raises(ValueError, match="X contains NaN or infinity"):
+            net.check_X(X)
