@@ -13,6 +13,11 @@ test: $(VENV)/.test-installed
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
+# The reference epoch against the floor, NumPy, PyTorch and scikit-learn (a few minutes);
+# BENCH_ARGS=--quick for a smoke run.
+bench: $(VENV)/.test-installed
+	$(BIN)/python benchmarks/bench_epoch.py $(BENCH_ARGS)
+
 lint: $(VENV)/.test-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -12,13 +12,14 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import chainrule
-from chainrule import ModelFileError, Network, fit
+from chainrule import ModelFileError, Network, fit, training
 from chainrule.optimizers import SGD
 
 from ._resume_run import run
@@ -75,17 +76,26 @@ def _network(spec: dict, seed: int) -> Network:
     )
 
 
-def _crash_at(net: Network, call: int) -> None:
-    """Make the ``call``-th backward pass (counting from 1) raise :class:`SimulatedCrashError`."""
-    real, calls = net.backward, [0]
+@contextmanager
+def _crash_at(call: int):
+    """Within the block, the ``call``-th batch's gradients (counting from 1) raise
+    :class:`SimulatedCrashError`, whichever path (plain or workspace) computes them."""
+    real, calls = training.batch_gradients, [0]
 
-    def backward(*args, **kwargs):
-        calls[0] += 1
-        if calls[0] == call:
-            raise SimulatedCrashError
-        return real(*args, **kwargs)
+    def patched(*args, **kwargs):
+        gradients = real(*args, **kwargs)
 
-    net.backward = backward  # type: ignore[method-assign]
+        def counted(*batch):
+            calls[0] += 1
+            if calls[0] == call:
+                raise SimulatedCrashError
+            return gradients(*batch)
+
+        return counted
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(training, "batch_gradients", patched)
+        yield
 
 
 def _same(a: Network, b: Network) -> bool:
@@ -108,8 +118,7 @@ def test_crash_anywhere_then_resume_is_bit_identical(tmp_path, config, every):
     for call in sorted({every + 1, 2 * every + 2, n_updates // 2, n_updates - 1, n_updates}):
         path.unlink(missing_ok=True)
         crashed = _network(spec, seed=1)
-        _crash_at(crashed, call)
-        with pytest.raises(SimulatedCrashError):
+        with _crash_at(call), pytest.raises(SimulatedCrashError):
             fit(crashed, X, y, checkpoint=path, checkpoint_every=every, **settings)
         assert path.exists()
         # A new process would build a new network: other initial weights, same shape.
@@ -141,8 +150,7 @@ def test_a_crash_in_the_middle_of_an_epoch_and_after_its_last_batch(tmp_path):
     path = tmp_path / "c"
     for call in range(2, 16):  # 5 batches an epoch: every position of all three epochs
         crashed = _network(CONFIGS["adam-dropout-validation-plateau-early-stopping"][0], 1)
-        _crash_at(crashed, call)
-        with pytest.raises(SimulatedCrashError):
+        with _crash_at(call), pytest.raises(SimulatedCrashError):
             fit(crashed, X, y, checkpoint=path, checkpoint_every=1, **settings)
         position = chainrule.load_checkpoint(path).position
         # The last checkpoint was written after update call - 1; batch 5 is "epoch done".

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from . import __version__
 from .atomic import atomic_write
+from .bench.run import add_arguments as add_bench_arguments
 from .cli_train import add_parser as add_train_parser
 from .datasets import seed_example
 from .explain import explain
@@ -132,7 +133,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ex.set_defaults(handler=_explain)
     add_train_parser(commands, _positive_int)
+    bench = commands.add_parser(
+        "bench",
+        help="time one epoch against the matrix-product floor, NumPy, PyTorch and scikit-learn",
+        description="One epoch of the reference workload in every implementation, round-robin, "
+        "BLAS threads pinned; prints medians and ratios, writes JSON (needs the bench extra).",
+    )
+    add_bench_arguments(bench)
+    bench.set_defaults(handler=_bench)
     return parser
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from .bench.run import run_from_args
+
+    return run_from_args(args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

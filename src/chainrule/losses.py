@@ -43,6 +43,20 @@ def reduce(e: Array, reduction: str) -> Array:
     return total / e.shape[0] if check_reduction(reduction) == "mean" else total
 
 
+def batch_error(e: Array, reduction: str, sample_weight: Array | None = None) -> tuple[Array, Any]:
+    """The batch loss ``E`` of per-instance errors ``e`` and ``dE/de``.
+
+    Without weights, ``dE/de_i`` is the same for every instance (a float: ``1/n`` for
+    "mean", 1 for "sum"). With non-negative weights ``w``, ``E = sum(w * e) / sum(w)``
+    ("mean") or ``sum(w * e)`` ("sum"), and ``dE/de`` is a column ``(n_samples, 1)``.
+    """
+    if sample_weight is None:
+        return reduce(e, reduction), reduction_scale(reduction, int(e.shape[0]))
+    xp = array_namespace(e)
+    total = xp.sum(sample_weight) if check_reduction(reduction) == "mean" else 1.0
+    return xp.sum(sample_weight * e) / total, (sample_weight / total)[:, None]
+
+
 class Loss:
     """Base class. Subclasses implement ``per_instance`` and ``instance_gradient``."""
 

@@ -22,37 +22,20 @@ array([0.746095])
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from itertools import pairwise
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
-from array_api_compat import array_namespace
 
-from ._validation import (
-    Array,
-    as_float_array,
-    check_finite,
-    check_reduction,
-    is_foreign_array,
-    shape_of,
-)
-from .activations import Activation, get_activation
-from .initializers import as_generator, initialize
-from .layers import Dense, DenseCache, check_dropout
-from .losses import Loss, get_loss, reduce, reduction_scale
+from . import _network_build as build
+from . import _network_checks as checks
+from ._validation import Array, shape_of
+from .activations import Activation
+from .layers import Dense, DenseCache
+from .losses import Loss, batch_error, get_loss, reduce, reduction_scale
 from .trace import Tracer
 
 Params = dict[str, Array]
-
-
-def _per_layer(value: Any, n_layers: int, name: str) -> list[Any]:
-    """One value for every layer: a single value is repeated, a list must match in length."""
-    if isinstance(value, str | Activation) or not isinstance(value, Sequence):
-        return [value] * n_layers
-    if len(value) != n_layers:
-        raise ValueError(f"{name} must name one per layer: {n_layers} expected, got {len(value)}")
-    return list(value)
 
 
 class Network:
@@ -68,33 +51,10 @@ class Network:
     """
 
     def __init__(self, layers: Sequence[Dense], frozen: Iterable[str] = ()) -> None:
-        if isinstance(layers, str | bytes) or not isinstance(layers, Iterable):
-            raise TypeError(f"layers must be a sequence of Dense layers, got {layers!r:.40}")
-        layers = list(layers)
-        if not layers:
-            raise ValueError("layers must hold at least one Dense layer, got none")
-        for k, layer in enumerate(layers, start=1):
-            if not isinstance(layer, Dense):
-                raise TypeError(f"layers[{k - 1}] must be a Dense layer, got {layer!r:.40}")
-        if isinstance(frozen, str) or not isinstance(frozen, Iterable):
-            # A string would be read as its letters: "b1" -> {"b", "1"}.
-            raise TypeError(f"frozen must be a list of parameter names, got {frozen!r:.40}")
-        for k, (below, above) in enumerate(pairwise(layers), start=1):
-            if below.n_out != above.n_in:
-                raise ValueError(
-                    f"layer {k + 1}: W{k + 1} has shape {shape_of(above.W)}, so it expects "
-                    f"{above.n_in} inputs, but layer {k} has {below.n_out} outputs"
-                )
-        if layers[-1].dropout:
-            raise ValueError(
-                f"the output layer (layer {len(layers)}) cannot have dropout, got "
-                f"dropout={layers[-1].dropout}; dropout applies to hidden layers"
-            )
-        self.layers = layers
+        self.layers = build.check_layers(layers, frozen)
         self.frozen: frozenset[str] = frozenset()
         self.freeze(*frozen)
 
-    # -- construction -------------------------------------------------------------------
     @classmethod
     def from_weights(
         cls,
@@ -120,43 +80,7 @@ class Network:
         dropout : float or sequence of float
             Inverted-dropout rate of every hidden layer, or one rate per hidden layer.
         """
-        for name, value in (("weights", weights), ("biases", biases)):
-            if isinstance(value, str | bytes) or not isinstance(value, Sequence | np.ndarray):
-                raise TypeError(
-                    f"{name} must be a list with one array per layer, got {value!r:.40}"
-                )
-        if len(weights) != len(biases):
-            raise ValueError(
-                f"weights and biases must have one entry per layer: got {len(weights)} "
-                f"weight matrices and {len(biases)} bias vectors"
-            )
-        arrays = [as_float_array(w, f"W{k}") for k, w in enumerate(weights, start=1)]
-        if dtype is None:
-            float32 = all(getattr(w, "dtype", None) == np.float32 for w in arrays)
-            dtype = np.float32 if float32 else np.float64
-        dtype = _check_dtype(dtype)
-        acts = _per_layer(activations, len(weights), "activations")
-        rates = _dropout_rates(dropout, len(weights))
-        layers = []
-        for k, (W, b, act) in enumerate(zip(arrays, biases, acts, strict=True), start=1):
-            W = np.array(W, dtype=dtype, copy=True)
-            if W.ndim != 2 or 0 in W.shape:
-                raise ValueError(
-                    f"layer {k}: W{k} must be 2-D (n_in, n_out) with n_in, n_out >= 1, "
-                    f"got shape {W.shape}"
-                )
-            check_finite(W, f"W{k}")
-            b = np.array(as_float_array(b, f"b{k}"), dtype=dtype, copy=True)
-            if b.ndim == 0 and W.shape[1] == 1:
-                b = b.reshape(1)
-            if b.shape != (W.shape[1],):
-                raise ValueError(
-                    f"layer {k}: b{k} must have shape ({W.shape[1]},), one bias per column "
-                    f"of W{k} {W.shape}, got shape {b.shape}"
-                )
-            check_finite(b, f"b{k}")
-            act = get_activation(act, f"layer {k} activation")
-            layers.append(Dense(W, b, act, dropout=rates[k - 1]))
+        layers = build.layers_from_weights(weights, biases, activations, dtype, dropout)
         return cls(layers, frozen=frozen)
 
     @classmethod
@@ -185,29 +109,9 @@ class Network:
         dropout : float or sequence of float
             Inverted-dropout rate of every hidden layer, or one rate per hidden layer.
         """
-        if isinstance(sizes, str | bytes) or not isinstance(sizes, Sequence | np.ndarray):
-            raise TypeError(f"sizes must be a list of layer sizes, got {sizes!r:.40}")
-        sizes = list(sizes)
-        if len(sizes) < 2:
-            raise ValueError(f"sizes must list n_features and at least one layer, got {sizes}")
-        for i, n in enumerate(sizes):
-            if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
-                raise ValueError(f"sizes[{i}] must be a positive integer, got {n!r}")
-        dtype = _check_dtype(dtype)
-        rng = as_generator(random_state)
-        acts = _per_layer(activations, len(sizes) - 1, "activations")
-        rates = _dropout_rates(dropout, len(sizes) - 1)
-        layers = [
-            Dense(
-                initialize(initializer, n_in, n_out, rng, dtype),
-                np.zeros(n_out, dtype=dtype),
-                get_activation(act, f"layer {k} activation"),
-                dropout=rate,
-            )
-            for k, (n_in, n_out, act, rate) in enumerate(
-                zip(sizes, sizes[1:], acts, rates, strict=False), start=1
-            )
-        ]
+        layers = build.layers_from_sizes(
+            sizes, activations, initializer, random_state, dtype, dropout
+        )
         return cls(layers, frozen=frozen)
 
     # -- description --------------------------------------------------------------------
@@ -256,24 +160,8 @@ class Network:
 
     def set_params(self, params: dict[str, Any]) -> None:
         """Replace parameters by name; shapes must match. Checks everything before changing any."""
-        if not isinstance(params, Mapping):
-            raise TypeError(f"params must be a mapping of names to arrays, got {params!r:.40}")
-        current = self.params
-        unknown = sorted(set(params) - set(current))
-        if unknown:
-            raise ValueError(f"unknown parameter names {unknown}; known: {list(current)}")
-        new = {}
-        for name, value in params.items():
-            array = as_float_array(value, name, dtype=self.dtype)
-            if shape_of(array) != shape_of(current[name]):
-                raise ValueError(
-                    f"{name} must have shape {shape_of(current[name])}, got {shape_of(array)}"
-                )
-            check_finite(array, name)
-            new[name] = array.copy() if isinstance(array, np.ndarray) else array
-        for name, array in new.items():
-            layer = self.layers[int(name[1:]) - 1]
-            setattr(layer, name[0], array)
+        for name, array in checks.check_params(self, params).items():
+            setattr(self.layers[int(name[1:]) - 1], name[0], array)
 
     @property
     def trainable(self) -> list[str]:
@@ -282,47 +170,19 @@ class Network:
 
     def freeze(self, *names: str) -> None:
         """Exclude parameters (e.g. ``"b1"``) from updates."""
-        unknown = sorted(set(names) - set(self.params))
-        if unknown:
-            known = list(self.params)
-            raise ValueError(f"cannot freeze unknown parameters {unknown}; known: {known}")
-        self.frozen = self.frozen | set(names)
+        self.frozen = self.frozen | checks.check_param_names(self, names, "freeze")
 
     def unfreeze(self, *names: str) -> None:
         """Let frozen parameters be updated again."""
-        unknown = sorted(set(names) - set(self.params))
-        if unknown:
-            known = list(self.params)
-            raise ValueError(f"cannot unfreeze unknown parameters {unknown}; known: {known}")
-        self.frozen = self.frozen - set(names)
+        self.frozen = self.frozen - checks.check_param_names(self, names, "unfreeze")
 
     def copy(self) -> Network:
         """A deep copy: same architecture, copied parameters, same frozen set."""
-        xp = array_namespace(self.layers[0].W)
-        layers = [
-            Dense(
-                xp.asarray(layer.W, copy=True),
-                xp.asarray(layer.b, copy=True),
-                layer.activation,
-                dropout=layer.dropout,
-            )
-            for layer in self.layers
-        ]
-        return Network(layers, frozen=self.frozen)
+        return Network(build.copy_layers(self.layers), frozen=self.frozen)
 
     def astype(self, dtype: Any) -> Network:
         """A copy of this NumPy network with parameters cast to ``dtype`` (float32 or float64)."""
-        dtype = _check_dtype(dtype)
-        layers = [
-            Dense(
-                np.array(layer.W, dtype=dtype),
-                np.array(layer.b, dtype=dtype),
-                layer.activation,
-                dropout=layer.dropout,
-            )
-            for layer in self.layers
-        ]
-        return Network(layers, frozen=self.frozen)
+        return Network(build.copy_layers(self.layers, dtype), frozen=self.frozen)
 
     # -- input checks -------------------------------------------------------------------
     def check_X(self, X: Any) -> Array:
@@ -330,23 +190,7 @@ class Network:
 
         Returns a 2-D array of the network's dtype.
         """
-        X = as_float_array(X, "X", dtype=None if is_foreign_array(X) else self.dtype)
-        shape = shape_of(X)
-        if len(shape) == 1:
-            X = X[None, :]
-        elif len(shape) != 2:
-            raise ValueError(
-                f"X must be 1-D (one instance) or 2-D (n_samples, n_features), got shape {shape}"
-            )
-        if X.shape[0] == 0:
-            raise ValueError("X is empty: it has 0 instances")
-        if X.shape[1] != self.n_features:
-            raise ValueError(
-                f"X has {X.shape[1]} features per instance, but layer 1 (W1, shape "
-                f"{shape_of(self.layers[0].W)}) expects {self.n_features}"
-            )
-        check_finite(X, "X")
-        return X
+        return checks.check_X(self, X)
 
     def check_y(self, y: Any, n_samples: int, single: bool = False) -> Array:
         """Validate ``y`` against ``n_samples`` instances and the output layer's size.
@@ -354,27 +198,11 @@ class Network:
         Accepted: ``(n_samples, n_out)``; ``(n_samples,)`` when ``n_out == 1``; for one
         instance (``single``), ``(n_out,)`` or a scalar when ``n_out == 1``.
         """
-        y = as_float_array(y, "y", dtype=None if is_foreign_array(y) else self.dtype)
-        n_out = self.n_outputs
-        expected = (n_samples, n_out)
-        shape = shape_of(y)
-        if len(shape) == 0 and n_samples == 1 and n_out == 1:
-            y = y.reshape(1, 1) if isinstance(y, np.ndarray) else y[None, None]
-        elif len(shape) == 1 and single and shape == (n_out,):
-            y = y[None, :]
-        elif len(shape) == 1 and n_out == 1 and shape == (n_samples,):
-            y = y[:, None]
-        elif shape != expected:
-            raise ValueError(
-                f"y must have shape {expected} (n_samples, n_out) to match X and the "
-                f"output layer (b{self.n_layers} has {n_out} outputs), got shape {shape}"
-            )
-        check_finite(y, "y")
-        return y
+        return checks.check_y(self, y, n_samples, single)
 
     def check_Xy(self, X: Any, y: Any) -> tuple[Array, Array]:
         """Validate ``X`` and ``y`` together; see :meth:`check_X` and :meth:`check_y`."""
-        X = _as_input(X, self.dtype)
+        X = checks.as_input(X, self.dtype)
         single = len(shape_of(X)) == 1
         X = self.check_X(X)
         return X, self.check_y(y, int(X.shape[0]), single)
@@ -463,15 +291,7 @@ class Network:
         """
         top = caches[-1]
         e = self.instance_errors(y, caches, loss)
-        if sample_weight is None:
-            scale: Any = reduction_scale(reduction, int(top.A.shape[0]))
-            E = reduce(e, reduction)
-        else:
-            xp = array_namespace(e)
-            check_reduction(reduction)
-            total = xp.sum(sample_weight) if reduction == "mean" else 1.0
-            scale = (sample_weight / total)[:, None]  # dE/d(e_i) of the weighted loss
-            E = xp.sum(sample_weight * e) / total
+        E, scale = batch_error(e, reduction, sample_weight)
         if loss.fused(self.layers[-1].activation):
             dZ = loss.instance_gradient_from_logits(y, top.Z, top.A) * scale
             # dE/dA is shown in a trace, but the fused dZ = A - y never needs it.
@@ -531,36 +351,7 @@ class Network:
         Returns an array of shape ``(n_samples, n_out)`` for a 2-D ``X``, and ``(n_out,)``
         for a 1-D ``x`` (one instance).
         """
-        X = _as_input(X, self.dtype)
+        X = checks.as_input(X, self.dtype)
         single = len(shape_of(X)) == 1
         A, _ = self.forward(self.check_X(X))
         return A[0] if single else A
-
-
-def _dropout_rates(dropout: float | Sequence[float], n_layers: int) -> list[float]:
-    """One rate per layer: the hidden layers' rates, then 0 for the output layer."""
-    if isinstance(dropout, Sequence) and not isinstance(dropout, str):
-        if len(dropout) != n_layers - 1:
-            raise ValueError(
-                f"dropout must give one rate per hidden layer: {n_layers - 1} expected, "
-                f"got {len(dropout)}"
-            )
-        rates = [check_dropout(rate, f"dropout[{i}]") for i, rate in enumerate(dropout)]
-    else:
-        rates = [check_dropout(dropout)] * (n_layers - 1)
-    return [*rates, 0.0]
-
-
-def _as_input(X: Any, dtype: Any) -> Array:
-    """``X`` as an array (of ``dtype`` for NumPy), so that its shape can be read safely."""
-    return as_float_array(X, "X", dtype=None if is_foreign_array(X) else dtype)
-
-
-def _check_dtype(dtype: Any) -> np.dtype:
-    try:
-        dtype = np.dtype(dtype)
-    except TypeError:
-        raise TypeError(f"dtype must be float32 or float64, got {dtype!r}") from None
-    if dtype not in (np.float32, np.float64):
-        raise ValueError(f"dtype must be float32 or float64, got {dtype}")
-    return dtype

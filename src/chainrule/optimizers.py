@@ -127,11 +127,11 @@ class SGD(Optimizer):
                 if self.nesterov:
                     np.multiply(v, self.momentum, out=step)
                     step += g
+                    step *= lr
                 else:
-                    step[...] = v
+                    np.multiply(v, lr, out=step)
             else:
-                step[...] = g
-            step *= lr
+                np.multiply(g, lr, out=step)  # one pass: the copy and the scaling at once
             p -= step
         state["t"] += 1
         return params, state
@@ -183,7 +183,8 @@ class Adam(Optimizer):
         for name, p in params.items():
             g, m, s, work = grads[name], state["m"][name], state["s"][name], scratch[name]
             m *= self.beta1
-            m += (1 - self.beta1) * g
+            np.multiply(g, 1 - self.beta1, out=work)  # no temporary array
+            m += work
             s *= self.beta2
             np.multiply(g, g, out=work)
             work *= 1 - self.beta2

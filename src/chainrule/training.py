@@ -49,6 +49,7 @@ from ._fit_parts import (
     random_split,
     report,
 )
+from ._fit_step import batch_gradients
 from ._validation import check_positive, check_reduction
 from .batches import ArraySource, batch_source
 from .callbacks import Callback, History, as_callback
@@ -246,7 +247,7 @@ def fit(
         keeper.every = keeper.every or -(-n // batch)  # once per epoch
     history = History()
     guard = Guard(network, on_nonfinite, history)
-    dropout = any(layer.dropout for layer in network.layers)
+    gradients = batch_gradients(network, loss, batch=batch, reduction=reduction, rng=rng)
     names = network.trainable
     state = optimizer.init({k: network.params[k] for k in names})
     if optimizer_state is not None:
@@ -281,8 +282,7 @@ def fit(
             np.seterr(over="ignore", invalid="ignore", divide="ignore")
             index = run.batch - 1
             for index, (Xb, yb, wb) in enumerate(batches, start=run.batch):
-                _, caches = network.forward(Xb, training=dropout, rng=rng)
-                E, grads = network.backward(yb, caches, loss, reduction, sample_weight=wb)
+                E, grads = gradients(Xb, yb, wb)
                 verdict = guard.check(E, grads, state["lr"], epoch, index)
                 if verdict == SKIP:
                     continue

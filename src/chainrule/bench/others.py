@@ -1,0 +1,120 @@
+"""The reference epoch outside chainrule: the matrix-product floor, NumPy, PyTorch, scikit-learn.
+
+Each function returns ``(seconds, weights)`` as in :mod:`chainrule.bench.workload`.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+
+import numpy as np
+
+from .workload import LR, Workload
+
+
+def floor(w: Workload) -> tuple[float, list]:
+    """The 8 matrix products of each batch alone (3 forward, 3 ``dW``, 2 ``dA``), into
+    preallocated buffers, on contiguous slices: the time no implementation can beat."""
+    Ws = [W.copy() for W, _ in w.weights]
+    B, n = w.batch, w.n_rows
+    A = [np.empty((B, W.shape[1]), np.float32) for W in Ws]
+    dA = [np.empty((B, W.shape[1]), np.float32) for W in Ws]
+    G = [np.empty_like(W) for W in Ws]
+    L = len(Ws)
+    start = time.perf_counter()
+    for s in range(0, n, B):
+        m = min(B, n - s)
+        prev = w.X[s : s + m]
+        for k in range(L):
+            np.matmul(prev, Ws[k], out=A[k][:m])
+            prev = A[k][:m]
+        delta = A[-1][:m]
+        for k in range(L - 1, -1, -1):
+            np.matmul((w.X[s : s + m] if k == 0 else A[k - 1][:m]).T, delta, out=G[k])
+            if k:
+                np.matmul(delta, Ws[k].T, out=dA[k - 1][:m])
+                delta = dA[k - 1][:m]
+    return time.perf_counter() - start, []
+
+
+def numpy_loop(w: Workload, optimizer: str = "sgd") -> tuple[float, list]:
+    """A minimal hand-written NumPy loop, as one would write it in a notebook."""
+    Ws = [W.copy() for W, _ in w.weights]
+    bs = [b.copy() for _, b in w.weights]
+    lr, L = np.float32(LR["sgd"]), len(Ws)
+    start = time.perf_counter()
+    for s in range(0, w.n_rows, w.batch):
+        rows = w.order[s : s + w.batch]
+        X, Y = w.X[rows], w.Y[rows]
+        As = [X]
+        for k in range(L):
+            Z = As[-1] @ Ws[k] + bs[k]
+            As.append(np.maximum(Z, 0) if k < L - 1 else Z)
+        Z = As[-1] - As[-1].max(axis=1, keepdims=True)
+        P = np.exp(Z)
+        P /= P.sum(axis=1, keepdims=True)
+        dZ = (P - Y) / len(rows)
+        for k in range(L - 1, -1, -1):
+            dW, db = As[k].T @ dZ, dZ.sum(axis=0)
+            if k:
+                dZ = (dZ @ Ws[k].T) * (As[k] > 0)
+            Ws[k] -= lr * dW
+            bs[k] -= lr * db
+    return time.perf_counter() - start, list(zip(Ws, bs, strict=True))
+
+
+def torch_loop(w: Workload, optimizer: str = "sgd") -> tuple[float, list]:
+    """PyTorch on the CPU: the same layers, loss, optimizer, initial weights and order."""
+    import torch
+
+    layers: list = []
+    for k, (W, b) in enumerate(w.weights):
+        linear = torch.nn.Linear(*W.shape)
+        with torch.no_grad():
+            linear.weight.copy_(torch.from_numpy(W.T.copy()))
+            linear.bias.copy_(torch.from_numpy(b))
+        layers += [linear] if k == len(w.weights) - 1 else [linear, torch.nn.ReLU()]
+    model = torch.nn.Sequential(*layers)
+    if optimizer == "sgd":
+        opt: torch.optim.Optimizer = torch.optim.SGD(model.parameters(), lr=LR["sgd"])
+    else:
+        opt = torch.optim.Adam(model.parameters(), lr=LR["adam"])
+    loss_fn = torch.nn.CrossEntropyLoss()
+    X, labels = torch.from_numpy(w.X), torch.from_numpy(w.labels)
+    order = torch.from_numpy(w.order)
+    start = time.perf_counter()
+    for s in range(0, w.n_rows, w.batch):
+        rows = order[s : s + w.batch]
+        opt.zero_grad(set_to_none=True)
+        loss = loss_fn(model(X[rows]), labels[rows])
+        loss.backward()
+        opt.step()
+    seconds = time.perf_counter() - start
+    linears = [m for m in model if isinstance(m, torch.nn.Linear)]
+    return seconds, [
+        (m.weight.detach().numpy().T.copy(), m.bias.detach().numpy().copy()) for m in linears
+    ]
+
+
+def sklearn_mlp(w: Workload) -> tuple[float, list]:
+    """scikit-learn's ``MLPClassifier``: float32 input, plain SGD, no L2, one epoch."""
+    from sklearn.neural_network import MLPClassifier
+
+    clf = MLPClassifier(
+        hidden_layer_sizes=tuple(w.sizes[1:-1]),
+        solver="sgd",
+        momentum=0.0,
+        learning_rate_init=LR["sgd"],
+        alpha=0.0,
+        tol=0.0,
+        max_iter=1,
+        batch_size=w.batch,
+        shuffle=True,
+        random_state=w.seed,
+    )
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # one epoch: ConvergenceWarning is expected
+        clf.fit(w.X, w.labels)
+    return time.perf_counter() - start, list(zip(clf.coefs_, clf.intercepts_, strict=True))

@@ -1,0 +1,196 @@
+"""Parts of ``chainrule bench``: tracing set-ups, the memory of a fit, the machine, the tables."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import platform
+import tracemalloc
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..datasets import seed_example
+from ..losses import get_loss
+from ..optimizers import SGD, Adam
+from ..training import fit
+from ..workspace import Workspace
+from . import seed_step, workload
+
+# (name, limit, how the value is computed from the results)
+TARGETS = [
+    ("engine / matmul floor", 1.5, "chainrule engine (fit)", "matmul floor (8 products)"),
+    ("engine / PyTorch", 0.8, "chainrule engine (fit)", "PyTorch CPU"),
+    ("engine / scikit-learn float32", 0.5, "chainrule engine (fit)", "scikit-learn MLPClassifier"),
+    ("MLPClassifier / engine", 1.1, "chainrule MLPClassifier", "chainrule engine (fit)"),
+    ("engine Adam / PyTorch Adam", 0.8, "chainrule engine, Adam", "PyTorch CPU, Adam"),
+]
+STEP_TARGETS = [
+    ("seed step / notebook step", 1.0, "chainrule lean step (Workspace)", "notebook NumPy step"),
+    ("seed step / PyTorch step", 0.2, "chainrule lean step (Workspace)", "PyTorch autograd step"),
+]
+TRACE_TARGETS = [  # the median of paired ratios, tracer=None over no hooks
+    ("tracing off / no hooks, seed", 1.02, "seed", None),
+    ("tracing off / no hooks, batch", 1.02, "batch", None),
+]
+
+
+def tracing_setups(w: workload.Workload) -> dict[str, tuple[Callable[[], Any], int]]:
+    """The engine's forward and backward with ``tracer=None`` and with no hooks at all, on
+    the seed instance and on one batch of the workload: ``{name: (call, n_calls)}``."""
+    seed = seed_example()
+    X, y = seed.network.check_Xy(seed.x, seed.y)
+    net = workload.network(w)
+    Xb, yb = w.X[: w.batch], w.Y[: w.batch]
+    ce, hse = get_loss("cross_entropy"), get_loss(seed.loss)
+    return {
+        "seed, tracer=None": (seed_step.traced_off(seed.network, X, y, hse), 1000),
+        "seed, no hooks": (seed_step.hookless(seed.network, X, y, hse), 1000),
+        "batch, tracer=None": (seed_step.traced_off(net, Xb, yb, ce), 10),
+        "batch, no hooks": (seed_step.hookless(net, Xb, yb, ce), 10),
+    }
+
+
+def memory(w: workload.Workload) -> dict[str, Any]:
+    """Peak memory traced during one epoch of fit, above what was allocated before it
+    (the data included), against 2 x (model + optimizer state) + one batch's workspace."""
+    result: dict[str, Any] = {"data_bytes": int(w.X.nbytes + w.Y.nbytes)}
+    for name, opt in (("sgd", SGD(lr=workload.LR["sgd"])), ("adam", Adam(lr=workload.LR["adam"]))):
+        net = workload.network(w)
+        model = sum(int(p.nbytes) for p in net.params.values())
+        state = 0 if name == "sgd" else 2 * model  # Adam's two moments
+        ws = Workspace(net, "cross_entropy", w.batch).nbytes
+        tracemalloc.start()
+        tracemalloc.reset_peak()
+        before = tracemalloc.get_traced_memory()[0]
+        fit(
+            net,
+            w.X,
+            w.Y,
+            loss="cross_entropy",
+            optimizer=opt,
+            epochs=1,
+            batch_size=w.batch,
+            random_state=0,
+        )
+        peak = tracemalloc.get_traced_memory()[1] - before
+        tracemalloc.stop()
+        result[name] = {
+            "peak_above_data_bytes": int(peak),
+            "budget_bytes": int(2 * (model + state) + ws),
+            "model_bytes": model,
+            "optimizer_state_bytes": state,
+            "workspace_bytes": int(ws),
+        }
+    return result
+
+
+def machine() -> dict[str, Any]:
+    """CPU model, cores, BLAS and library versions."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
+        cpu = names[0] if names else cpu
+    except OSError:
+        pass
+    from threadpoolctl import threadpool_info
+
+    blas = [
+        f"{i.get('internal_api')} {i.get('version')} ({i.get('architecture')})"
+        for i in threadpool_info()
+        if i.get("user_api") == "blas"
+    ]
+    versions = {"numpy": np.__version__, "python": platform.python_version()}
+    for module in ("torch", "sklearn"):
+        try:
+            versions[module] = importlib.import_module(module).__version__
+        except ImportError:
+            pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "blas": blas, "versions": versions}
+
+
+def _ratio(values: dict[str, float], a: str, b: str) -> float | None:
+    return values[a] / values[b] if a in values and b in values and values[b] > 0 else None
+
+
+def targets(results: dict[str, Any], threads: str) -> list[tuple[str, float | None, float]]:
+    """``(target, ratio, limit)`` for every target of the issue, epochs at ``threads``."""
+    epoch = results["epoch_seconds"][threads]
+    rows = [(name, _ratio(epoch, a, b), limit) for name, limit, a, b in TARGETS]
+    steps, trace = results["seed_step_seconds"], results["tracing_ratio"]
+    rows += [(name, _ratio(steps, a, b), limit) for name, limit, a, b in STEP_TARGETS]
+    rows += [(name, trace.get(key), limit) for name, limit, key, _ in TRACE_TARGETS]
+    return rows
+
+
+def contended(results: dict[str, Any]) -> list[str]:
+    """Thread counts whose floor was slower than with fewer threads: the machine was busy."""
+    floors = {int(t): e["matmul floor (8 products)"] for t, e in results["epoch_seconds"].items()}
+    return [str(t) for t in sorted(floors) if any(floors[t] > floors[u] for u in floors if u < t)]
+
+
+def render(results: dict[str, Any]) -> str:
+    """The tables, as plain text."""
+    wl, n = results["workload"], results["workload"]["n_rows"]
+    sizes = "-".join(str(s) for s in wl["sizes"])
+    m = results["machine"]
+    lines = [
+        f"reference epoch: {n} rows, {sizes} ReLU/softmax-CE, batch {wl['batch']}, float32; "
+        f"median of {results['rounds']} rounds",
+        f"machine: {m['cpu']}, {m['cores']} cores, BLAS {', '.join(m['blas'])}; {results['date']}",
+        "",
+        f"{'implementation':30} {'threads':>7} {'seconds':>8} {'samples/s':>10} "
+        f"{'x floor':>8} {'engine/it':>9} {'loss after':>10}",
+    ]
+    losses = results["loss_after_epoch"]
+    for t, epoch in results["epoch_seconds"].items():
+        floor = epoch.get("matmul floor (8 products)")
+        engine = epoch.get("chainrule engine (fit)")
+        for name, s in epoch.items():
+            engine_ref = epoch.get("chainrule engine, Adam") if "Adam" in name else engine
+            loss = f"{losses[name]:.5f}" if name in losses else "-"
+            lines.append(
+                f"{name:30} {t:>7} {s:8.3f} {n / s:10.0f} {s / floor:8.2f} "
+                f"{engine_ref / s:9.2f} {loss:>10}"
+            )
+    lines.append(f"(loss before the epoch: {results['initial_loss']:.5f})")
+    lines += ["", f"{'seed 2-2-1 step':40} {'microseconds':>12}"]
+    for name, s in results["seed_step_seconds"].items():
+        lines.append(f"{name:40} {s * 1e6:12.1f}")
+    lines += ["", f"{'forward + backward':40} {'microseconds':>12}"]
+    for name, s in results["tracing_seconds"].items():
+        lines.append(f"{name:40} {s * 1e6:12.1f}")
+    mem = results["memory"]
+    lines += ["", f"memory of one fit epoch above the data ({mem['data_bytes'] / 2**20:.1f} MiB):"]
+    for opt in ("sgd", "adam"):
+        r = mem[opt]
+        lines.append(
+            f"  {opt}: peak {r['peak_above_data_bytes'] / 2**20:.2f} MiB, budget "
+            f"2 x (model + state) + workspace = {r['budget_bytes'] / 2**20:.2f} MiB"
+        )
+    counts = list(results["epoch_seconds"])
+    header = "".join(f" {t + ' thr':>8}" for t in counts)
+    lines += ["", f"{'target (ratio, median of rounds)':36}{header} {'limit':>6}  met"]
+    per_count = {t: targets(results, t) for t in counts}
+    for i, (name, _, limit) in enumerate(per_count[counts[0]]):
+        values = [per_count[t][i][1] for t in counts]
+        shown = "".join(f" {'-' if v is None else f'{v:.2f}':>8}" for v in values)
+        met = ["n/a" if v is None else ("yes" if v <= limit else "NO") for v in values]
+        lines.append(f"{name:36}{shown} {limit:6.2f}  {'/'.join(dict.fromkeys(met))}")
+    for opt in ("sgd", "adam"):
+        r = mem[opt]
+        met = "yes" if r["peak_above_data_bytes"] <= r["budget_bytes"] else "NO"
+        ratio, pad = r["peak_above_data_bytes"] / r["budget_bytes"], " " * 9 * (len(counts) - 1)
+        lines.append(f"{'memory ' + opt + ' / budget':36} {ratio:8.2f}{pad} {1:6.2f}  {met}")
+    busy = contended(results)
+    if busy:
+        lines.append(
+            f"warning: the floor was slower with {', '.join(busy)} threads than with fewer: "
+            "the cores were busy (other processes: each BLAS call then waits for a descheduled "
+            "thread), so ratios at those thread counts measure the contention, not the code"
+        )
+    if results["skipped"]:
+        lines.append(f"skipped (missing package): {', '.join(results['skipped'])}")
+    return "\n".join(lines)

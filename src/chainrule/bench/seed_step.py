@@ -1,0 +1,142 @@
+"""The seed's 2-2-1 sigmoid network trained one instance at a time: time per full step.
+
+Compared: the notebook's hand-written NumPy step (its cell 13: forward, error, backward,
+update), chainrule's lean step (a :class:`~chainrule.workspace.Workspace`, input checked
+once), chainrule's validated :func:`~chainrule.step.train_step`, and PyTorch autograd.
+Also the cost of the tracing hooks when no tracer is given ("tracing off").
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..datasets import seed_example
+from ..losses import batch_error
+from ..network import Network
+from ..step import train_step
+from ..workspace import Workspace
+
+
+def per_step(step: Callable[[], Any], n_steps: int) -> float:
+    """Seconds per call of ``step``, over ``n_steps`` calls."""
+    start = time.perf_counter()
+    for _ in range(n_steps):
+        step()
+    return (time.perf_counter() - start) / n_steps
+
+
+def notebook_step() -> Callable[[], Any]:
+    """The seed notebook's step (its cell 13, less the prints), from the notebook's weights.
+
+    The cell starts from the same weights each time (its ``b1`` turns (1, 2) after one
+    update, so it cannot be chained); the updated weights are returned, not kept.
+    """
+
+    def sigmoid(v: Any) -> Any:
+        return 1 / (1 + np.exp(-v))
+
+    def sigmoid_derivative(v: Any) -> Any:
+        return sigmoid(v) * (1 - sigmoid(v))
+
+    x, y, l = np.array([0.5, 0.1]), 0.9, 0.5  # noqa: E741 - the notebook's names
+    w1, b1 = np.array([[0.15, 0.2], [0.24, 0.3]]), np.array([1, 1])
+    w2, b2 = np.array([[-0.4], [0.5]]), 1
+
+    def step() -> Any:
+        inL1 = x @ w1 + b1
+        outL1 = sigmoid(inL1)
+        inL2 = outL1 @ w2 + b2
+        outL2 = sigmoid(inL2)
+        e = 0.5 * np.power(y - outL2, 2)
+        dEdW2 = outL1.reshape([len(outL1), 1]) * sigmoid_derivative(inL2) * (outL2 - y)
+        dEdB2 = sigmoid_derivative(inL2) * (outL2 - y)
+        dOutL1dInL1 = sigmoid_derivative(inL1)
+        delta = sigmoid_derivative(inL2) * (outL2 - y) * (w2.T)
+        dEdW1 = x.reshape([len(x), 1]) @ delta * dOutL1dInL1
+        dEdB1 = (sigmoid_derivative(inL2) * (outL2 - y) * (w2.T)) * dOutL1dInL1
+        return e, w1 - l * dEdW1, b1 - l * dEdB1, w2 - l * dEdW2, b2 - l * dEdB2
+
+    return step
+
+
+def lean_step() -> Callable[[], float]:
+    """chainrule's lean step: a Workspace; the input is checked once, before the loop."""
+    seed = seed_example()
+    X, y = seed.network.check_Xy(seed.x, seed.y)
+    ws = Workspace(seed.network, seed.loss, batch_size=1)
+    return lambda: ws.sgd_step(X, y, seed.lr)
+
+
+def validated_step() -> Callable[[], float]:
+    """chainrule's :func:`train_step`: checks its input on every call."""
+    seed = seed_example()
+    return lambda: train_step(seed.network, seed.x, seed.y, lr=seed.lr)
+
+
+def torch_step() -> Callable[[], Any]:
+    """PyTorch autograd on the same network, float64, one instance per step."""
+    import torch
+
+    x = torch.tensor([[0.5, 0.1]], dtype=torch.float64)
+    y = torch.tensor([[0.9]], dtype=torch.float64)
+    params = [
+        torch.tensor(v, dtype=torch.float64, requires_grad=True)
+        for v in ([[0.15, 0.2], [0.24, 0.3]], [1.0, 1.0], [[-0.4], [0.5]], [1.0])
+    ]
+    w1, b1, w2, b2 = params
+    opt = torch.optim.SGD(params, lr=0.5)
+
+    def step() -> Any:
+        opt.zero_grad(set_to_none=True)
+        out = torch.sigmoid(torch.sigmoid(x @ w1 + b1) @ w2 + b2)
+        loss = 0.5 * ((y - out) ** 2).sum()
+        loss.backward()
+        opt.step()
+        return loss
+
+    return step
+
+
+def hookless(network: Network, X: Any, y: Any, loss: Any) -> Callable[[], Any]:
+    """Forward and backward through the layers with no tracer checks at all: the baseline
+    against which ``Network.forward/backward(tracer=None)`` shows what the hooks cost."""
+
+    def step() -> Any:  # Network.forward, then Network.backward, less the tracer lines
+        caches, A = [], X
+        for layer in network.layers:
+            A, cache = layer.forward(A, training=False, rng=None)
+            caches.append(cache)
+        top = caches[-1]
+        e = network.instance_errors(y, caches, loss)
+        E, scale = batch_error(e, "mean")
+        if loss.fused(network.layers[-1].activation):
+            dZ, dA = loss.instance_gradient_from_logits(y, top.Z, top.A) * scale, None
+        else:
+            dA, dZ = loss.instance_gradient(y, top.A) * scale, None
+        grads = {}
+        for k in range(network.n_layers, 0, -1):
+            layer, cache = network.layers[k - 1], caches[k - 1]
+            if dZ is None:
+                if cache.mask is not None:
+                    dA = dA * cache.mask
+                dZ = layer.activation.backprop(dA, cache.Z, cache.A)
+            dA, g = layer.backward_from_dZ(dZ, cache, need_dA_prev=k > 1)
+            grads[f"W{k}"], grads[f"b{k}"] = g["W"], g["b"]
+            dZ = None
+        return E, {name: grads[name] for name in network.params}
+
+    return step
+
+
+def traced_off(network: Network, X: Any, y: Any, loss: Any) -> Callable[[], Any]:
+    """The engine's own ``forward`` and ``backward`` with ``tracer=None``."""
+
+    def step() -> Any:
+        _, caches = network.forward(X)
+        return network.backward(y, caches, loss)
+
+    return step

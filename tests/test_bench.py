@@ -1,0 +1,69 @@
+"""The benchmark scripts run (tiny sizes, one round); no timing is asserted."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from chainrule.cli import main as cli_main
+
+pytest.importorskip("threadpoolctl", reason="the bench extra pins BLAS threads with it")
+pytest.importorskip("sklearn", reason="the bench compares with scikit-learn (bench extra)")
+
+
+def test_bench_quick_writes_every_measurement(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    assert cli_main(["bench", "--quick", "--threads", "1", "--output", str(out)]) == 0
+    printed = capsys.readouterr().out
+    results = json.loads(out.read_text())
+    epoch = results["epoch_seconds"]["1"]
+    for name in (
+        "matmul floor (8 products)",
+        "chainrule engine (fit)",
+        "chainrule MLPClassifier",
+        "NumPy loop (hand-written)",
+        "scikit-learn MLPClassifier",
+    ):
+        assert epoch[name] > 0, name
+        assert name in printed
+    for name in ("notebook NumPy step", "chainrule lean step (Workspace)"):
+        assert results["seed_step_seconds"][name] > 0
+    assert "engine / matmul floor" in printed and "memory sgd / budget" in printed
+    # Same initial weights and batch order: the implementations end at the same loss.
+    losses = results["loss_after_epoch"]
+    for name in ("chainrule MLPClassifier", "NumPy loop (hand-written)"):
+        assert losses[name] == pytest.approx(losses["chainrule engine (fit)"], rel=1e-4), name
+    if "PyTorch CPU" in losses:
+        assert losses["PyTorch CPU"] == pytest.approx(losses["chainrule engine (fit)"], rel=1e-4)
+        assert losses["PyTorch CPU, Adam"] == pytest.approx(
+            losses["chainrule engine, Adam"], rel=1e-4
+        )
+    assert losses["chainrule engine (fit)"] < results["initial_loss"]
+
+
+def test_bench_refuses_bad_options(tmp_path, capsys):
+    assert cli_main(["bench", "--rounds", "0", "--output", str(tmp_path / "x.json")]) == 2
+    assert "--rounds, --rows and --threads must be positive" in capsys.readouterr().err
+    assert not (tmp_path / "x.json").exists()
+
+
+def test_scaling_benchmark_quick_writes_its_plot(tmp_path):
+    pytest.importorskip("matplotlib", reason="the scaling benchmark plots with matplotlib")
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_scaling.py"
+    out = tmp_path / "scaling"
+    done = subprocess.run(
+        [sys.executable, str(script), "--quick", "--output", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    results = json.loads(out.with_suffix(".json").read_text())
+    assert [p["sizes"][1] for p in results["width"]] == [64, 256]
+    assert all(p["engine_s"] > 0 and p["floor_s"] > 0 for p in results["rows"])
+    assert out.with_suffix(".png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
