@@ -6,6 +6,7 @@ so these tests also show that checkpointing does not change the arithmetic.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 import signal
@@ -83,15 +84,15 @@ def _crash_at(call: int):
     real, calls = training.batch_gradients, [0]
 
     def patched(*args, **kwargs):
-        gradients = real(*args, **kwargs)
+        computer = real(*args, **kwargs)
 
         def counted(*batch):
             calls[0] += 1
             if calls[0] == call:
                 raise SimulatedCrashError
-            return gradients(*batch)
+            return computer.gradients(*batch)
 
-        return counted
+        return dataclasses.replace(computer, gradients=counted)
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(training, "batch_gradients", patched)

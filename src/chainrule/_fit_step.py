@@ -17,15 +17,26 @@ divergence guard must see the gradients before any weight changes.)
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
 from ._validation import Array
+from .batches import Gather
 from .losses import Loss
 from .network import Network, Params
 from .workspace import Workspace, supports
 
 Gradients = Callable[[Array, Array, Array | None], tuple[float, Params]]
+
+
+@dataclass(frozen=True)
+class BatchGradients:
+    """How fit computes a batch: ``gradients(Xb, yb, wb) -> (E, grads)``, and ``gather``,
+    the workspace's copy of a shuffled batch into its own buffers (None on the plain path)."""
+
+    gradients: Gradients
+    gather: Gather | None = None
 
 
 def batch_gradients(
@@ -35,8 +46,8 @@ def batch_gradients(
     batch: int,
     reduction: str,
     rng: np.random.Generator,
-) -> Gradients:
-    """A function ``gradients(Xb, yb, wb) -> (E, grads)`` for one checked mini-batch.
+) -> BatchGradients:
+    """The function ``gradients(Xb, yb, wb) -> (E, grads)`` for one checked mini-batch.
 
     ``grads`` may be buffers that the next call overwrites. Dropout masks are drawn from
     ``rng``.
@@ -48,7 +59,7 @@ def batch_gradients(
         return network.backward(yb, caches, loss, reduction, sample_weight=wb)
 
     if not supports(network, loss):
-        return plain
+        return BatchGradients(plain)
     ws = Workspace(network, loss, batch)
 
     def fast(Xb: Array, yb: Array, wb: Array | None) -> tuple[float, Params]:
@@ -56,4 +67,4 @@ def batch_gradients(
             return plain(Xb, yb, wb)
         return ws.loss_and_grads(Xb, yb, reduction)
 
-    return fast
+    return BatchGradients(fast, ws.gather)

@@ -32,7 +32,7 @@ Examples
 from __future__ import annotations
 
 import mmap
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -45,6 +45,9 @@ Batch = tuple[Array, Array, Array | None]
 CHUNK_BYTES = 32 * 2**20
 
 
+Gather = Callable[[Array, Array, Array], tuple[Array, Array]]
+
+
 class ArraySource:
     """In-memory ``X`` and ``y``, checked once (what fit always did)."""
 
@@ -54,8 +57,18 @@ class ArraySource:
         self.X, self.y, self.w = X, y, w
         self.n_samples: int | None = int(X.shape[0])
 
-    def epoch(self, rng: np.random.Generator, shuffle: bool, batch_size: int) -> Iterator[Batch]:
-        """The batches of one epoch, in a new random order when ``shuffle``."""
+    def epoch(
+        self,
+        rng: np.random.Generator,
+        shuffle: bool,
+        batch_size: int,
+        gather: Gather | None = None,
+    ) -> Iterator[Batch]:
+        """The batches of one epoch, in a new random order when ``shuffle``.
+
+        ``gather(X, y, rows)``, if given, copies a shuffled batch into buffers of its own
+        (a :class:`~chainrule.workspace.Workspace`'s), which the next batch overwrites.
+        """
         X, y, w, n = self.X, self.y, self.w, self.n_samples
         order = rng.permutation(n) if shuffle else None
         for start in range(0, n, batch_size):
@@ -64,7 +77,7 @@ class ArraySource:
                 Xb, yb = X[rows], y[rows]
             else:
                 rows = order[start : start + batch_size]
-                Xb, yb = X.take(rows, axis=0), y.take(rows, axis=0)
+                Xb, yb = gather(X, y, rows) if gather else (X.take(rows, 0), y.take(rows, 0))
             yield Xb, yb, None if w is None else w[rows]
 
 
@@ -85,7 +98,9 @@ class ChunkedSource:
             raise ValueError(f"y must have {self.n_samples} rows to match X, got {len(y)}")
         self.row_bytes = X.shape[1] * X.dtype.itemsize
 
-    def epoch(self, rng: np.random.Generator, shuffle: bool, batch_size: int) -> Iterator[Batch]:
+    def epoch(
+        self, rng: np.random.Generator, shuffle: bool, batch_size: int, gather: Any = None
+    ) -> Iterator[Batch]:
         """Block-shuffled batches read chunk by chunk."""
         n = self.n_samples
         per_chunk = max(1, CHUNK_BYTES // max(self.row_bytes, 1) // batch_size) * batch_size
@@ -123,7 +138,9 @@ class IterableSource:
                 "over) or epochs=1"
             )
 
-    def epoch(self, rng: np.random.Generator, shuffle: bool, batch_size: int) -> Iterator[Batch]:
+    def epoch(
+        self, rng: np.random.Generator, shuffle: bool, batch_size: int, gather: Any = None
+    ) -> Iterator[Batch]:
         """The iterable's batches, checked one by one (its own order; ``shuffle`` unused)."""
         for i, item in enumerate(self.batches):
             if not isinstance(item, tuple) or len(item) not in (2, 3):

@@ -247,7 +247,7 @@ def fit(
         keeper.every = keeper.every or -(-n // batch)  # once per epoch
     history = History()
     guard = Guard(network, on_nonfinite, history)
-    gradients = batch_gradients(network, loss, batch=batch, reduction=reduction, rng=rng)
+    computer = batch_gradients(network, loss, batch=batch, reduction=reduction, rng=rng)
     names = network.trainable
     state = optimizer.init({k: network.params[k] for k in names})
     if optimizer_state is not None:
@@ -271,10 +271,11 @@ def fit(
                     epoch, run.sched_state, run.last_monitor
                 )
                 run.epoch_rng = rng.bit_generator.state if keeper is not None else None
-                batches = source.epoch(rng, shuffle, batch)
+                batches = source.epoch(rng, shuffle, batch, computer.gather)
             else:  # resumed part-way through: the shuffle drawn before the crash, again
                 replay = replay_generator(run.epoch_rng)  # type: ignore[arg-type]
-                batches = islice(source.epoch(replay, shuffle, batch), run.batch, None)
+                batches = source.epoch(replay, shuffle, batch, computer.gather)
+                batches = islice(batches, run.batch, None)
             params = network.params  # refreshed: a callback may have replaced arrays
             trainable = {k: params[k] for k in names}
             total, seen = run.total, run.seen
@@ -282,7 +283,7 @@ def fit(
             np.seterr(over="ignore", invalid="ignore", divide="ignore")
             index = run.batch - 1
             for index, (Xb, yb, wb) in enumerate(batches, start=run.batch):
-                E, grads = gradients(Xb, yb, wb)
+                E, grads = computer.gradients(Xb, yb, wb)
                 verdict = guard.check(E, grads, state["lr"], epoch, index)
                 if verdict == SKIP:
                     continue
