@@ -170,18 +170,14 @@ def _clip_probability(p: Array) -> Array:
     return xp.clip(p, float(info.smallest_normal), 1.0 - float(info.eps) / 2)
 
 
-class BinaryCrossEntropy(Loss):
-    """``E = -sum_j [y_j log p_j + (1 - y_j) log(1 - p_j)]`` per instance, for sigmoid outputs.
+class _FromLogitsLoss(Loss):
+    """A cross-entropy: on probabilities by default, on logits with ``from_logits=True``.
 
-    Each output is an independent probability (binary or multilabel targets in [0, 1]).
-    With ``from_logits=True`` the loss takes the logits ``Z`` instead of ``p``.
+    Subclasses give the probability forms (``_per_instance_p``, ``_gradient_p``), the
+    from-logits forms, and ``_output``, the activation whose Jacobian cancels.
     """
 
-    name = "binary_cross_entropy"
-    error_formula = "-sum_j [y_j * log(yhat_j) + (1 - y_j) * log(1 - yhat_j)]"
-    gradient_formula = "(yhat - y) / (yhat * (1 - yhat))"
-    latex = r"E = -\sum_j \bigl[y_j \log p_j + (1 - y_j)\log(1 - p_j)\bigr]"
-    fuses_with = "sigmoid"
+    _output: ClassVar[type[Activation]]
 
     def __init__(self, from_logits: bool = False) -> None:
         self.from_logits = _check_bool(from_logits, "from_logits")
@@ -195,14 +191,39 @@ class BinaryCrossEntropy(Loss):
     def per_instance(self, y: Array, yhat: Array) -> Array:
         if self.from_logits:
             return self.per_instance_from_logits(y, yhat)
-        xp = array_namespace(yhat)
-        p = _clip_probability(yhat)
-        return -xp.sum(y * xp.log(p) + (1 - y) * xp.log(1 - p), axis=1)
+        return self._per_instance_p(y, _clip_probability(yhat))
 
     def instance_gradient(self, y: Array, yhat: Array) -> Array:
         if self.from_logits:
-            return self.instance_gradient_from_logits(y, yhat, Sigmoid().value(yhat))
-        p = _clip_probability(yhat)
+            return self.instance_gradient_from_logits(y, yhat, self._output().value(yhat))
+        return self._gradient_p(y, _clip_probability(yhat))
+
+    def _per_instance_p(self, y: Array, p: Array) -> Array:
+        raise NotImplementedError
+
+    def _gradient_p(self, y: Array, p: Array) -> Array:
+        raise NotImplementedError
+
+
+class BinaryCrossEntropy(_FromLogitsLoss):
+    """``E = -sum_j [y_j log p_j + (1 - y_j) log(1 - p_j)]`` per instance, for sigmoid outputs.
+
+    Each output is an independent probability (binary or multilabel targets in [0, 1]).
+    With ``from_logits=True`` the loss takes the logits ``Z`` instead of ``p``.
+    """
+
+    name = "binary_cross_entropy"
+    error_formula = "-sum_j [y_j * log(yhat_j) + (1 - y_j) * log(1 - yhat_j)]"
+    gradient_formula = "(yhat - y) / (yhat * (1 - yhat))"
+    latex = r"E = -\sum_j \bigl[y_j \log p_j + (1 - y_j)\log(1 - p_j)\bigr]"
+    fuses_with = "sigmoid"
+    _output = Sigmoid
+
+    def _per_instance_p(self, y: Array, p: Array) -> Array:
+        xp = array_namespace(p)
+        return -xp.sum(y * xp.log(p) + (1 - y) * xp.log(1 - p), axis=1)
+
+    def _gradient_p(self, y: Array, p: Array) -> Array:
         return (p - y) / (p * (1 - p))
 
     def per_instance_from_logits(self, y: Array, Z: Array) -> Array:
@@ -215,7 +236,7 @@ class BinaryCrossEntropy(Loss):
         return A - y
 
 
-class CrossEntropy(Loss):
+class CrossEntropy(_FromLogitsLoss):
     """``E = -sum_j y_j log p_j`` per instance, for softmax outputs and one-hot (or soft) ``y``.
 
     With ``from_logits=True`` the loss takes the logits ``Z`` instead of ``p``.
@@ -226,26 +247,14 @@ class CrossEntropy(Loss):
     gradient_formula = "-y / yhat"
     latex = r"E = -\sum_j y_j \log p_j"
     fuses_with = "softmax"
+    _output = Softmax
 
-    def __init__(self, from_logits: bool = False) -> None:
-        self.from_logits = _check_bool(from_logits, "from_logits")
+    def _per_instance_p(self, y: Array, p: Array) -> Array:
+        xp = array_namespace(p)
+        return -xp.sum(y * xp.log(p), axis=1)
 
-    def params(self) -> dict[str, Any]:
-        return {"from_logits": self.from_logits}
-
-    def fused(self, activation: Activation) -> bool:
-        return not self.from_logits and super().fused(activation)
-
-    def per_instance(self, y: Array, yhat: Array) -> Array:
-        if self.from_logits:
-            return self.per_instance_from_logits(y, yhat)
-        xp = array_namespace(yhat)
-        return -xp.sum(y * xp.log(_clip_probability(yhat)), axis=1)
-
-    def instance_gradient(self, y: Array, yhat: Array) -> Array:
-        if self.from_logits:
-            return self.instance_gradient_from_logits(y, yhat, Softmax().value(yhat))
-        return -y / _clip_probability(yhat)
+    def _gradient_p(self, y: Array, p: Array) -> Array:
+        return -y / p
 
     def per_instance_from_logits(self, y: Array, Z: Array) -> Array:
         xp = array_namespace(Z)
