@@ -6,11 +6,10 @@ Each function returns ``(seconds, weights)`` as in :mod:`chainrule.bench.workloa
 from __future__ import annotations
 
 import time
-import warnings
 
 import numpy as np
 
-from .workload import LR, Workload
+from .workload import LR, Workload, fit_one_epoch, mlp_settings
 
 
 def floor(w: Workload) -> tuple[float, list]:
@@ -101,20 +100,4 @@ def sklearn_mlp(w: Workload) -> tuple[float, list]:
     """scikit-learn's ``MLPClassifier``: float32 input, plain SGD, no L2, one epoch."""
     from sklearn.neural_network import MLPClassifier
 
-    clf = MLPClassifier(
-        hidden_layer_sizes=tuple(w.sizes[1:-1]),
-        solver="sgd",
-        momentum=0.0,
-        learning_rate_init=LR["sgd"],
-        alpha=0.0,
-        tol=0.0,
-        max_iter=1,
-        batch_size=w.batch,
-        shuffle=True,
-        random_state=w.seed,
-    )
-    start = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # one epoch: ConvergenceWarning is expected
-        clf.fit(w.X, w.labels)
-    return time.perf_counter() - start, list(zip(clf.coefs_, clf.intercepts_, strict=True))
+    return fit_one_epoch(MLPClassifier(**mlp_settings(w), shuffle=True), w)

@@ -14,7 +14,6 @@ import numpy as np
 from ..datasets import seed_example
 from ..losses import get_loss
 from ..optimizers import SGD, Adam
-from ..training import fit
 from ..workspace import Workspace
 from . import seed_step, workload
 
@@ -64,16 +63,7 @@ def memory(w: workload.Workload) -> dict[str, Any]:
         tracemalloc.start()
         tracemalloc.reset_peak()
         before = tracemalloc.get_traced_memory()[0]
-        fit(
-            net,
-            w.X,
-            w.Y,
-            loss="cross_entropy",
-            optimizer=opt,
-            epochs=1,
-            batch_size=w.batch,
-            random_state=0,
-        )
+        workload.one_epoch(net, w, opt, 0)
         peak = tracemalloc.get_traced_memory()[1] - before
         tracemalloc.stop()
         result[name] = {

@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 import warnings
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -96,17 +97,47 @@ def engine(w: Workload, optimizer: str = "sgd") -> tuple[float, list]:
     opt = SGD(lr=LR["sgd"]) if optimizer == "sgd" else Adam(lr=LR["adam"])
     rng = _replay(w)
     start = time.perf_counter()
+    one_epoch(net, w, opt, rng)
+    return time.perf_counter() - start, _weights(net)
+
+
+def one_epoch(net: Network, w: Workload, optimizer: Any, random_state: Any) -> None:
+    """One epoch of chainrule's ``fit`` on the workload (softmax cross-entropy)."""
     fit(
         net,
         w.X,
         w.Y,
         loss="cross_entropy",
-        optimizer=opt,
+        optimizer=optimizer,
         epochs=1,
         batch_size=w.batch,
-        random_state=rng,
+        random_state=random_state,
     )
-    return time.perf_counter() - start, _weights(net)
+
+
+def mlp_settings(w: Workload) -> dict[str, Any]:
+    """The ``MLPClassifier`` settings of the workload, for chainrule's and scikit-learn's:
+    plain SGD, no L2, one epoch."""
+    return {
+        "hidden_layer_sizes": tuple(w.sizes[1:-1]),
+        "solver": "sgd",
+        "momentum": 0.0,
+        "learning_rate_init": LR["sgd"],
+        "alpha": 0.0,
+        "tol": 0.0,
+        "max_iter": 1,
+        "batch_size": w.batch,
+        "random_state": w.seed,
+    }
+
+
+def fit_one_epoch(clf: Any, w: Workload) -> tuple[float, list]:
+    """Time ``clf.fit`` on the workload; its weights after the epoch."""
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # one epoch: "did not converge" is expected
+        clf.fit(w.X, w.labels)
+    return time.perf_counter() - start, list(zip(clf.coefs_, clf.intercepts_, strict=True))
 
 
 def _replay(w: Workload) -> np.random.Generator:
@@ -120,19 +151,4 @@ def estimator(w: Workload) -> tuple[float, list]:
     """chainrule's ``MLPClassifier``: validation, encoding and the fit, all timed."""
     from ..estimators import MLPClassifier
 
-    clf = MLPClassifier(
-        hidden_layer_sizes=tuple(w.sizes[1:-1]),
-        solver="sgd",
-        momentum=0.0,
-        learning_rate_init=LR["sgd"],
-        alpha=0.0,
-        tol=0.0,
-        max_iter=1,
-        batch_size=w.batch,
-        random_state=w.seed,
-    )
-    start = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # one epoch: "did not converge" is expected
-        clf.fit(w.X, w.labels)
-    return time.perf_counter() - start, list(zip(clf.coefs_, clf.intercepts_, strict=True))
+    return fit_one_epoch(MLPClassifier(**mlp_settings(w)), w)
