@@ -187,3 +187,70 @@ def test_the_finite_check_passes_huge_finite_data_and_refuses_nan_and_inf():
         X[2, 1] = bad
         with pytest.raises(ValueError, match="X contains NaN or infinity"):
             net.check_X(X)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_scaled_gradients_are_the_gradients_times_the_factor(dtype):
+    net = Network.from_sizes(
+        [20, 16, 12, 3], ["relu", "tanh", "softmax"], random_state=9, dtype=dtype
+    )
+    X, y = _data(3, "cross_entropy", dtype)
+    _, caches = net.forward(X)
+    E, grads = net.backward(y, caches, get_loss("ce"))
+    E_scaled, steps = Workspace(net, "ce", batch_size=len(X)).loss_and_grads(X, y, scale=0.3)
+    assert E_scaled == float(E)  # the loss is not scaled
+    eps = float(np.finfo(dtype).eps)  # rounding, relative to each gradient's largest entry
+    for name, g in grads.items():
+        atol = 64 * eps * float(np.abs(0.3 * g).max())
+        np.testing.assert_allclose(steps[name], 0.3 * g, rtol=0, atol=atol, err_msg=name)
+
+
+def test_fit_takes_the_short_way_for_plain_sgd_only(monkeypatch):
+    scales = []
+    original = Workspace.loss_and_grads
+
+    def spy(self, X, y, reduction="mean", scale=1.0):
+        scales.append(scale)
+        return original(self, X, y, reduction, scale)
+
+    monkeypatch.setattr(Workspace, "loss_and_grads", spy)
+    X, y = _data(3, "cross_entropy", np.float64, n=64)
+    for optimizer, kwargs, expected in [
+        (SGD(lr=0.1), {}, {0.1}),  # the steps lr * g straight from the workspace
+        (SGD(lr=0.1, momentum=0.5), {}, {1.0}),  # the gradients, for the optimizer
+        (SGD(lr=0.1), {"l2": 0.01}, {1.0}),
+        (SGD(lr=0.1), {"clip_norm": 1.0}, {1.0}),
+        (Adam(), {}, {1.0}),
+    ]:
+        scales.clear()
+        net = Network.from_sizes([20, 8, 3], ["relu", "softmax"], random_state=0)
+        fit(net, X, y, loss="ce", optimizer=optimizer, epochs=1, batch_size=16, **kwargs)
+        assert set(scales) == expected and len(scales) == 4, (optimizer, kwargs)
+
+
+def test_the_short_way_hands_a_bad_batch_to_the_guard_which_names_it():
+    # Row 5 overflows the forward pass: the cheap check fails, the batch is computed
+    # again the usual way, and the error names where, as on the plain path.
+    from chainrule import DivergenceError
+
+    X, y = _data(3, "cross_entropy", np.float32, n=12)
+    X[5] = 3e38
+    net = Network.from_sizes([20, 8, 3], ["relu", "softmax"], random_state=0, dtype=np.float32)
+    before = {k: v.copy() for k, v in net.params.items()}
+    with pytest.raises(DivergenceError, match="epoch 0, batch 1"):
+        fit(net, X, y, loss="ce", optimizer=SGD(lr=0.1), batch_size=4, shuffle=False)
+    # Batch 0 was trained on; batch 1 changed nothing: the weights are those after batch 0.
+    expected = Network.from_sizes([20, 8, 3], ["relu", "softmax"], random_state=0, dtype=np.float32)
+    fit(
+        expected,
+        X[:4],
+        y[:4],
+        loss="ce",
+        optimizer=SGD(lr=0.1),
+        epochs=1,
+        batch_size=4,
+        shuffle=False,
+    )
+    for name, value in net.params.items():
+        assert not np.array_equal(value, before[name]), name
+        np.testing.assert_array_equal(value, expected.params[name], err_msg=name)

@@ -44,16 +44,20 @@ class Guard:
         # Above this, lr**2 * |g|**2 might overflow a parameter in the update.
         self.limit = float(np.finfo(network.dtype).max) / _MARGIN**2
 
+    def fine(self, E: Any, grads: dict[str, Any], lr: float) -> bool:
+        """The cheap check: ``E`` is finite and ``lr**2 * sum(g**2)`` is finite and small."""
+        if not math.isfinite(float(E)):
+            return False
+        squares = 0.0
+        for g in grads.values():
+            flat = g.reshape(-1)
+            squares += float(np.dot(flat, flat))
+        return squares * lr * lr < self.limit
+
     def check(self, E: Any, grads: dict[str, Any], lr: float, epoch: int, batch: int) -> int:
         """NORMAL, CAREFUL (finite, but make the update with :meth:`careful_update`) or SKIP."""
-        squares = float(E)
-        if math.isfinite(squares):
-            squares = 0.0
-            for g in grads.values():
-                flat = g.reshape(-1)
-                squares += float(np.dot(flat, flat))
-            if squares * lr * lr < self.limit:
-                return NORMAL
+        if self.fine(E, grads, lr):
+            return NORMAL
         try:
             check_step_finite(E, grads, epoch=epoch, batch=batch)
         except DivergenceError as exc:

@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 
 from ._fit_checkpoint import FINISHED, Checkpointer, Progress, identity, replay_generator
-from ._fit_guard import NORMAL, SKIP, Guard
+from ._fit_guard import Guard
 from ._fit_parts import (
     Metric,
     evaluate,
@@ -49,7 +49,7 @@ from ._fit_parts import (
     random_split,
     report,
 )
-from ._fit_step import batch_gradients
+from ._fit_step import BatchStep, batch_gradients
 from ._validation import check_positive, check_reduction
 from .batches import ArraySource, batch_source
 from .callbacks import Callback, History, as_callback
@@ -58,7 +58,6 @@ from .initializers import as_generator
 from .losses import Loss, get_loss
 from .network import Network
 from .optimizers import Optimizer, get_optimizer
-from .regularization import add_l2_gradient, clip_by_global_norm, l2_penalty
 from .schedules import Schedule, get_schedule
 
 
@@ -249,6 +248,7 @@ def fit(
     guard = Guard(network, on_nonfinite, history)
     computer = batch_gradients(network, loss, batch=batch, reduction=reduction, rng=rng)
     names = network.trainable
+    step = BatchStep(computer, guard, optimizer, names, l2=l2, clip_norm=clip_norm)
     state = optimizer.init({k: network.params[k] for k in names})
     if optimizer_state is not None:
         state = optimizer_state
@@ -283,22 +283,10 @@ def fit(
             np.seterr(over="ignore", invalid="ignore", divide="ignore")
             index = run.batch - 1
             for index, (Xb, yb, wb) in enumerate(batches, start=run.batch):
-                E, grads = computer.gradients(Xb, yb, wb)
-                verdict = guard.check(E, grads, state["lr"], epoch, index)
-                if verdict == SKIP:
+                E = step(Xb, yb, wb, params, trainable, state, epoch, index)
+                if E is None:  # skipped by the guard
                     continue
-                if l2:
-                    E = float(E) + l2_penalty(params, l2)
-                    add_l2_gradient(grads, params, l2)
-                if clip_norm is not None:
-                    clip_by_global_norm(grads, clip_norm)
-                if verdict == NORMAL:
-                    optimizer.update(trainable, {k: grads[k] for k in names}, state)
-                elif not guard.careful_update(
-                    optimizer, trainable, {k: grads[k] for k in names}, state, epoch, index
-                ):
-                    continue
-                total += float(E) * Xb.shape[0]
+                total += E * Xb.shape[0]
                 seen += Xb.shape[0]
                 if keeper is not None:
                     run.updates += 1

@@ -81,7 +81,8 @@ class Workspace:
     Notes
     -----
     The arrays returned (``grads``, the gathered batch) are the workspace's buffers: the
-    next call overwrites them. Inputs are not validated here (that is done once, by
+    next call overwrites them. The gradients are views of one flat buffer, ``flat``, in
+    the order of ``network.params``. Inputs are not validated here (that is done once, by
     ``Network.check_Xy``), except that the batch must fit the buffers.
     """
 
@@ -117,15 +118,21 @@ class Workspace:
         self._views: dict[int, tuple] = {}
         self._names = [(f"W{k}", f"b{k}") for k in range(1, network.n_layers + 1)]
         self._hidden = [layer.activation.name for layer in network.layers[:-1]]
+        # Every gradient is a view of one flat buffer, so that a check of all of them
+        # (the fit loop's sum of squares) is a single pass.
+        shapes = [p.shape for layer in network.layers for p in (layer.W, layer.b)]
+        self.flat = np.empty(sum(int(np.prod(s)) for s in shapes), dtype)
         self.grads: Params = {}
-        for (w, b), layer in zip(self._names, network.layers, strict=True):
-            self.grads[w] = np.empty_like(layer.W)
-            self.grads[b] = np.empty_like(layer.b)
+        start = 0
+        for name, shape in zip([n for pair in self._names for n in pair], shapes, strict=True):
+            size = int(np.prod(shape))
+            self.grads[name] = self.flat[start : start + size].reshape(shape)
+            start += size
 
     @property
     def nbytes(self) -> int:
         """Bytes held by the workspace's buffers (the batch, activations, deltas, gradients)."""
-        arrays = [self.X, self.y, self._Z_top, self._col, *self.grads.values()]
+        arrays = [self.X, self.y, self._Z_top, self._col, self.flat]
         arrays += [*self._A, *self._dZ, *self._mask, *self._tmp]
         return sum(int(a.nbytes) for a in arrays)
 
@@ -155,8 +162,8 @@ class Workspace:
         """
         m = len(rows)
         # mode="clip" skips the bounds check (and the buffering it implies with out=).
-        Xb = np.take(X, rows, axis=0, out=self.X[:m], mode="clip")
-        yb = np.take(y, rows, axis=0, out=self.y[:m], mode="clip")
+        Xb = X.take(rows, axis=0, out=self.X[:m], mode="clip")
+        yb = y.take(rows, axis=0, out=self.y[:m], mode="clip")
         return Xb, yb
 
     def _forward(self, X: Array, y: Array) -> Array:
@@ -253,7 +260,9 @@ class Workspace:
                 dZ = dZs[k - 1]
                 _backprop(self._hidden[k - 1], dZ, As[k - 1], masks[k - 1], tmps[k - 1])
 
-    def loss_and_grads(self, X: Array, y: Array, reduction: str = "mean") -> tuple[float, Params]:
+    def loss_and_grads(
+        self, X: Array, y: Array, reduction: str = "mean", scale: float = 1.0
+    ) -> tuple[float, Params]:
         """The batch loss and every gradient, as ``Network.forward`` + ``backward`` give them.
 
         Parameters
@@ -261,6 +270,11 @@ class Workspace:
         X : array, shape (m, n_features), m <= batch_size; already checked
         y : array, shape (m, n_out)
         reduction : {"mean", "sum"}
+        scale : float
+            Return ``scale * gradient`` instead, for the price of the gradient: the factor
+            scales the output layer's ``dZ``, and every product below carries it (plain
+            SGD's step ``lr * g``, equal to the gradient times ``lr`` up to rounding).
+            With the default 1, the gradients equal the plain path's bit for bit.
 
         Returns
         -------
@@ -270,7 +284,8 @@ class Workspace:
         """
         m = X.shape[0]
         e = self._forward(X, y)
-        scale = 1.0 / m if check_reduction(reduction) == "mean" else 1.0
+        if check_reduction(reduction) == "mean":
+            scale = scale / m
         self._backward(X, self._top_delta(y, scale), None)
         return _reduce(e, reduction), self.grads
 
