@@ -1,10 +1,11 @@
 """Network's validated entry points: the input checks and the methods built on them.
 
 :class:`~chainrule.network.Network` inherits these methods from
-:class:`ValidatedEntryPoints`. Each takes user input (nested lists, NumPy arrays or
-arrays of another array-API library), checks it with :mod:`chainrule._network_checks`
-and runs the unchecked engine, ``Network.forward`` and ``Network.backward``, which
-expect 2-D arrays of the network's dtype.
+:class:`ValidatedEntryPoints`. ``check_X``, ``check_y`` and ``check_Xy`` check user
+input (nested lists, NumPy arrays or arrays of another array-API library) with
+:mod:`chainrule._network_checks`; ``loss_and_grads``, ``loss`` and ``predict`` check
+theirs so, then run the unchecked engine, ``Network.forward`` and ``Network.backward``,
+which expect 2-D arrays of the network's dtype.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ if TYPE_CHECKING:
 class ValidatedEntryPoints:
     """Methods of :class:`~chainrule.network.Network` that check their input first.
 
-    They rely on the network's ``dtype``, ``n_features``, ``n_outputs``, ``forward``,
-    ``backward`` and ``instance_errors``.
+    They use the network's ``dtype``, its sizes, ``forward``, ``backward`` and
+    ``instance_errors``.
     """
 
     # -- input checks -------------------------------------------------------------------

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 class Parameters:
     """Methods of :class:`~chainrule.network.Network` on its parameters by name.
 
-    They rely on the network's ``layers`` and ``frozen`` attributes.
+    They use the network's ``layers``, ``frozen`` set and ``dtype``.
     """
 
     @property
