@@ -1,7 +1,10 @@
 """The shared machinery of chainrule's scikit-learn estimators (see :mod:`chainrule.estimators`).
 
 Parameters are checked at fit time, never in ``__init__`` (scikit-learn's rule); a fit
-that fails leaves the estimator as it was.
+that fails leaves the estimator as it was. A fit checks and encodes its input
+(:mod:`chainrule._estimator_input`), builds its optimizer, schedule and network from
+the hyper-parameters (:mod:`chainrule._estimator_build`) and runs
+:func:`chainrule.training.fit`.
 """
 
 from __future__ import annotations
@@ -12,28 +15,19 @@ from typing import Any
 import numpy as np
 
 try:
-    from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
-    from sklearn.model_selection import train_test_split
-    from sklearn.utils.validation import (
-        _check_sample_weight,
-        check_is_fitted,
-        column_or_1d,
-        validate_data,
-    )
+    from sklearn.base import BaseEstimator
+    from sklearn.utils.validation import check_is_fitted, validate_data
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise ImportError(
         "chainrule's estimators need scikit-learn: pip install 'chainrule[sklearn]'"
     ) from exc
 
 from . import _estimator_batches as batches
+from . import _estimator_build as build
 from . import _estimator_params as params
-from .batches import is_batch_iterable
+from ._estimator_input import fit_input
 from .network import Network
-from .optimizers import SGD, Adam, AdamW, Optimizer
-from .schedules import Constant, Cosine, ReduceOnPlateau, Schedule
 from .training import fit
-
-_FLOATS = (np.float64, np.float32)
 
 
 class _BaseMLP(BaseEstimator):
@@ -108,50 +102,6 @@ class _BaseMLP(BaseEstimator):
     def _score_metric(self, y: np.ndarray, A: np.ndarray) -> float:
         raise NotImplementedError
 
-    # -- building blocks ------------------------------------------------------------------
-    def _optimizer(self) -> Optimizer:
-        lr = float(self.learning_rate_init)
-        if self.solver == "sgd":
-            nesterov = bool(self.nesterovs_momentum) and self.momentum > 0
-            return SGD(lr=lr, momentum=float(self.momentum), nesterov=nesterov)
-        adam = {"lr": lr, "beta1": self.beta_1, "beta2": self.beta_2, "eps": self.epsilon}
-        if self.solver == "adamw":
-            return AdamW(**adam, weight_decay=float(self.weight_decay))
-        return Adam(**adam)
-
-    def _schedule(self) -> Schedule:
-        if self.learning_rate == "adaptive":  # as scikit-learn: divide by 5 on a plateau
-            return ReduceOnPlateau(factor=0.2, patience=1, threshold=0.0)
-        if self.learning_rate == "cosine":
-            return Cosine(T=int(self.max_iter))
-        return Constant()
-
-    def _build(self, n_features: int, n_out: int, dtype: Any, rng: np.random.Generator) -> Network:
-        hidden = params.hidden_sizes(self.hidden_layer_sizes)
-        acts = params.activations(self.activation, len(hidden))
-        initializer = self.initializer
-        if initializer == "auto":  # He for the ReLU family, Glorot otherwise
-            relu = all(a in ("relu", "leaky_relu") for a in acts)
-            initializer = "he_uniform" if relu else "glorot_uniform"
-        return Network.from_sizes(
-            [n_features, *hidden, n_out],
-            [*acts, self._output[0]],
-            initializer=initializer,
-            random_state=rng,
-            dtype=dtype,
-            dropout=float(self.dropout),
-        )
-
-    def _generator(self) -> np.random.Generator:
-        seed = self.random_state
-        if isinstance(seed, np.random.RandomState):
-            seed = int(seed.randint(np.iinfo(np.int32).max))
-        if isinstance(seed, np.random.Generator):
-            return seed
-        if seed is not None and not isinstance(seed, int | np.integer):
-            raise TypeError(f"random_state must be None, an int or a RandomState, got {seed!r}")
-        return np.random.default_rng(seed)
-
     # -- fitting --------------------------------------------------------------------------
     def fit(
         self,
@@ -217,43 +167,23 @@ class _BaseMLP(BaseEstimator):
     ) -> _BaseMLP:
         params.check_all(self)
         continuing = hasattr(self, "network_") and (incremental or self.warm_start)
-        items = None
-        if is_batch_iterable(X, y):  # out of core: check the first batch here, the rest in fit
-            if self.early_stopping and not incremental:
-                raise ValueError("early_stopping needs X in memory, not an iterable of batches")
-            if classes is None and not continuing and isinstance(self, ClassifierMixin):
-                classes = batches.classes_of(X)
-            if getattr(self, "class_weight", None) is not None:
-                raise ValueError("class_weight needs y in memory; weigh the batches instead")
-            epochs = 1 if incremental else int(self.max_iter)
-            items, (X, y, sample_weight) = batches.first_batch(X, epochs)
-        X, y = validate_data(
+        X, y, Y, w, items = fit_input(
             self,
             X,
             y,
-            reset=not continuing,
-            dtype=self.network_.dtype if continuing else _FLOATS,
-            multi_output=True,
-            y_numeric=isinstance(self, RegressorMixin),
-            ensure_all_finite=batches.finite_check(X),  # a memmap is checked batch by batch
+            sample_weight,
+            incremental=incremental,
+            continuing=continuing,
+            classes=classes,
         )
-        if self.dtype is not None and not continuing:
-            X = X.astype(self.dtype)
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = column_or_1d(y, warn=True)
-        Y = self._encode(y, first=not continuing, classes=classes)
-        w = None
-        if sample_weight is not None:
-            w = _check_sample_weight(sample_weight, X, dtype=X.dtype)
-        w = self._class_weight(y, w)
-        rng = self._generator()
+        rng = build.generator(self)
         if continuing:
             network = self.network_.copy()
         else:
-            network = self._build(X.shape[1], Y.shape[1], X.dtype, rng)
+            network = build.network(self, X.shape[1], Y.shape[1], X.dtype, rng)
         validation = None
         if self.early_stopping and not incremental:
-            X, Y, w, validation = self._split(X, Y, y, w, rng)
+            X, Y, w, validation = build.split(self, X, Y, y, w, rng)
         n = X.shape[0]
         if items is not None:
             X, Y, w = batches.EncodedBatches(self, items, X.dtype), None, None
@@ -266,7 +196,7 @@ class _BaseMLP(BaseEstimator):
             X,
             Y,
             loss=self._output[1],
-            optimizer=self._optimizer(),
+            optimizer=build.optimizer(self),
             epochs=1 if incremental else int(self.max_iter),
             batch_size=batch,
             shuffle=bool(self.shuffle),
@@ -278,7 +208,7 @@ class _BaseMLP(BaseEstimator):
             patience=int(self.n_iter_no_change),
             min_delta=float(self.tol),
             restore_best_weights=validation is not None,
-            schedule=self._schedule(),
+            schedule=build.schedule(self),
             metrics={"score": self._score_metric} if validation is not None else (),
             train_metrics=False,
             verbose=1 if self.verbose else 0,
@@ -295,23 +225,6 @@ class _BaseMLP(BaseEstimator):
 
     def _class_weight(self, y: np.ndarray, w: np.ndarray | None) -> np.ndarray | None:
         return w
-
-    def _split(self, X: Any, Y: Any, y: Any, w: Any, rng: np.random.Generator) -> tuple:
-        stratify = None
-        if isinstance(self, ClassifierMixin) and y.ndim == 1:
-            # Stratify (as scikit-learn does) when every class can appear on both sides.
-            counts = np.unique(y, return_counts=True)[1]
-            n_val = int(np.ceil(self.validation_fraction * len(y)))
-            if counts.min() >= 2 and len(counts) <= min(n_val, len(y) - n_val):
-                stratify = y
-        seed = int(rng.integers(np.iinfo(np.int32).max))
-        parts = [X, Y] if w is None else [X, Y, w]
-        split = train_test_split(
-            *parts, test_size=self.validation_fraction, random_state=seed, stratify=stratify
-        )
-        X_train, X_val, Y_train, Y_val = split[:4]
-        w_train = None if w is None else split[4]
-        return X_train, Y_train, w_train, (X_val, Y_val)
 
     def _set_fitted(self, network: Network, history: Any, *, incremental: bool, n_samples: int):
         self.network_ = network

@@ -28,17 +28,18 @@ from typing import Any
 import numpy as np
 
 from . import _network_build as build
-from . import _network_checks as checks
-from ._validation import Array, shape_of
+from ._network_entry import ValidatedEntryPoints
+from ._network_params import Parameters
+from ._validation import Array
 from .activations import Activation
 from .layers import Dense, DenseCache
-from .losses import Loss, batch_error, get_loss, reduce, reduction_scale
+from .losses import Loss, batch_error
 from .trace import Tracer
 
 Params = dict[str, Array]
 
 
-class Network:
+class Network(Parameters, ValidatedEntryPoints):
     """A feedforward network of :class:`~chainrule.layers.Dense` layers.
 
     Parameters
@@ -49,6 +50,12 @@ class Network:
         Parameter names (e.g. ``{"b1", "b2"}``) that updates leave unchanged. Their
         gradients are still computed and reported.
     """
+
+    # This class holds the layers, how to build, describe and copy them, and the engine
+    # (forward, backward). Inherited: the parameters by name (params, set_params,
+    # trainable, freeze, unfreeze) from Parameters in _network_params.py; the input
+    # checks (check_X, check_y, check_Xy) and the validated entry points
+    # (loss_and_grads, loss, predict) from ValidatedEntryPoints in _network_entry.py.
 
     def __init__(self, layers: Sequence[Dense], frozen: Iterable[str] = ()) -> None:
         self.layers = build.check_layers(layers, frozen)
@@ -148,34 +155,7 @@ class Network:
         dropout = f", dropout={rates}" if any(rates) else ""
         return f"Network({sizes}, activations={acts}, dtype={self.dtype}{frozen}{dropout})"
 
-    # -- parameters ---------------------------------------------------------------------
-    @property
-    def params(self) -> Params:
-        """The parameters by name, ``{"W1": ..., "b1": ..., ...}`` (the arrays themselves)."""
-        params: Params = {}
-        for k, layer in enumerate(self.layers, start=1):
-            params[f"W{k}"] = layer.W
-            params[f"b{k}"] = layer.b
-        return params
-
-    def set_params(self, params: dict[str, Any]) -> None:
-        """Replace parameters by name; shapes must match. Checks everything before changing any."""
-        for name, array in checks.check_params(self, params).items():
-            setattr(self.layers[int(name[1:]) - 1], name[0], array)
-
-    @property
-    def trainable(self) -> list[str]:
-        """Names of the parameters that updates change (all but the frozen ones)."""
-        return [name for name in self.params if name not in self.frozen]
-
-    def freeze(self, *names: str) -> None:
-        """Exclude parameters (e.g. ``"b1"``) from updates."""
-        self.frozen = self.frozen | checks.check_param_names(self, names, "freeze")
-
-    def unfreeze(self, *names: str) -> None:
-        """Let frozen parameters be updated again."""
-        self.frozen = self.frozen - checks.check_param_names(self, names, "unfreeze")
-
+    # -- copies ---------------------------------------------------------------------------
     def copy(self) -> Network:
         """A deep copy: same architecture, copied parameters, same frozen set."""
         return Network(build.copy_layers(self.layers), frozen=self.frozen)
@@ -183,29 +163,6 @@ class Network:
     def astype(self, dtype: Any) -> Network:
         """A copy of this NumPy network with parameters cast to ``dtype`` (float32 or float64)."""
         return Network(build.copy_layers(self.layers, dtype), frozen=self.frozen)
-
-    # -- input checks -------------------------------------------------------------------
-    def check_X(self, X: Any) -> Array:
-        """Validate ``X``: 1-D (one instance) or 2-D ``(n_samples, n_features)``, finite.
-
-        Returns a 2-D array of the network's dtype.
-        """
-        return checks.check_X(self, X)
-
-    def check_y(self, y: Any, n_samples: int, single: bool = False) -> Array:
-        """Validate ``y`` against ``n_samples`` instances and the output layer's size.
-
-        Accepted: ``(n_samples, n_out)``; ``(n_samples,)`` when ``n_out == 1``; for one
-        instance (``single``), ``(n_out,)`` or a scalar when ``n_out == 1``.
-        """
-        return checks.check_y(self, y, n_samples, single)
-
-    def check_Xy(self, X: Any, y: Any) -> tuple[Array, Array]:
-        """Validate ``X`` and ``y`` together; see :meth:`check_X` and :meth:`check_y`."""
-        X = checks.as_input(X, self.dtype)
-        single = len(shape_of(X)) == 1
-        X = self.check_X(X)
-        return X, self.check_y(y, int(X.shape[0]), single)
 
     # -- forward and backward -----------------------------------------------------------
     def forward(
@@ -318,40 +275,3 @@ class Network:
                 tracer.record(f"dEdB{k}", layer_grads["b"])
             dA, dZ = dA_prev, None
         return E, {name: grads[name] for name in self.params}
-
-    # -- convenience entry points (validated) ----------------------------------------------
-    def loss_and_grads(
-        self,
-        X: Any,
-        y: Any,
-        loss: str | Loss = "half_squared_error",
-        reduction: str = "mean",
-        tracer: Tracer | None = None,
-    ) -> tuple[float, Params]:
-        """Validate the input, run forward and backward; return the batch loss and gradients."""
-        loss = get_loss(loss)
-        reduction_scale(reduction, 1)
-        X, y = self.check_Xy(X, y)
-        _, caches = self.forward(X, tracer)
-        E, grads = self.backward(y, caches, loss, reduction, tracer)
-        return float(E), grads
-
-    def loss(
-        self, X: Any, y: Any, loss: str | Loss = "half_squared_error", reduction: str = "mean"
-    ) -> float:
-        """The batch loss of the network on ``(X, y)``, without gradients."""
-        loss = get_loss(loss)
-        X, y = self.check_Xy(X, y)
-        _, caches = self.forward(X)
-        return float(reduce(self.instance_errors(y, caches, loss), reduction))
-
-    def predict(self, X: Any) -> Array:
-        """The network's output.
-
-        Returns an array of shape ``(n_samples, n_out)`` for a 2-D ``X``, and ``(n_out,)``
-        for a 1-D ``x`` (one instance).
-        """
-        X = checks.as_input(X, self.dtype)
-        single = len(shape_of(X)) == 1
-        A, _ = self.forward(self.check_X(X))
-        return A[0] if single else A
