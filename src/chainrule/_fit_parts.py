@@ -112,3 +112,77 @@ def report(bar: Any, verbose: int, epoch: int, logs: dict[str, float]) -> None:
         bar.update(1)
     elif verbose >= 2:
         print(f"epoch {epoch + 1}: " + ", ".join(f"{k}={v}" for k, v in shown.items()))
+
+
+def patience_ran_out(
+    run: Any,
+    value: float,
+    epoch: int,
+    params: dict[str, Array],
+    history: Any,
+    *,
+    lower_is_better: bool,
+    min_delta: float,
+    patience: int,
+    keep_best: bool,
+) -> bool:
+    """Early stopping after an epoch whose monitored quantity is ``value``: record a new
+    best (and, with ``keep_best``, a copy of the weights) or count one more bad epoch;
+    True when ``patience`` bad epochs in a row have passed (the history says why).
+
+    ``run`` holds ``best``, ``bad_epochs`` and ``best_params`` across epochs (and across
+    a resume: it is the checkpointed progress).
+    """
+    better = (
+        run.best is None
+        or (lower_is_better and value < run.best - min_delta)
+        or (not lower_is_better and value > run.best + min_delta)
+    )
+    if better:
+        run.best, run.bad_epochs, history.best_epoch = value, 0, epoch
+        if keep_best:
+            run.best_params = {k: np.array(v, copy=True) for k, v in params.items()}
+        return False
+    run.bad_epochs += 1
+    if run.bad_epochs >= patience:
+        history.stop_reason = "early_stopping"
+        return True
+    return False
+
+
+def validation_set(
+    network: Any,
+    source: Any,
+    validation_data: tuple[Any, Any] | None,
+    validation_split: float,
+    rng: np.random.Generator,
+) -> tuple[Array | None, Array | None, Any]:
+    """``(X_val, y_val, source)``: the checked ``validation_data``, or ``validation_split``
+    of the rows drawn from ``source`` (which then holds the rest), or no validation."""
+    from .batches import ArraySource
+
+    if validation_data is not None:
+        X_val, y_val = network.check_Xy(*validation_data)
+        return X_val, y_val, source
+    if validation_split:
+        if not isinstance(source, ArraySource):
+            raise ValueError("validation_split needs X in memory; pass validation_data instead")
+        train, (X_val, y_val) = random_split(source.X, source.y, source.w, validation_split, rng)
+        return X_val, y_val, ArraySource(*train)
+    return None, None, source
+
+
+def resolve_monitor(
+    monitor: str | None, metric_fns: Mapping[str, Metric], validation: bool
+) -> tuple[str, bool]:
+    """The history key early stopping and plateau schedules follow (default ``val_loss``
+    with validation data, else ``loss``), and whether lower is better (names with
+    ``loss``)."""
+    monitor = monitor or ("val_loss" if validation else "loss")
+    if monitor.startswith("val_") and not validation:
+        raise ValueError(f"monitor={monitor!r} needs validation_data or validation_split")
+    known = ["loss", *metric_fns]
+    known += [f"val_{k}" for k in known] if validation else []
+    if monitor not in known:
+        raise ValueError(f"monitor must be one of {known}, got {monitor!r}")
+    return monitor, "loss" in monitor

@@ -45,9 +45,11 @@ from ._fit_parts import (
     Metric,
     evaluate,
     get_metrics,
+    patience_ran_out,
     progress,
-    random_split,
     report,
+    resolve_monitor,
+    validation_set,
 )
 from ._fit_step import BatchStep, batch_gradients
 from ._validation import check_positive, check_reduction
@@ -221,23 +223,8 @@ def fit(
         if saved is not None:
             rng.bit_generator.state = saved.extra["start_rng"]  # the same split as before
         keeper.start_rng = rng.bit_generator.state
-    if validation_data is not None:
-        X_val, y_val = network.check_Xy(*validation_data)
-    elif validation_split:
-        if not isinstance(source, ArraySource):
-            raise ValueError("validation_split needs X in memory; pass validation_data instead")
-        split = random_split(source.X, source.y, source.w, validation_split, rng)
-        (X_val, y_val), source = split[1], ArraySource(*split[0])
-    else:
-        X_val = y_val = None
-    monitor = monitor or ("val_loss" if X_val is not None else "loss")
-    if monitor.startswith("val_") and X_val is None:
-        raise ValueError(f"monitor={monitor!r} needs validation_data or validation_split")
-    known = ["loss", *metric_fns]
-    known += [f"val_{k}" for k in known] if X_val is not None else []
-    if monitor not in known:
-        raise ValueError(f"monitor must be one of {known}, got {monitor!r}")
-    lower_is_better = "loss" in monitor
+    X_val, y_val, source = validation_set(network, source, validation_data, validation_split, rng)
+    monitor, lower_is_better = resolve_monitor(monitor, metric_fns, X_val is not None)
     n = source.n_samples
     batch = min(batch_size or n, n) if n else batch_size or 1
     on_train = train_metrics and isinstance(source, ArraySource)  # out of core: no extra pass
@@ -313,20 +300,11 @@ def fit(
                 run.last_monitor = -run.last_monitor  # schedules take lower as better
             stop = False
             if early_stopping:
-                value = logs[monitor]
-                better = (
-                    run.best is None
-                    or (lower_is_better and value < run.best - min_delta)
-                    or (not lower_is_better and value > run.best + min_delta)
-                )
-                if better:
-                    run.best, run.bad_epochs, history.best_epoch = value, 0, epoch
-                    if restore_best_weights:
-                        run.best_params = {k: np.array(v, copy=True) for k, v in params.items()}
-                else:
-                    run.bad_epochs += 1
-                    if run.bad_epochs >= patience:
-                        history.stop_reason, stop = "early_stopping", True
+                stop = patience_ran_out(
+                    run, logs[monitor], epoch, params, history,
+                    lower_is_better=lower_is_better, min_delta=min_delta, patience=patience,
+                    keep_best=restore_best_weights,
+                )  # fmt: skip
             for hook in hooks:
                 if hook.on_epoch_end(epoch, logs, network):
                     history.stop_reason, stop = "callback", True
