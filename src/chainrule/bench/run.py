@@ -29,7 +29,7 @@ EPOCH: dict[str, Callable[[workload.Workload], tuple[float, list]]] = {
     "chainrule engine, Adam": lambda w: workload.engine(w, "adam"),
     "PyTorch CPU, Adam": lambda w: others.torch_loop(w, "adam"),
 }
-TRACE_PAIRS = 40  # per round and case; pairs of >= 2 ms timings: about 0.5 s a round
+TRACE_PAIRS = 40  # per round and case; pairs of about 3 ms timings: about 0.5 s a round
 NEEDS = {"PyTorch CPU": "torch", "PyTorch CPU, Adam": "torch"}
 NEEDS.update({"chainrule MLPClassifier": "sklearn", "scikit-learn MLPClassifier": "sklearn"})
 
@@ -70,7 +70,7 @@ def run(
         steps["PyTorch autograd step"] = seed_step.torch_step
     step_times: dict[str, list[float]] = {k: [] for k in steps}
     tracing = report.tracing_setups(w)
-    with _pin(1):  # calls per timing: >= 2 ms each, so one interruption weighs little
+    with _pin(1):  # calls per timing: about 3 ms (>= 2 ms on a busy machine) each
         trace_calls = {case: max(map(seed_step.calls_for, fns)) for case, fns in tracing.items()}
     trace_times: dict[str, list[float]] = {
         f"{case}, {variant}": [] for case in tracing for variant in ("tracer=None", "no hooks")

@@ -9,6 +9,7 @@ Also the cost of the tracing hooks when no tracer is given ("tracing off").
 from __future__ import annotations
 
 import gc
+import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -168,13 +169,12 @@ def traced_off(network: Network, X: Any, y: Any, loss: Any) -> Callable[[], Any]
     return step
 
 
-def calls_for(step: Callable[[], Any], seconds: float = 0.002) -> int:
-    """The number of calls of ``step`` (a power of 2) that takes at least ``seconds``:
-    long enough that the timer's resolution and a single interruption weigh little."""
-    calls = 1
-    while per_step(step, calls) * calls < seconds and calls < 2**20:
-        calls *= 2
-    return calls
+def calls_for(step: Callable[[], Any], seconds: float = 0.003) -> int:
+    """The number of calls of ``step`` that take at least ``seconds`` (from the fastest of
+    3 runs of 8 calls, so a busy moment does not shorten the timings): long enough that
+    the timer's resolution and a single interruption weigh little."""
+    fastest = min(per_step(step, 8) for _ in range(3))
+    return max(1, math.ceil(seconds / fastest)) if fastest > 0 else 2**20
 
 
 def paired_ratios(
