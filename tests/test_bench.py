@@ -7,8 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from chainrule.bench import report, seed_step, workload
 from chainrule.cli import main as cli_main
 
 pytest.importorskip("threadpoolctl", reason="the bench extra pins BLAS threads with it")
@@ -33,6 +35,9 @@ def test_bench_quick_writes_every_measurement(tmp_path, capsys):
     for name in ("notebook NumPy step", "chainrule lean step (Workspace)"):
         assert results["seed_step_seconds"][name] > 0
     assert "engine / matmul floor" in printed and "memory sgd / budget" in printed
+    assert set(results["tracing_ratio"]) == {"seed", "batch"}
+    assert all(r > 0 for r in results["tracing_ratio"].values())
+    assert "tracing off / no hooks, seed" in printed
     # Same initial weights and batch order: the implementations end at the same loss.
     losses = results["loss_after_epoch"]
     for name in ("chainrule MLPClassifier", "NumPy loop (hand-written)"):
@@ -43,6 +48,29 @@ def test_bench_quick_writes_every_measurement(tmp_path, capsys):
             losses["chainrule engine, Adam"], rel=1e-4
         )
     assert losses["chainrule engine (fit)"] < results["initial_loss"]
+
+
+def test_hookless_baseline_does_the_same_work_as_tracer_none():
+    # The "tracing off" target compares these two: same loss and gradients, bit for bit.
+    setups = report.tracing_setups(workload.make_workload(256, (64, 32, 16, 10)))
+    assert set(setups) == {"seed", "batch"}
+    for traced, hookless in setups.values():
+        (E1, g1), (E2, g2) = traced(), hookless()
+        assert E1 == E2
+        assert list(g1) == list(g2)
+        for name in g1:
+            np.testing.assert_array_equal(g1[name], g2[name])
+
+
+def test_paired_ratios_alternate_the_order():
+    calls: list[str] = []
+    a, b = (lambda: calls.append("a")), (lambda: calls.append("b"))
+    times_a, times_b, ratios = seed_step.paired_ratios(a, b, calls=2, pairs=4)
+    # ABBA: each pair runs `calls` calls of one, then of the other, the order alternating.
+    assert "".join(calls) == "aabb" + "bbaa" + "aabb" + "bbaa"
+    assert len(times_a) == len(times_b) == len(ratios) == 4
+    assert ratios == [x / y for x, y in zip(times_a, times_b, strict=True)]
+    assert seed_step.calls_for(a, seconds=0.0) == 1
 
 
 def test_bench_refuses_bad_options(tmp_path, capsys):

@@ -111,6 +111,51 @@ def test_same_steps_as_torch(ours, theirs):
     np.testing.assert_allclose(new["b1"], b.detach().numpy(), rtol=1e-12, atol=1e-14)
 
 
+@pytest.mark.parametrize(
+    ("ours", "theirs", "lr"),
+    [
+        (Adam(), ("Adam", {}), None),
+        (AdamW(weight_decay=0.05), ("AdamW", {"weight_decay": 0.05}), None),
+        (Adam(), ("Adam", {}), 1e-39),  # so small that the folded constants overflow float32
+        (Adam(), ("Adam", {}), 0.0),  # what a schedule may set between epochs
+    ],
+)
+def test_float32_steps_as_torch(ours, theirs, lr):
+    torch = pytest.importorskip("torch", reason="torch is the reference implementation")
+    rng = np.random.default_rng(7)
+    params = {"W1": rng.normal(size=(40, 30)), "b1": rng.normal(size=30)}
+    params = {k: v.astype(np.float32) for k, v in params.items()}
+    # gradients of mixed scales (and exact zeros), 300 steps: past the bias corrections' start
+    grads = []
+    for _ in range(300):
+        g = {
+            k: rng.normal(size=v.shape) * 10.0 ** rng.integers(-6, 3, v.shape)
+            for k, v in params.items()
+        }
+        g["W1"][rng.random(g["W1"].shape) < 0.1] = 0.0
+        grads.append({k: v.astype(np.float32) for k, v in g.items()})
+    state = ours.init(params)
+    if lr is not None:
+        state["lr"] = lr
+    new = copy.deepcopy(params)
+    for g in grads:
+        new, state = ours.update(new, g, state)
+    W = torch.tensor(params["W1"], requires_grad=True)
+    b = torch.tensor(params["b1"], requires_grad=True)
+    name, settings = theirs
+    groups = [{"params": [W]}, {"params": [b], "weight_decay": 0.0}]
+    opt = getattr(torch.optim, name)(groups, lr=state["lr"], **settings)
+    for g in grads:
+        W.grad, b.grad = torch.tensor(g["W1"]), torch.tensor(g["b1"])
+        opt.step()
+    for key, theirs_p in (("W1", W), ("b1", b)):
+        assert new[key].dtype == np.float32
+        # within two float32 roundings of |p| < 4 (2.4e-7 each) after 300 steps
+        np.testing.assert_allclose(new[key], theirs_p.detach().numpy(), rtol=0, atol=5e-7)
+    if lr == 0.0:
+        np.testing.assert_array_equal(new["W1"], params["W1"])
+
+
 def test_update_keeps_float32():
     params = {"W1": np.ones((2, 2), np.float32), "b1": np.zeros(2, np.float32)}
     grads = {k: np.full_like(v, 0.5) for k, v in params.items()}

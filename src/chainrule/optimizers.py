@@ -37,6 +37,8 @@ Examples
 
 from __future__ import annotations
 
+import functools
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,6 +56,12 @@ def _check_fraction(value: object, name: str) -> float:
     if not (0 <= value < 1):
         raise ValueError(f"{name} must be in [0, 1), got {value!r}")
     return float(value)
+
+
+@functools.cache
+def _largest(dtype: np.dtype) -> float:
+    """The largest finite value of a floating ``dtype``."""
+    return float(np.finfo(dtype).max)
 
 
 def _check_grads(params: Params, grads: Params) -> None:
@@ -176,25 +184,33 @@ class Adam(Optimizer):
         state["t"] += 1
         t, lr = state["t"], state["lr"]
         self._decay(params, lr)
-        # Bias corrections folded into one step size, as in the paper's Algorithm 1 note.
-        correction1 = 1 - self.beta1**t
-        root_correction2 = np.sqrt(1 - self.beta2**t)
-        scratch = self._scratch(state, params)
+        b1, b2, eps = self.beta1, self.beta2, self.eps
+        # p <- p - step * m / (sqrt(s) / root_c2 + eps), PyTorch's formulation, is computed
+        # as p <- p - m / (sqrt(s) * a + b): the step folded into the denominator.
+        step = lr / (1 - b1**t)
+        root_c2 = math.sqrt(1 - b2**t)
+        a = 1 / (root_c2 * step) if step > 0 else math.inf
+        b = eps / step if step > 0 else math.inf
+        ms, ss, scratch = state["m"], state["s"], self._scratch(state, params)
         for name, p in params.items():
-            g, m, s, work = grads[name], state["m"][name], state["s"][name], scratch[name]
-            m *= self.beta1
-            np.multiply(g, 1 - self.beta1, out=work)  # no temporary array
+            g, m, s, work = grads[name], ms[name], ss[name], scratch[name]
+            np.multiply(g, 1 - b1, out=work)  # m <- b1 m + (1 - b1) g: 3 passes
+            m *= b1
             m += work
-            s *= self.beta2
-            np.multiply(g, g, out=work)
-            work *= 1 - self.beta2
+            np.square(g, out=work)  # s <- b2 s + (1 - b2) g**2: 4 passes
+            work *= 1 - b2
+            s *= b2
             s += work
-            # work = sqrt(s / (1 - b2**t)) + eps; p -= lr / (1 - b1**t) * m / work
-            np.sqrt(s, out=work)
-            work /= root_correction2
-            work += self.eps
-            np.divide(m, work, out=work)
-            work *= lr / correction1
+            np.sqrt(s, out=work)  # the step: 5 passes
+            if max(a, b) <= _largest(p.dtype):
+                work *= a
+                work += b
+                np.divide(m, work, out=work)
+            else:  # a tiny step (or 0): a and b overflow, so scale by the step itself
+                work /= root_c2
+                work += eps
+                np.divide(m, work, out=work)
+                work *= step
             p -= work
         return params, state
 

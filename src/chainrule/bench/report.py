@@ -35,19 +35,21 @@ TRACE_TARGETS = [  # the median of paired ratios, tracer=None over no hooks
 ]
 
 
-def tracing_setups(w: workload.Workload) -> dict[str, tuple[Callable[[], Any], int]]:
+def tracing_setups(w: workload.Workload) -> dict[str, tuple[Callable[[], Any], Callable[[], Any]]]:
     """The engine's forward and backward with ``tracer=None`` and with no hooks at all, on
-    the seed instance and on one batch of the workload: ``{name: (call, n_calls)}``."""
+    the seed instance and on one batch of the workload: ``{case: (tracer_none, no_hooks)}``
+    (time them with :func:`~chainrule.bench.seed_step.paired_ratios`)."""
     seed = seed_example()
     X, y = seed.network.check_Xy(seed.x, seed.y)
     net = workload.network(w)
     Xb, yb = w.X[: w.batch], w.Y[: w.batch]
     ce, hse = get_loss("cross_entropy"), get_loss(seed.loss)
     return {
-        "seed, tracer=None": (seed_step.traced_off(seed.network, X, y, hse), 1000),
-        "seed, no hooks": (seed_step.hookless(seed.network, X, y, hse), 1000),
-        "batch, tracer=None": (seed_step.traced_off(net, Xb, yb, ce), 10),
-        "batch, no hooks": (seed_step.hookless(net, Xb, yb, ce), 10),
+        "seed": (
+            seed_step.traced_off(seed.network, X, y, hse),
+            seed_step.hookless(seed.network, X, y, hse),
+        ),
+        "batch": (seed_step.traced_off(net, Xb, yb, ce), seed_step.hookless(net, Xb, yb, ce)),
     }
 
 

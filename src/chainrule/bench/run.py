@@ -29,6 +29,7 @@ EPOCH: dict[str, Callable[[workload.Workload], tuple[float, list]]] = {
     "chainrule engine, Adam": lambda w: workload.engine(w, "adam"),
     "PyTorch CPU, Adam": lambda w: others.torch_loop(w, "adam"),
 }
+TRACE_PAIRS = 40  # per round and case; pairs of about 3 ms timings: about 0.5 s a round
 NEEDS = {"PyTorch CPU": "torch", "PyTorch CPU, Adam": "torch"}
 NEEDS.update({"chainrule MLPClassifier": "sklearn", "scikit-learn MLPClassifier": "sklearn"})
 
@@ -69,8 +70,12 @@ def run(
         steps["PyTorch autograd step"] = seed_step.torch_step
     step_times: dict[str, list[float]] = {k: [] for k in steps}
     tracing = report.tracing_setups(w)
-    trace_times: dict[str, list[float]] = {k: [] for k in tracing}
-    trace_pairs: dict[str, list[float]] = {"seed": [], "batch": []}
+    with _pin(1):  # calls per timing: about 3 ms (>= 2 ms on a busy machine) each
+        trace_calls = {case: max(map(seed_step.calls_for, fns)) for case, fns in tracing.items()}
+    trace_times: dict[str, list[float]] = {
+        f"{case}, {variant}": [] for case in tracing for variant in ("tracer=None", "no hooks")
+    }
+    trace_pairs: dict[str, list[float]] = {case: [] for case in tracing}
     for r in range(rounds):
         for t in threads:
             with _pin(t):
@@ -82,12 +87,13 @@ def run(
         with _pin(1):
             for name, make in steps.items():
                 step_times[name].append(seed_step.per_step(make(), seed_steps))
-            for _ in range(5):  # µs differences: alternate often, so drift hits both alike
-                for name, (fn, calls) in tracing.items():
-                    trace_times[name].append(seed_step.per_step(fn, calls))
-                for case in ("seed", "batch"):
-                    on, off = trace_times[f"{case}, tracer=None"], trace_times[f"{case}, no hooks"]
-                    trace_pairs[case].append(on[-1] / off[-1])
+            for case, (traced, hookless) in tracing.items():  # ns differences: ABBA pairs
+                on, off, ratios = seed_step.paired_ratios(
+                    traced, hookless, trace_calls[case], TRACE_PAIRS
+                )
+                trace_times[f"{case}, tracer=None"] += on
+                trace_times[f"{case}, no hooks"] += off
+                trace_pairs[case] += ratios
     with _pin(threads[-1]):
         memory = report.memory(w)
     median = statistics.median

@@ -8,6 +8,8 @@ Also the cost of the tracing hooks when no tracer is given ("tracing off").
 
 from __future__ import annotations
 
+import gc
+import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -101,33 +103,58 @@ def torch_step() -> Callable[[], Any]:
     return step
 
 
-def hookless(network: Network, X: Any, y: Any, loss: Any) -> Callable[[], Any]:
-    """Forward and backward through the layers with no tracer checks at all: the baseline
-    against which ``Network.forward/backward(tracer=None)`` shows what the hooks cost."""
+def _forward(
+    network: Network, X: Any, *, training: bool = False, rng: Any = None
+) -> tuple[Any, list[Any]]:
+    """:meth:`Network.forward` less its tracer lines (and the layer count only they use)."""
+    caches = []
+    A = X
+    for layer in network.layers:
+        A, cache = layer.forward(A, training=training, rng=rng)
+        caches.append(cache)
+    return A, caches
 
-    def step() -> Any:  # Network.forward, then Network.backward, less the tracer lines
-        caches, A = [], X
-        for layer in network.layers:
-            A, cache = layer.forward(A, training=False, rng=None)
-            caches.append(cache)
-        top = caches[-1]
-        e = network.instance_errors(y, caches, loss)
-        E, scale = batch_error(e, "mean")
-        if loss.fused(network.layers[-1].activation):
-            dZ, dA = loss.instance_gradient_from_logits(y, top.Z, top.A) * scale, None
-        else:
-            dA, dZ = loss.instance_gradient(y, top.A) * scale, None
-        grads = {}
-        for k in range(network.n_layers, 0, -1):
-            layer, cache = network.layers[k - 1], caches[k - 1]
-            if dZ is None:
-                if cache.mask is not None:
-                    dA = dA * cache.mask
-                dZ = layer.activation.backprop(dA, cache.Z, cache.A)
-            dA, g = layer.backward_from_dZ(dZ, cache, need_dA_prev=k > 1)
-            grads[f"W{k}"], grads[f"b{k}"] = g["W"], g["b"]
-            dZ = None
-        return E, {name: grads[name] for name in network.params}
+
+def _backward(
+    network: Network,
+    y: Any,
+    caches: list[Any],
+    loss: Any,
+    reduction: str = "mean",
+    *,
+    sample_weight: Any = None,
+) -> tuple[Any, dict[str, Any]]:
+    """:meth:`Network.backward` less its tracer lines."""
+    top = caches[-1]
+    e = network.instance_errors(y, caches, loss)
+    E, scale = batch_error(e, reduction, sample_weight)
+    if loss.fused(network.layers[-1].activation):
+        dZ = loss.instance_gradient_from_logits(y, top.Z, top.A) * scale
+        dA = None
+    else:
+        dA = loss.instance_gradient(y, top.A) * scale
+        dZ = None
+    grads = {}
+    for k in range(network.n_layers, 0, -1):
+        layer, cache = network.layers[k - 1], caches[k - 1]
+        if dZ is None:
+            if cache.mask is not None:
+                dA = dA * cache.mask
+            dZ = layer.activation.backprop(dA, cache.Z, cache.A)
+        dA_prev, layer_grads = layer.backward_from_dZ(dZ, cache, need_dA_prev=k > 1)
+        grads[f"W{k}"], grads[f"b{k}"] = layer_grads["W"], layer_grads["b"]
+        dA, dZ = dA_prev, None
+    return E, {name: grads[name] for name in network.params}
+
+
+def hookless(network: Network, X: Any, y: Any, loss: Any) -> Callable[[], Any]:
+    """Forward and backward with no tracer checks at all: the baseline against which
+    ``Network.forward/backward(tracer=None)`` shows what the hooks cost. The same calls
+    (two functions with the methods' signatures, less ``tracer``) and the same work."""
+
+    def step() -> Any:
+        _, caches = _forward(network, X)
+        return _backward(network, y, caches, loss)
 
     return step
 
@@ -140,3 +167,35 @@ def traced_off(network: Network, X: Any, y: Any, loss: Any) -> Callable[[], Any]
         return network.backward(y, caches, loss)
 
     return step
+
+
+def calls_for(step: Callable[[], Any], seconds: float = 0.003) -> int:
+    """The number of calls of ``step`` that take at least ``seconds`` (from the fastest of
+    3 runs of 8 calls, so a busy moment does not shorten the timings): long enough that
+    the timer's resolution and a single interruption weigh little."""
+    fastest = min(per_step(step, 8) for _ in range(3))
+    return max(1, math.ceil(seconds / fastest)) if fastest > 0 else 2**20
+
+
+def paired_ratios(
+    a: Callable[[], Any], b: Callable[[], Any], calls: int, pairs: int
+) -> tuple[list[float], list[float], list[float]]:
+    """Time ``a`` and ``b`` back to back ``pairs`` times, in alternating order (a b, b a,
+    a b, ...: ABBA), so that warm-up, drift and whatever ran first cost both alike; the
+    garbage collector is off meanwhile. Returns the seconds per call of ``a`` and of ``b``
+    and the ratio ``a / b`` of each pair (take the median)."""
+    times_a, times_b = [], []
+    gc_was_on = gc.isenabled()
+    gc.disable()
+    try:
+        for i in range(pairs):
+            if i % 2 == 0:
+                times_a.append(per_step(a, calls))
+                times_b.append(per_step(b, calls))
+            else:
+                times_b.append(per_step(b, calls))
+                times_a.append(per_step(a, calls))
+    finally:
+        if gc_was_on:
+            gc.enable()
+    return times_a, times_b, [x / y for x, y in zip(times_a, times_b, strict=True)]
