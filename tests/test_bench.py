@@ -95,3 +95,20 @@ def test_scaling_benchmark_quick_writes_its_plot(tmp_path):
     assert [p["sizes"][1] for p in results["width"]] == [64, 256]
     assert all(p["engine_s"] > 0 and p["floor_s"] > 0 for p in results["rows"])
     assert out.with_suffix(".png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_targets_pair_the_times_of_each_round():
+    # A busy round slows both implementations it times: the ratio within each round
+    # (0.5, 0.5, 1.5) has median 0.5, where the medians alone (3 / 2) would say 1.5.
+    times = {
+        "chainrule engine (fit)": [1.0, 4.0, 3.0],
+        "matmul floor (8 products)": [2.0, 8.0, 2.0],
+    }
+    results = {
+        "epoch_seconds_all": {"2": times},
+        "seed_step_seconds": {},
+        "tracing_ratio": {},
+    }
+    rows = {name: ratio for name, ratio, _ in report.targets(results, "2")}
+    assert rows["engine / matmul floor"] == 0.5
+    assert rows["engine / PyTorch"] is None  # not measured: no ratio
