@@ -20,7 +20,7 @@ bench: $(VENV)/.test-installed
 
 # The reference epoch and its 784-4096-4096-10 variant, chainrule's engine against PyTorch
 # on one device: cuda if PyTorch sees one, else the CPU (slow there: the wide variant takes
-# minutes; BENCH_ARGS="--rows 2048 --rounds 1" for a smoke run).
+# about half an hour; BENCH_ARGS="--rows 2048 --rounds 1" for a smoke run).
 bench-gpu: $(VENV)/.test-installed
 	$(BIN)/python benchmarks/bench_gpu.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/bench_gpu.py --width 4096 $(BENCH_ARGS)
