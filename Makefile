@@ -4,7 +4,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench clean docs dist
+.PHONY: run test lint bench bench-gpu clean docs dist
 
 run: $(VENV)/.run-installed
 	$(BIN)/chainrule explain
@@ -17,6 +17,13 @@ test: $(VENV)/.test-installed
 # BENCH_ARGS=--quick for a smoke run.
 bench: $(VENV)/.test-installed
 	$(BIN)/python benchmarks/bench_epoch.py $(BENCH_ARGS)
+
+# The reference epoch and its 784-4096-4096-10 variant, chainrule's engine against PyTorch
+# on one device: cuda if PyTorch sees one, else the CPU (slow there: the wide variant takes
+# about half an hour; BENCH_ARGS="--rows 2048 --rounds 1" for a smoke run).
+bench-gpu: $(VENV)/.test-installed
+	$(BIN)/python benchmarks/bench_gpu.py $(BENCH_ARGS)
+	$(BIN)/python benchmarks/bench_gpu.py --width 4096 $(BENCH_ARGS)
 
 lint: $(VENV)/.test-installed
 	$(BIN)/ruff check .

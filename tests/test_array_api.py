@@ -2,8 +2,9 @@
 
 Forward, loss and backward of :class:`~chainrule.network.Network` take their array
 functions from the input (``array_api_compat.array_namespace``), so the same code runs on
-NumPy arrays and on PyTorch tensors (and so on CuPy or PyTorch CUDA arrays, untested here:
-no GPU). In float32, loss and gradients must agree with NumPy's to 1e-6.
+NumPy arrays and on PyTorch tensors (and so on CuPy or PyTorch CUDA arrays; without a GPU,
+``tests/test_array_api_strict.py`` runs it on a strict array library's second device). In
+float32, loss and gradients must agree with NumPy's to 1e-6.
 """
 
 from __future__ import annotations
@@ -69,3 +70,17 @@ def test_torch_network_predicts_and_checks_its_input():
     np.testing.assert_allclose(A.numpy(), net.predict(X), rtol=1e-6)
     with pytest.raises(ValueError, match="X has 2 features per instance"):
         tnet.predict(torch.zeros((5, 2)))
+
+
+def test_torch_dropout_drops_what_numpy_drops():
+    net = Network.from_sizes(
+        [6, 8, 3], ["relu", "softmax"], random_state=4, dtype=np.float32, dropout=0.5
+    )
+    X = np.random.default_rng(5).standard_normal((16, 6)).astype(np.float32)
+    A, caches = net.forward(X, training=True, rng=np.random.default_rng(6))
+    tnet = _on_torch(net)
+    tnet.layers[0].dropout = 0.5
+    A_t, caches_t = tnet.forward(torch.from_numpy(X), training=True, rng=np.random.default_rng(6))
+    assert caches_t[0].mask.dtype == torch.float32
+    np.testing.assert_array_equal(caches_t[0].mask.numpy(), caches[0].mask)
+    np.testing.assert_allclose(A_t.numpy(), A, rtol=1e-6)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from array_api_compat import array_namespace
+from array_api_compat import array_namespace, device
 
 from ._validation import Array, as_float_array
 
@@ -206,7 +206,7 @@ class Softmax(Activation):
         xp = array_namespace(Z)
         A = self.value(Z) if A is None else A
         n_out = Z.shape[-1]
-        eye = xp.eye(n_out, dtype=Z.dtype)
+        eye = xp.eye(n_out, dtype=Z.dtype, device=device(Z))  # on Z's device (a GPU's, say)
         return A[..., :, None] * (eye - A[..., None, :])
 
     def backprop(self, dA: Array, Z: Array, A: Array) -> Array:

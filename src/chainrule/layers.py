@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from array_api_compat import array_namespace
+from array_api_compat import array_namespace, device
 
 from ._validation import Array, as_float_array, is_foreign_array, shape_of
 from .activations import Activation, get_activation
@@ -107,10 +107,13 @@ class Dense:
             return A, DenseCache(A_prev, Z, A)
         if rng is None:
             raise ValueError("rng must be a numpy.random.Generator when dropout applies")
-        dtype = A.dtype
-        # A float32 draw keeps a float32 network float32 (no silent upcast).
-        keep = rng.random(A.shape, dtype=dtype) >= self.dropout
-        mask = keep * dtype.type(1 / (1 - self.dropout))
+        if is_foreign_array(A):
+            mask = foreign_dropout_mask(A, self.dropout, rng)
+        else:
+            dtype = A.dtype
+            # A float32 draw keeps a float32 network float32 (no silent upcast).
+            keep = rng.random(A.shape, dtype=dtype) >= self.dropout
+            mask = keep * dtype.type(1 / (1 - self.dropout))
         return A * mask, DenseCache(A_prev, Z, A, mask)
 
     def backward(self, dA: Array, cache: DenseCache) -> tuple[Array, dict[str, Array], Array]:
@@ -164,3 +167,27 @@ def check_dropout(rate: object, name: str = "dropout") -> float:
     if not 0 <= rate < 1:
         raise ValueError(f"{name} must be a rate in [0, 1), got {rate!r}")
     return float(rate)
+
+
+def foreign_dropout_mask(A: Array, rate: float, rng: np.random.Generator) -> Array:
+    """The inverted-dropout mask for ``A``, an array of another library (a GPU's, say).
+
+    The mask is drawn by NumPy's ``rng`` exactly as for a NumPy ``A`` of the same dtype
+    (so the same seed drops the same units), then copied to ``A``'s device.
+
+    Parameters
+    ----------
+    A : array, shape (n_samples, n_out)
+        float32 or float64.
+    rate : float
+        The dropout rate, in [0, 1).
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    mask : array, shape (n_samples, n_out), ``A``'s namespace, dtype and device
+    """
+    xp = array_namespace(A)
+    dtype = np.dtype(np.float32 if A.dtype == xp.float32 else np.float64)
+    keep = rng.random(shape_of(A), dtype=dtype) >= rate
+    return xp.asarray(keep * dtype.type(1 / (1 - rate)), device=device(A))

@@ -63,8 +63,12 @@ def numpy_loop(w: Workload, optimizer: str = "sgd") -> tuple[float, list]:
     return time.perf_counter() - start, list(zip(Ws, bs, strict=True))
 
 
-def torch_loop(w: Workload, optimizer: str = "sgd") -> tuple[float, list]:
-    """PyTorch on the CPU: the same layers, loss, optimizer, initial weights and order."""
+def torch_loop(w: Workload, optimizer: str = "sgd", device: str = "cpu") -> tuple[float, list]:
+    """PyTorch: the same layers, loss, optimizer, initial weights and order.
+
+    On the CPU by default; on another ``device`` (``"cuda"``) the model and the data are
+    moved there before the clock starts, and the clock is read after a synchronisation.
+    """
     import torch
 
     layers: list = []
@@ -74,14 +78,16 @@ def torch_loop(w: Workload, optimizer: str = "sgd") -> tuple[float, list]:
             linear.weight.copy_(torch.from_numpy(W.T.copy()))
             linear.bias.copy_(torch.from_numpy(b))
         layers += [linear] if k == len(w.weights) - 1 else [linear, torch.nn.ReLU()]
-    model = torch.nn.Sequential(*layers)
+    model = torch.nn.Sequential(*layers).to(device)
     if optimizer == "sgd":
         opt: torch.optim.Optimizer = torch.optim.SGD(model.parameters(), lr=LR["sgd"])
     else:
         opt = torch.optim.Adam(model.parameters(), lr=LR["adam"])
     loss_fn = torch.nn.CrossEntropyLoss()
-    X, labels = torch.from_numpy(w.X), torch.from_numpy(w.labels)
-    order = torch.from_numpy(w.order)
+    X, labels = torch.from_numpy(w.X).to(device), torch.from_numpy(w.labels).to(device)
+    order = torch.from_numpy(w.order).to(device)
+    sync = torch.cuda.synchronize if torch.device(device).type == "cuda" else _no_sync
+    sync()
     start = time.perf_counter()
     for s in range(0, w.n_rows, w.batch):
         rows = order[s : s + w.batch]
@@ -89,11 +95,17 @@ def torch_loop(w: Workload, optimizer: str = "sgd") -> tuple[float, list]:
         loss = loss_fn(model(X[rows]), labels[rows])
         loss.backward()
         opt.step()
+    sync()
     seconds = time.perf_counter() - start
     linears = [m for m in model if isinstance(m, torch.nn.Linear)]
     return seconds, [
-        (m.weight.detach().numpy().T.copy(), m.bias.detach().numpy().copy()) for m in linears
+        (m.weight.detach().cpu().numpy().T.copy(), m.bias.detach().cpu().numpy().copy())
+        for m in linears
     ]
+
+
+def _no_sync() -> None:
+    """The CPU's work is done when its calls return."""
 
 
 def sklearn_mlp(w: Workload) -> tuple[float, list]:
