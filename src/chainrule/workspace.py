@@ -45,7 +45,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._inplace import activate as _activate
-from ._inplace import add_reduce, max_reduce
+from ._inplace import add_reduce, constants, max_reduce
 from ._inplace import backprop as _backprop
 from ._inplace import reduce as _reduce
 from ._validation import Array, check_positive, check_reduction
@@ -166,25 +166,25 @@ class Workspace:
         yb = y.take(rows, axis=0, out=self.y[:m], mode="clip")
         return Xb, yb
 
-    def _forward(self, X: Array, y: Array) -> Array:
+    def _forward(self, X: Array, y: Array, rows: tuple) -> Array:
         """Forward pass into the buffers; returns the instances' errors, ``(m,)`` or ``(m, 1)``."""
-        As, _, masks, tmps, Z, (top_, total, ysum, e) = self._rows(X.shape[0])
+        As, _, masks, tmps, Z, (top_, total, ysum, e) = rows
         layers = self.network.layers
         A_prev = X
         for k, name in enumerate(self._hidden):
             A = As[k]
             np.matmul(A_prev, layers[k].W, out=A)
-            A += layers[k].b
+            np.add(A, layers[k].b, A)
             _activate(name, A, masks[k], tmps[k])
             A_prev = A
         top, A = layers[-1], As[-1]
         if self.top_in_place:  # the loss needs A only: Z is computed straight into A
             np.matmul(A_prev, top.W, out=A)
-            A += top.b
+            np.add(A, top.b, A)
             _activate(top.activation.name, A, masks[-1], tmps[-1])
         else:
             np.matmul(A_prev, top.W, out=Z)
-            Z += top.b
+            np.add(Z, top.b, Z)
         if not self.softmax_ce:
             if not self.top_in_place:
                 A[...] = top.activation.value(Z)
@@ -192,10 +192,13 @@ class Workspace:
                 return self.loss.per_instance_from_logits(y, Z)
             if self.half_squared:  # the seed's 1/2 * sum((y - A)**2), in place
                 diff = tmps[-1]
-                np.subtract(y, A, out=diff)
-                diff *= diff
-                add_reduce(diff, axis=1, keepdims=True, out=e)
-                e *= 0.5
+                np.subtract(y, A, diff)
+                np.multiply(diff, diff, diff)
+                if diff.shape[1] == 1:  # one output: the sum over it is the square itself
+                    np.multiply(diff, constants(diff.dtype).half, e)
+                else:
+                    add_reduce(diff, axis=1, keepdims=True, out=e)
+                    e *= 0.5
                 return e
             return self.loss.per_instance(y, A)
         # Softmax and its cross-entropy share max(Z) and sum(exp(Z - max)), as in the
@@ -214,9 +217,9 @@ class Workspace:
         e -= add_reduce(yZ, axis=1, keepdims=True)
         return e
 
-    def _top_delta(self, y: Array, scale: float) -> Array:
+    def _top_delta(self, y: Array, scale: float, rows: tuple) -> Array:
         """dE/dZ of the output layer into its buffer, times ``scale``."""
-        As, dZs, masks, tmps, Z, cols = self._rows(y.shape[0])
+        As, dZs, masks, tmps, Z, cols = rows
         top, A, dZ = self.network.layers[-1], As[-1], dZs[-1]
         name = top.activation.name
         if self.softmax_ce:
@@ -226,11 +229,11 @@ class Workspace:
             dZ[...] = self.loss.instance_gradient_from_logits(y, Z, A)
         else:
             if self.half_squared:
-                np.subtract(A, y, out=dZ)  # dE/dA = A - y
+                np.subtract(A, y, dZ)  # dE/dA = A - y
             else:
                 dZ[...] = self.loss.instance_gradient(y, A)
             if scale != 1.0:  # scaled before f', as the plain path does
-                dZ *= scale
+                np.multiply(dZ, scale, dZ)
             if name in HIDDEN:
                 _backprop(name, dZ, A, masks[-1], tmps[-1])
             else:
@@ -240,9 +243,9 @@ class Workspace:
             dZ *= scale
         return dZ
 
-    def _backward(self, X: Array, dZ: Array, lr: float | None) -> None:
+    def _backward(self, X: Array, dZ: Array, lr: float | None, rows: tuple) -> None:
         """From the top ``dZ`` down: gradients into ``grads``, or, with ``lr``, the update."""
-        As, dZs, masks, tmps, _, _ = self._rows(X.shape[0])
+        As, dZs, masks, tmps, _, _ = rows
         layers, grads, frozen = self.network.layers, self.grads, self.network.frozen
         for k in range(len(layers) - 1, -1, -1):
             layer, (w, b) = layers[k], self._names[k]
@@ -250,12 +253,15 @@ class Workspace:
             if k:  # dE/dA of the layer below, before W changes
                 np.matmul(dZ, layer.W.T, out=dZs[k - 1])
             np.matmul(X.T if k == 0 else As[k - 1].T, dZ, out=dW)
-            add_reduce(dZ, axis=0, out=db)
+            if dZ.shape[0] == 1:  # one instance: the sum over instances is its own row
+                db[...] = dZ[0]
+            else:
+                add_reduce(dZ, axis=0, out=db)
             if lr is not None:  # dZ carries lr: dW and db are already lr * gradient
                 if w not in frozen:
-                    layer.W -= dW
+                    np.subtract(layer.W, dW, layer.W)
                 if b not in frozen:
-                    layer.b -= db
+                    np.subtract(layer.b, db, layer.b)
             if k:
                 dZ = dZs[k - 1]
                 _backprop(self._hidden[k - 1], dZ, As[k - 1], masks[k - 1], tmps[k - 1])
@@ -283,10 +289,11 @@ class Workspace:
             ``{"W1": ..., "b1": ...}``: the workspace's buffers, overwritten by the next call.
         """
         m = X.shape[0]
-        e = self._forward(X, y)
+        rows = self._rows(m)  # the buffers' views for m rows, made once per batch length
+        e = self._forward(X, y, rows)
         if check_reduction(reduction) == "mean":
             scale = scale / m
-        self._backward(X, self._top_delta(y, scale), None)
+        self._backward(X, self._top_delta(y, scale, rows), None, rows)
         return _reduce(e, reduction), self.grads
 
     def sgd_step(self, X: Array, y: Array, lr: float, reduction: str = "mean") -> float:
@@ -297,7 +304,8 @@ class Workspace:
         rounding.
         """
         m = X.shape[0]
-        e = self._forward(X, y)
+        rows = self._rows(m)
+        e = self._forward(X, y, rows)
         scale = 1.0 / m if check_reduction(reduction) == "mean" else 1.0
-        self._backward(X, self._top_delta(y, scale * lr), lr)
+        self._backward(X, self._top_delta(y, scale * lr, rows), lr, rows)
         return _reduce(e, reduction)
