@@ -106,7 +106,7 @@ def test_targets_pair_the_times_of_each_round():
     }
     results = {
         "epoch_seconds_all": {"2": times},
-        "seed_step_seconds": {},
+        "seed_step_seconds_all": {},
         "tracing_ratio": {},
     }
     rows = {name: ratio for name, ratio, _ in report.targets(results, "2")}

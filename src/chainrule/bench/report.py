@@ -104,10 +104,6 @@ def machine() -> dict[str, Any]:
     return {"cpu": cpu, "cores": os.cpu_count(), "blas": blas, "versions": versions}
 
 
-def _ratio(values: dict[str, float], a: str, b: str) -> float | None:
-    return values[a] / values[b] if a in values and b in values and values[b] > 0 else None
-
-
 def _paired_ratio(times: dict[str, list[float]], a: str, b: str) -> float | None:
     """The median over rounds of ``a``'s time over ``b``'s in the same round: both ran
     within seconds of each other, so a round's load affects both (medians of each alone
@@ -121,8 +117,8 @@ def targets(results: dict[str, Any], threads: str) -> list[tuple[str, float | No
     """``(target, ratio, limit)`` for every target of the issue, epochs at ``threads``."""
     epoch = results["epoch_seconds_all"][threads]
     rows = [(name, _paired_ratio(epoch, a, b), limit) for name, limit, a, b in TARGETS]
-    steps, trace = results["seed_step_seconds"], results["tracing_ratio"]
-    rows += [(name, _ratio(steps, a, b), limit) for name, limit, a, b in STEP_TARGETS]
+    steps, trace = results["seed_step_seconds_all"], results["tracing_ratio"]
+    rows += [(name, _paired_ratio(steps, a, b), limit) for name, limit, a, b in STEP_TARGETS]
     rows += [(name, trace.get(key), limit) for name, limit, key, _ in TRACE_TARGETS]
     return rows
 

@@ -115,6 +115,7 @@ def run(
         "loss_after_epoch": losses,
         "initial_loss": workload.loss_of(w, w.weights),
         "seed_step_seconds": {k: median(v) for k, v in step_times.items()},
+        "seed_step_seconds_all": step_times,
         "tracing_seconds": {k: median(v) for k, v in trace_times.items()},
         "tracing_ratio": {k: median(v) for k, v in trace_pairs.items()},
         "memory": memory,
