@@ -254,3 +254,19 @@ def test_the_short_way_hands_a_bad_batch_to_the_guard_which_names_it():
     for name, value in net.params.items():
         assert not np.array_equal(value, before[name]), name
         np.testing.assert_array_equal(value, expected.params[name], err_msg=name)
+
+
+@pytest.mark.parametrize("n", [1, 2, 129])
+@pytest.mark.parametrize("sizes", [[2, 2, 1], [5, 1, 1], [1, 7, 3]])
+def test_one_instance_and_one_wide_layers_are_bit_identical_too(sizes, n):
+    # Vector-shaped products and one-element sums take their own code paths (BLAS gemv,
+    # skipped sums); the results must still be the plain path's.
+    net = Network.from_sizes(sizes, ["sigmoid", "sigmoid"], random_state=3)
+    rng = np.random.default_rng(4)
+    X, y = rng.standard_normal((n, sizes[0])), rng.random((n, sizes[-1]))
+    _, caches = net.forward(X)
+    E, grads = net.backward(y, caches, get_loss("half_squared_error"))
+    E_fast, grads_fast = Workspace(net, "half_squared_error", n).loss_and_grads(X, y)
+    assert E_fast == float(E)
+    for name, g in grads.items():
+        np.testing.assert_array_equal(grads_fast[name], g, err_msg=name)
