@@ -21,7 +21,7 @@ add_reduce, max_reduce = np.add.reduce, np.maximum.reduce
 def reduce(e: Array, reduction: str) -> float:
     """The batch loss from the errors, in their dtype, as :func:`chainrule.losses.reduce`."""
     if e.size == 1:  # one instance: the sum (and the mean) of one error is that error
-        return float(e.reshape(-1)[0])
+        return e.item()
     total = add_reduce(e, axis=None)
     return float(total / e.shape[0] if reduction == "mean" else total)
 
