@@ -53,17 +53,17 @@ def constants(dtype: Any) -> Constants:
 # ``out=A``, without the keyword's overhead, which tiny networks feel.
 
 
-def activate(name: str, A: Array, mask: Array, tmp: Array) -> None:
-    """``A <- f(A)`` in place, with the same operations as :mod:`chainrule.activations`."""
+def activate(name: str, A: Array, mask: Array, tmp: Array, c: Constants) -> None:
+    """``A <- f(A)`` in place, with the same operations as :mod:`chainrule.activations`;
+    ``c`` holds the constants of ``A``'s dtype."""
     if name == "relu":
         # The mask Z > 0 is kept for backward; A * mask is faster than maximum(A, 0).
-        np.greater(A, constants(A.dtype).zero, mask)
+        np.greater(A, c.zero, mask)
         np.multiply(A, mask, A)
     elif name == "tanh":
         np.tanh(A, A)
     elif name == "sigmoid":
         # As the plain path: e = exp(-|z|); 1 / (1 + e) for z >= 0, e / (1 + e) below.
-        c = constants(A.dtype)
         np.less(A, c.zero, mask)
         np.copysign(A, c.minus_one, tmp)  # -|z|
         np.exp(tmp, tmp)
@@ -74,15 +74,15 @@ def activate(name: str, A: Array, mask: Array, tmp: Array) -> None:
     # identity: nothing to do
 
 
-def backprop(name: str, dA: Array, A: Array, mask: Array, tmp: Array) -> None:
+def backprop(name: str, dA: Array, A: Array, mask: Array, tmp: Array, c: Constants) -> None:
     """``dA <- dA * f'(Z)`` in place, ``f'`` read from ``A = f(Z)``."""
     if name == "relu":
         np.multiply(dA, mask, dA)  # Z > 0, from the forward pass
     elif name == "sigmoid":  # f' = A * (1 - A)
-        np.subtract(constants(A.dtype).one, A, tmp)
+        np.subtract(c.one, A, tmp)
         np.multiply(tmp, A, tmp)
         np.multiply(dA, tmp, dA)
     elif name == "tanh":  # f' = 1 - A**2
         np.multiply(A, A, tmp)
-        np.subtract(constants(A.dtype).one, tmp, tmp)
+        np.subtract(c.one, tmp, tmp)
         np.multiply(dA, tmp, dA)

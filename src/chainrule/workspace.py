@@ -129,6 +129,9 @@ class Workspace:
             size = int(np.prod(shape))
             self.grads[name] = self.flat[start : start + size].reshape(shape)
             start += size
+        # Per layer: its parameters' names and gradient buffers, looked up once.
+        self._slots = [(w, b, self.grads[w], self.grads[b]) for w, b in self._names]
+        self._c = constants(dtype)
 
     @property
     def nbytes(self) -> int:
@@ -170,19 +173,19 @@ class Workspace:
     def _forward(self, X: Array, y: Array, rows: tuple) -> Array:
         """Forward pass into the buffers; returns the instances' errors, ``(m,)`` or ``(m, 1)``."""
         As, _, masks, tmps, Z, (top_, total, ysum, e) = rows
-        layers = self.network.layers
+        layers, c = self.network.layers, self._c
         A_prev = X
         for k, name in enumerate(self._hidden):
             A = As[k]
             np.dot(A_prev, layers[k].W, out=A)
             np.add(A, layers[k].b, A)
-            _activate(name, A, masks[k], tmps[k])
+            _activate(name, A, masks[k], tmps[k], c)
             A_prev = A
         top, A = layers[-1], As[-1]
         if self.top_in_place:  # the loss needs A only: Z is computed straight into A
             np.dot(A_prev, top.W, out=A)
             np.add(A, top.b, A)
-            _activate(top.activation.name, A, masks[-1], tmps[-1])
+            _activate(top.activation.name, A, masks[-1], tmps[-1], c)
         else:
             np.dot(A_prev, top.W, out=Z)
             np.add(Z, top.b, Z)
@@ -196,7 +199,7 @@ class Workspace:
                 np.subtract(y, A, diff)
                 np.multiply(diff, diff, diff)
                 if diff.shape[1] == 1:  # one output: the sum over it is the square itself
-                    np.multiply(diff, constants(diff.dtype).half, e)
+                    np.multiply(diff, c.half, e)
                 else:
                     add_reduce(diff, axis=1, keepdims=True, out=e)
                     e *= 0.5
@@ -222,7 +225,6 @@ class Workspace:
         """dE/dZ of the output layer into its buffer, times ``scale``."""
         As, dZs, masks, tmps, Z, cols = rows
         top, A, dZ = self.network.layers[-1], As[-1], dZs[-1]
-        name = top.activation.name
         if self.softmax_ce:
             np.multiply(A, cols[2], out=dZ)  # A * sum(y) - y
             dZ -= y
@@ -235,8 +237,8 @@ class Workspace:
                 dZ[...] = self.loss.instance_gradient(y, A)
             if scale != 1.0:  # scaled before f', as the plain path does
                 np.multiply(dZ, scale, dZ)
-            if name in HIDDEN:
-                _backprop(name, dZ, A, masks[-1], tmps[-1])
+            if self.top_in_place:  # a hidden-layer activation: in place
+                _backprop(top.activation.name, dZ, A, masks[-1], tmps[-1], self._c)
             else:
                 dZ[...] = top.activation.backprop(dZ, Z, A)
             return dZ
@@ -247,10 +249,9 @@ class Workspace:
     def _backward(self, X: Array, dZ: Array, lr: float | None, rows: tuple) -> None:
         """From the top ``dZ`` down: gradients into ``grads``, or, with ``lr``, the update."""
         As, dZs, masks, tmps, _, _ = rows
-        layers, grads, frozen = self.network.layers, self.grads, self.network.frozen
+        layers, frozen, c = self.network.layers, self.network.frozen, self._c
         for k in range(len(layers) - 1, -1, -1):
-            layer, (w, b) = layers[k], self._names[k]
-            dW, db = grads[w], grads[b]
+            layer, (w, b, dW, db) = layers[k], self._slots[k]
             if k:  # dE/dA of the layer below, before W changes
                 np.dot(dZ, layer.W.T, out=dZs[k - 1])
             np.dot(X.T if k == 0 else As[k - 1].T, dZ, out=dW)
@@ -265,7 +266,7 @@ class Workspace:
                     np.subtract(layer.b, db, layer.b)
             if k:
                 dZ = dZs[k - 1]
-                _backprop(self._hidden[k - 1], dZ, As[k - 1], masks[k - 1], tmps[k - 1])
+                _backprop(self._hidden[k - 1], dZ, As[k - 1], masks[k - 1], tmps[k - 1], c)
 
     def loss_and_grads(
         self, X: Array, y: Array, reduction: str = "mean", scale: float = 1.0
