@@ -255,10 +255,12 @@ class Workspace:
             if k:  # dE/dA of the layer below, before W changes
                 np.dot(dZ, layer.W.T, out=dZs[k - 1])
             np.dot(X.T if k == 0 else As[k - 1].T, dZ, out=dW)
-            if dZ.shape[0] == 1:  # one instance: the sum over instances is its own row
-                db[...] = dZ[0]
-            else:
+            if dZ.shape[0] != 1:
                 add_reduce(dZ, axis=0, out=db)
+            elif lr is None:  # one instance: the sum over instances is its own row
+                db[...] = dZ[0]
+            else:  # ... which the update below subtracts directly
+                db = dZ[0]
             if lr is not None:  # dZ carries lr: dW and db are already lr * gradient
                 if w not in frozen:
                     np.subtract(layer.W, dW, layer.W)
@@ -303,7 +305,8 @@ class Workspace:
 
         The learning rate is folded into the top layer's ``dZ``, so no separate update
         pass runs; the results equal :meth:`loss_and_grads` followed by the update up to
-        rounding.
+        rounding. The gradient buffers serve as scratch here: read gradients from
+        :meth:`loss_and_grads`.
         """
         m = X.shape[0]
         rows = self._rows(m)
