@@ -20,7 +20,7 @@ ReLU, softmax cross-entropy, batches of 128, one shuffled epoch of plain SGD at 
 7. ``scikit-learn``: ``MLPClassifier`` with the same settings, one epoch.
 
 Rounds are interleaved; the table shows medians, each stage's time over the floor
-and over scikit-learn's. The last column is what the issue's target compares: fit's
+and over scikit-learn's. The last column is what the scikit-learn target compares: fit's
 time over scikit-learn's.
 """
 

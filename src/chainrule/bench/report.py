@@ -114,7 +114,7 @@ def _paired_ratio(times: dict[str, list[float]], a: str, b: str) -> float | None
 
 
 def targets(results: dict[str, Any], threads: str) -> list[tuple[str, float | None, float]]:
-    """``(target, ratio, limit)`` for every target of the issue, epochs at ``threads``."""
+    """``(target, ratio, limit)`` for every performance target, epochs at ``threads``."""
     epoch = results["epoch_seconds_all"][threads]
     rows = [(name, _paired_ratio(epoch, a, b), limit) for name, limit, a, b in TARGETS]
     steps, trace = results["seed_step_seconds_all"], results["tracing_ratio"]

@@ -2,7 +2,7 @@
 
 Every round runs each implementation once per BLAS thread count (pinned with
 threadpoolctl, and ``torch.set_num_threads``); the table shows medians over rounds,
-samples per second and ratios, then the targets of the performance issue (each the
+samples per second and ratios, then the performance targets (each the
 median over rounds of the two times' ratio within a round), then the seed network's
 step times, the cost of the tracing hooks and the memory of a fit.
 """
