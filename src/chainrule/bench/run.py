@@ -2,9 +2,10 @@
 
 Every round runs each implementation once per BLAS thread count (pinned with
 threadpoolctl, and ``torch.set_num_threads``); the table shows medians over rounds,
-samples per second and ratios, then the performance targets (each the
-median over rounds of the two times' ratio within a round), then the seed network's
-step times, the cost of the tracing hooks and the memory of a fit.
+samples per second and ratios, then the performance targets (each epoch target the
+median over rounds of the two times' ratio within a round; the seed network's steps and
+the tracing hooks compared in alternating, ABBA, pairs of short timings), then the seed
+network's step times, the cost of the tracing hooks and the memory of a fit.
 """
 
 from __future__ import annotations
@@ -30,8 +31,10 @@ EPOCH: dict[str, Callable[[workload.Workload], tuple[float, list]]] = {
     "chainrule engine, Adam": lambda w: workload.engine(w, "adam"),
     "PyTorch CPU, Adam": lambda w: others.torch_loop(w, "adam"),
 }
+STEP_PAIRS = 20  # per round and comparison, as TRACE_PAIRS
 TRACE_PAIRS = 40  # per round and case; pairs of about 3 ms timings: about 0.5 s a round
 NEEDS = {"PyTorch CPU": "torch", "PyTorch CPU, Adam": "torch"}
+LEAN, VALIDATED = "chainrule lean step (Workspace)", "chainrule train_step (validated)"
 NEEDS.update({"chainrule MLPClassifier": "sklearn", "scikit-learn MLPClassifier": "sklearn"})
 
 
@@ -64,12 +67,13 @@ def run(
     losses: dict[str, float] = {}
     steps = {
         "notebook NumPy step": seed_step.notebook_step,
-        "chainrule lean step (Workspace)": seed_step.lean_step,
-        "chainrule train_step (validated)": seed_step.validated_step,
+        LEAN: seed_step.lean_step,
+        VALIDATED: seed_step.validated_step,
     }
     if _available("torch"):
         steps["PyTorch autograd step"] = seed_step.torch_step
     step_times: dict[str, list[float]] = {k: [] for k in steps}
+    step_pairs: dict[str, list[float]] = {k: [] for k in steps if k not in (LEAN, VALIDATED)}
     tracing = report.tracing_setups(w)
     with _pin(1):  # calls per timing: about 3 ms (>= 2 ms on a busy machine) each
         trace_calls = {case: max(map(seed_step.calls_for, fns)) for case, fns in tracing.items()}
@@ -88,6 +92,11 @@ def run(
         with _pin(1):
             for name, make in steps.items():
                 step_times[name].append(seed_step.per_step(make(), seed_steps))
+            lean = steps[LEAN]()
+            for other in step_pairs:  # each step a few microseconds: ABBA pairs, as below
+                fn = steps[other]()
+                calls = max(seed_step.calls_for(lean), seed_step.calls_for(fn))
+                step_pairs[other] += seed_step.paired_ratios(lean, fn, calls, STEP_PAIRS)[2]
             for case, (traced, hookless) in tracing.items():  # ns differences: ABBA pairs
                 on, off, ratios = seed_step.paired_ratios(
                     traced, hookless, trace_calls[case], TRACE_PAIRS
@@ -115,7 +124,7 @@ def run(
         "loss_after_epoch": losses,
         "initial_loss": workload.loss_of(w, w.weights),
         "seed_step_seconds": {k: median(v) for k, v in step_times.items()},
-        "seed_step_seconds_all": step_times,
+        "seed_step_ratio": {f"{LEAN} / {k}": median(v) for k, v in step_pairs.items()},
         "tracing_seconds": {k: median(v) for k, v in trace_times.items()},
         "tracing_ratio": {k: median(v) for k, v in trace_pairs.items()},
         "memory": memory,
