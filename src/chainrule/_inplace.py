@@ -57,20 +57,21 @@ def activate(name: str, A: Array, mask: Array, tmp: Array, c: Constants) -> None
     """``A <- f(A)`` in place, with the same operations as :mod:`chainrule.activations`;
     ``c`` holds the constants of ``A``'s dtype."""
     if name == "relu":
-        # The mask Z > 0 is kept for backward; A * mask is faster than maximum(A, 0).
+        # fmax, unlike maximum or A * mask, gives 0 for -inf and NaN, as the plain
+        # where(Z > 0, Z, 0) does. The mask Z > 0 (equally A > 0) is kept for backward.
+        np.fmax(A, c.zero, out=A)
         np.greater(A, c.zero, mask)
-        np.multiply(A, mask, A)
     elif name == "tanh":
         np.tanh(A, A)
     elif name == "sigmoid":
-        # As the plain path: e = exp(-|z|); 1 / (1 + e) for z >= 0, e / (1 + e) below.
-        np.less(A, c.zero, mask)
+        # As the plain path: e = exp(-|z|); 1 / (1 + e) for z >= 0, e / (1 + e) below:
+        # one quotient, whose numerator is e with 1 put in where z >= 0.
+        np.greater_equal(A, c.zero, mask)
         np.copysign(A, c.minus_one, tmp)  # -|z|
         np.exp(tmp, tmp)
         np.add(c.one, tmp, A)
-        np.divide(tmp, A, tmp)
-        np.divide(c.one, A, A)
-        np.copyto(A, tmp, where=mask)
+        np.copyto(tmp, c.one, where=mask)
+        np.divide(tmp, A, A)
     # identity: nothing to do
 
 

@@ -109,7 +109,7 @@ class Workspace:
         n_outs = [layer.n_out for layer in network.layers]
         # A[k] holds Z, then A = f(Z) of layer k+1 (in place); dZ[k] holds dE/dA, then
         # dE/dZ; mask[k] is ReLU's Z > 0, kept from forward to backward (sigmoid uses it
-        # as scratch for Z < 0); tmp[k] is scratch.
+        # as scratch for Z >= 0); tmp[k] is scratch.
         self._A = [np.empty((B, n), dtype) for n in n_outs]
         self._dZ = [np.empty((B, n), dtype) for n in n_outs]
         self._mask = [np.empty((B, n), bool) for n in n_outs]
