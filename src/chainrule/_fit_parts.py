@@ -159,7 +159,7 @@ def validation_set(
 ) -> tuple[Array | None, Array | None, Any]:
     """``(X_val, y_val, source)``: the checked ``validation_data``, or ``validation_split``
     of the rows drawn from ``source`` (which then holds the rest), or no validation."""
-    from .batches import ArraySource
+    from .batches import ArraySource  # here: batches imports this module
 
     if validation_data is not None:
         X_val, y_val = network.check_Xy(*validation_data)

@@ -29,7 +29,7 @@ def reduce(e: Array, reduction: str) -> float:
 class Constants(NamedTuple):
     """0-d arrays of one dtype. A ufunc takes them without the conversion that a Python
     number costs on every call (about 0.3 microseconds, a tenth of the seed's whole
-    step), and computes the same: ``np.less(A, zero, mask)`` is ``A < 0``."""
+    step), and computes the same: ``np.greater(A, zero, mask)`` is ``A > 0``."""
 
     zero: Array
     one: Array

@@ -110,10 +110,7 @@ class Dense:
         if is_foreign_array(A):
             mask = foreign_dropout_mask(A, self.dropout, rng)
         else:
-            dtype = A.dtype
-            # A float32 draw keeps a float32 network float32 (no silent upcast).
-            keep = rng.random(A.shape, dtype=dtype) >= self.dropout
-            mask = keep * dtype.type(1 / (1 - self.dropout))
+            mask = dropout_mask(A.shape, A.dtype, self.dropout, rng)
         return A * mask, DenseCache(A_prev, Z, A, mask)
 
     def backward(self, dA: Array, cache: DenseCache) -> tuple[Array, dict[str, Array], Array]:
@@ -169,6 +166,17 @@ def check_dropout(rate: object, name: str = "dropout") -> float:
     return float(rate)
 
 
+def dropout_mask(
+    shape: tuple[int, ...], dtype: np.dtype, rate: float, rng: np.random.Generator
+) -> np.ndarray:
+    """The inverted-dropout mask: 0 for a dropped unit, ``1 / (1 - rate)`` for a kept one.
+
+    Drawn in ``dtype`` (float32 or float64), so that a float32 network stays float32.
+    """
+    keep = rng.random(shape, dtype=dtype) >= rate
+    return keep * dtype.type(1 / (1 - rate))
+
+
 def foreign_dropout_mask(A: Array, rate: float, rng: np.random.Generator) -> Array:
     """The inverted-dropout mask for ``A``, an array of another library (a GPU's, say).
 
@@ -189,5 +197,5 @@ def foreign_dropout_mask(A: Array, rate: float, rng: np.random.Generator) -> Arr
     """
     xp = array_namespace(A)
     dtype = np.dtype(np.float32 if A.dtype == xp.float32 else np.float64)
-    keep = rng.random(shape_of(A), dtype=dtype) >= rate
-    return xp.asarray(keep * dtype.type(1 / (1 - rate)), device=device(A))
+    mask = dropout_mask(shape_of(A), dtype, rate, rng)
+    return xp.asarray(mask, device=device(A))

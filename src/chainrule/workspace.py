@@ -121,14 +121,13 @@ class Workspace:
         self._hidden = [layer.activation.name for layer in network.layers[:-1]]
         # Every gradient is a view of one flat buffer, so that a check of all of them
         # (the fit loop's sum of squares) is a single pass.
-        shapes = [p.shape for layer in network.layers for p in (layer.W, layer.b)]
-        self.flat = np.empty(sum(int(np.prod(s)) for s in shapes), dtype)
+        params = network.params
+        self.flat = np.empty(sum(p.size for p in params.values()), dtype)
         self.grads: Params = {}
         start = 0
-        for name, shape in zip([n for pair in self._names for n in pair], shapes, strict=True):
-            size = int(np.prod(shape))
-            self.grads[name] = self.flat[start : start + size].reshape(shape)
-            start += size
+        for name, p in params.items():
+            self.grads[name] = self.flat[start : start + p.size].reshape(p.shape)
+            start += p.size
         # Per layer: its parameters' names and gradient buffers, looked up once.
         self._slots = [(w, b, self.grads[w], self.grads[b]) for w, b in self._names]
         self._c = constants(dtype)

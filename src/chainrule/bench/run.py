@@ -34,8 +34,8 @@ EPOCH: dict[str, Callable[[workload.Workload], tuple[float, list]]] = {
 STEP_PAIRS = 20  # per round and comparison, as TRACE_PAIRS
 TRACE_PAIRS = 40  # per round and case; pairs of about 3 ms timings: about 0.5 s a round
 NEEDS = {"PyTorch CPU": "torch", "PyTorch CPU, Adam": "torch"}
-LEAN, VALIDATED = "chainrule lean step (Workspace)", "chainrule train_step (validated)"
 NEEDS.update({"chainrule MLPClassifier": "sklearn", "scikit-learn MLPClassifier": "sklearn"})
+LEAN, VALIDATED = "chainrule lean step (Workspace)", "chainrule train_step (validated)"
 
 
 def _available(module: str) -> bool:
