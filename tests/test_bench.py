@@ -38,6 +38,9 @@ def test_bench_quick_writes_every_measurement(tmp_path, capsys):
     assert ratios["chainrule lean step (Workspace) / notebook NumPy step"] > 0
     assert "seed step / notebook step" in printed
     assert "engine / matmul floor" in printed and "memory sgd / budget" in printed
+    assert "bound: floor / scikit-learn float32" in printed
+    assert "CPU time stolen by the host during the rounds" in printed
+    assert "steal" in results
     assert set(results["tracing_ratio"]) == {"seed", "batch"}
     assert all(r > 0 for r in results["tracing_ratio"].values())
     assert "tracing off / no hooks, seed" in printed
@@ -115,3 +118,38 @@ def test_targets_pair_the_times_of_each_round():
     rows = {name: ratio for name, ratio, _ in report.targets(results, "2")}
     assert rows["engine / matmul floor"] == 0.5
     assert rows["engine / PyTorch"] is None  # not measured: no ratio
+
+
+def test_bounds_put_the_floor_in_the_engines_place():
+    # Per round: floor / scikit-learn = 0.6, 0.4, 0.7 (median 0.6 > 0.5): unreachable.
+    times = {
+        "chainrule engine (fit)": [1.0, 1.0, 1.0],
+        "matmul floor (8 products)": [0.6, 0.8, 0.7],
+        "scikit-learn MLPClassifier": [1.0, 2.0, 1.0],
+        "PyTorch CPU": [2.0, 2.0, 2.0],
+    }
+    results = {"epoch_seconds_all": {"2": times}, "seed_step_ratio": {}, "tracing_ratio": {}}
+    rows = {name: (ratio, limit) for name, ratio, limit in report.bounds(results, "2")}
+    assert rows["bound: floor / scikit-learn float32"] == (0.6, 0.5)
+    assert rows["bound: floor / PyTorch"] == (0.35, 0.8)
+    assert rows["bound: floor / PyTorch Adam"][0] is None  # not measured
+    assert not any("matmul floor" in name for name in rows)  # engine / floor has none
+    assert report._verdict("bound: floor / PyTorch", 0.35, 0.8) == "reachable"
+    assert report._verdict("bound: floor / scikit-learn float32", 0.6, 0.5) == "UNREACHABLE"
+    assert report._verdict("engine / PyTorch", 0.9, 0.8) == "NO"
+
+
+def test_steal_share_from_two_readings_of_proc_stat(tmp_path):
+    stat = tmp_path / "stat"
+    # user nice system idle iowait irq softirq steal (guest fields after are ignored)
+    stat.write_text("cpu  100 0 50 800 10 0 5 35 0 0\ncpu0 50 0 25 400 5 0 2 18 0 0\n")
+    before = report.cpu_times(str(stat))
+    assert before == (35, 1000)
+    stat.write_text("cpu  400 0 100 1200 10 0 5 285 0 0\n")
+    after = report.cpu_times(str(stat))
+    assert report.steal_share(before, after) == pytest.approx(250 / 1000)
+    assert report.cpu_times(str(tmp_path / "missing")) is None
+    assert report.steal_share(None, after) is None
+    assert report.steal_share(after, after) is None  # no time passed
+    stat.write_text("intr 1 2 3\n")
+    assert report.cpu_times(str(stat)) is None

@@ -30,6 +30,13 @@ STEP_TARGETS = [  # the median of ABBA-paired ratios, the lean step over the oth
     ("seed step / notebook step", 1.0, "chainrule lean step (Workspace) / notebook NumPy step"),
     ("seed step / PyTorch step", 0.2, "chainrule lean step (Workspace) / PyTorch autograd step"),
 ]
+# Epoch targets that compare the engine with another implementation also get a bound: the
+# same ratio with the floor (the 8 matrix products alone) in the engine's place, which no
+# implementation can beat. A bound above its limit means the target cannot be met in that
+# run by any amount of work outside the matrix products.
+FLOOR = "matmul floor (8 products)"
+ENGINES = ("chainrule engine (fit)", "chainrule engine, Adam")
+STEAL_WARNING = 0.02  # a steal share above this is reported under the tables
 TRACE_TARGETS = [  # the median of paired ratios, tracer=None over no hooks
     ("tracing off / no hooks, seed", 1.02, "seed", None),
     ("tracing off / no hooks, batch", 1.02, "batch", None),
@@ -79,6 +86,31 @@ def memory(w: workload.Workload) -> dict[str, Any]:
     return result
 
 
+def cpu_times(path: str = "/proc/stat") -> tuple[int, int] | None:
+    """``(steal, total)`` CPU time of all cores since boot, in clock ticks, from Linux's
+    ``/proc/stat``; None where it cannot be read (another system).
+
+    Steal is the time a virtual machine's cores were ready to run but the host ran
+    something else: on a shared machine it slows every implementation, unevenly.
+    """
+    try:
+        with open(path, encoding="utf-8") as f:
+            fields = f.readline().split()
+    except OSError:
+        return None
+    if len(fields) < 9 or fields[0] != "cpu":
+        return None
+    ticks = [int(v) for v in fields[1:9]]  # user nice system idle iowait irq softirq steal
+    return ticks[7], sum(ticks)
+
+
+def steal_share(before: tuple[int, int] | None, after: tuple[int, int] | None) -> float | None:
+    """The share of CPU time stolen by the host between two :func:`cpu_times` readings."""
+    if before is None or after is None or after[1] <= before[1]:
+        return None
+    return (after[0] - before[0]) / (after[1] - before[1])
+
+
 def machine() -> dict[str, Any]:
     """CPU model, cores, BLAS and library versions."""
     cpu = platform.processor() or platform.machine()
@@ -117,10 +149,22 @@ def targets(results: dict[str, Any], threads: str) -> list[tuple[str, float | No
     """``(target, ratio, limit)`` for every performance target, epochs at ``threads``."""
     epoch = results["epoch_seconds_all"][threads]
     rows = [(name, _paired_ratio(epoch, a, b), limit) for name, limit, a, b in TARGETS]
+    rows += [(name, bound, limit) for name, bound, limit in bounds(results, threads)]
     steps, trace = results["seed_step_ratio"], results["tracing_ratio"]
     rows += [(name, steps.get(key), limit) for name, limit, key in STEP_TARGETS]
     rows += [(name, trace.get(key), limit) for name, limit, key, _ in TRACE_TARGETS]
     return rows
+
+
+def bounds(results: dict[str, Any], threads: str) -> list[tuple[str, float | None, float]]:
+    """``(bound, ratio, limit)``: each engine target with the floor in the engine's place
+    (paired by round as the targets), the best ratio any implementation could reach."""
+    epoch = results["epoch_seconds_all"][threads]
+    return [
+        (f"bound: floor / {name.split(' / ', 1)[1]}", _paired_ratio(epoch, FLOOR, b), limit)
+        for name, limit, a, b in TARGETS
+        if a in ENGINES and b != FLOOR
+    ]
 
 
 def contended(results: dict[str, Any]) -> list[str]:
@@ -138,6 +182,7 @@ def render(results: dict[str, Any]) -> str:
         f"reference epoch: {n} rows, {sizes} ReLU/softmax-CE, batch {wl['batch']}, float32; "
         f"median of {results['rounds']} rounds",
         f"machine: {m['cpu']}, {m['cores']} cores, BLAS {', '.join(m['blas'])}; {results['date']}",
+        f"CPU time stolen by the host during the rounds: {_percent(results.get('steal'))}",
         "",
         f"{'implementation':30} {'threads':>7} {'seconds':>8} {'samples/s':>10} "
         f"{'x floor':>8} {'engine/it':>9} {'loss after':>10}",
@@ -175,13 +220,17 @@ def render(results: dict[str, Any]) -> str:
     for i, (name, _, limit) in enumerate(per_count[counts[0]]):
         values = [per_count[t][i][1] for t in counts]
         shown = "".join(f" {'-' if v is None else f'{v:.2f}':>8}" for v in values)
-        met = ["n/a" if v is None else ("yes" if v <= limit else "NO") for v in values]
+        met = [_verdict(name, v, limit) for v in values]
         lines.append(f"{name:36}{shown} {limit:6.2f}  {'/'.join(dict.fromkeys(met))}")
     for opt in ("sgd", "adam"):
         r = mem[opt]
         met = "yes" if r["peak_above_data_bytes"] <= r["budget_bytes"] else "NO"
         ratio, pad = r["peak_above_data_bytes"] / r["budget_bytes"], " " * 9 * (len(counts) - 1)
         lines.append(f"{'memory ' + opt + ' / budget':36} {ratio:8.2f}{pad} {1:6.2f}  {met}")
+    lines.append(
+        "(a bound puts the floor in the engine's place: above its limit, no implementation "
+        "could meet that target in this run)"
+    )
     busy = contended(results)
     if busy:
         lines.append(
@@ -189,6 +238,26 @@ def render(results: dict[str, Any]) -> str:
             "the cores were busy (other processes: each BLAS call then waits for a descheduled "
             "thread), so ratios at those thread counts measure the contention, not the code"
         )
+    steal = results.get("steal")
+    if steal is not None and steal > STEAL_WARNING:
+        lines.append(
+            f"warning: the host took {_percent(steal)} of this machine's CPU time during the "
+            "rounds (other virtual machines): epochs vary more than usual, and a ratio of two "
+            "implementations can move by as much"
+        )
     if results["skipped"]:
         lines.append(f"skipped (missing package): {', '.join(results['skipped'])}")
     return "\n".join(lines)
+
+
+def _verdict(name: str, value: float | None, limit: float) -> str:
+    """A target is met or not; a bound leaves its target reachable or not."""
+    if value is None:
+        return "n/a"
+    if name.startswith("bound:"):
+        return "reachable" if value <= limit else "UNREACHABLE"
+    return "yes" if value <= limit else "NO"
+
+
+def _percent(share: float | None) -> str:
+    return "unknown (no /proc/stat)" if share is None else f"{100 * share:.1f} %"

@@ -5,7 +5,9 @@ threadpoolctl, and ``torch.set_num_threads``); the table shows medians over roun
 samples per second and ratios, then the performance targets (each epoch target the
 median over rounds of the two times' ratio within a round; the seed network's steps and
 the tracing hooks compared in alternating, ABBA, pairs of short timings), then the seed
-network's step times, the cost of the tracing hooks and the memory of a fit.
+network's step times, the cost of the tracing hooks and the memory of a fit. Each engine
+target is shown with its bound (the floor in the engine's place), and the header states
+how much CPU time the host stole during the rounds (Linux's ``/proc/stat``).
 """
 
 from __future__ import annotations
@@ -81,6 +83,7 @@ def run(
         f"{case}, {variant}": [] for case in tracing for variant in ("tracer=None", "no hooks")
     }
     trace_pairs: dict[str, list[float]] = {case: [] for case in tracing}
+    cpu_before = report.cpu_times()
     for r in range(rounds):
         for t in threads:
             with _pin(t):
@@ -104,6 +107,7 @@ def run(
                 trace_times[f"{case}, tracer=None"] += on
                 trace_times[f"{case}, no hooks"] += off
                 trace_pairs[case] += ratios
+    steal = report.steal_share(cpu_before, report.cpu_times())
     with _pin(threads[-1]):
         memory = report.memory(w)
     median = statistics.median
@@ -128,6 +132,7 @@ def run(
         "tracing_seconds": {k: median(v) for k, v in trace_times.items()},
         "tracing_ratio": {k: median(v) for k, v in trace_pairs.items()},
         "memory": memory,
+        "steal": steal,
         "skipped": skipped,
     }
 
