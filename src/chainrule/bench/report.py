@@ -169,7 +169,7 @@ def bounds(results: dict[str, Any], threads: str) -> list[tuple[str, float | Non
 
 def contended(results: dict[str, Any]) -> list[str]:
     """Thread counts whose floor was slower than with fewer threads: the machine was busy."""
-    floors = {int(t): e["matmul floor (8 products)"] for t, e in results["epoch_seconds"].items()}
+    floors = {int(t): e[FLOOR] for t, e in results["epoch_seconds"].items()}
     return [str(t) for t in sorted(floors) if any(floors[t] > floors[u] for u in floors if u < t)]
 
 
