@@ -82,8 +82,9 @@ class Buffers:
             # A overwrites Z where a kernel runs in place; the output layer keeps Z.
             A = Z if kernel is not None and k < len(layers) else np.empty(shape, dtype)
             mask, tmp, delta = np.empty(shape, bool), np.empty(shape, dtype), np.empty(shape, dtype)
+            cols, e = np.empty((B, 3), dtype), np.empty(B, dtype)
             dW, db = self.grads[f"W{k}"], self.grads[f"b{k}"]
-            self._full.append(LayerBuffers(Z, A, delta, mask, tmp, dW, db, kernel))
+            self._full.append(LayerBuffers(Z, A, delta, mask, tmp, cols, e, dW, db, kernel))
         self._rows: dict[int, list[LayerBuffers]] = {}
 
     @property
@@ -108,7 +109,13 @@ class Buffers:
                 A = Z if layer.A is layer.Z else layer.A[:m]
                 views.append(
                     layer._replace(
-                        Z=Z, A=A, delta=layer.delta[:m], mask=layer.mask[:m], tmp=layer.tmp[:m]
+                        Z=Z,
+                        A=A,
+                        delta=layer.delta[:m],
+                        mask=layer.mask[:m],
+                        tmp=layer.tmp[:m],
+                        cols=layer.cols[:m],
+                        e=layer.e[:m],
                     )
                 )
             self._rows[m] = views

@@ -5,14 +5,22 @@ kernel computes the same values with the same NumPy operations in the same order
 for bit (the tests check it), but into buffers that the engine made once
 (:class:`chainrule.buffers.Buffers`), so that a mini-batch allocates nothing:
 
-- ``forward(Z, A, mask, tmp)``: ``A <- f(Z)``; ``A`` may be ``Z`` itself (in place);
-- ``backprop(dA, A, mask, tmp)``: ``dA <- dA * f'(Z)`` in place, ``f'`` read from
+- ``forward(Z, A, mask, tmp, cols)``: ``A <- f(Z)``; ``A`` may be ``Z`` itself (in place);
+- ``backprop(dA, A, mask, tmp, cols)``: ``dA <- dA * f'(Z)`` in place, ``f'`` read from
   ``A = f(Z)`` (and, for ReLU, from ``mask``, its ``Z > 0`` kept from the forward pass).
 
-``mask`` (bool) and ``tmp`` are scratch arrays of ``Z``'s shape. :func:`kernel_for` looks
-a kernel up in :data:`KERNELS` by the activation's exact class and the array's library;
-where there is none (another activation, another array library), the engine calls the
-activation's own ``value`` and ``backprop``.
+``mask`` (bool) and ``tmp`` are scratch arrays of ``Z``'s shape, ``cols`` one of shape
+``(n_samples, 3)`` for per-instance values (softmax leaves each instance's ``max(z)``
+and ``sum(exp(z - max))`` there). :func:`kernel_for` looks a kernel up in
+:data:`KERNELS` by the activation's exact class and the array's library; where there is
+none (another activation, another array library), the engine calls the activation's own
+``value`` and ``backprop``.
+
+A loss and its matching output activation may have a fused kernel too
+(:data:`LOSS_KERNELS`, :func:`loss_kernel_for`): softmax with cross-entropy reuses the
+softmax kernel's ``max`` and sum of exponentials for the errors (as
+``CrossEntropy.per_instance_from_logits`` computes them) and writes the output delta
+``(A * sum(y) - y) * dE_de`` in place.
 
 Examples
 --------
@@ -21,7 +29,7 @@ Examples
 >>> from chainrule.kernels import kernel_for
 >>> Z = np.array([[1.099, 1.13]])
 >>> A = np.empty_like(Z)
->>> kernel_for(Sigmoid(), Z).forward(Z, A, np.empty(Z.shape, bool), np.empty_like(Z))
+>>> kernel_for(Sigmoid(), Z).forward(Z, A, np.empty(Z.shape, bool), np.empty_like(Z), None)
 >>> bool(np.array_equal(A, Sigmoid().value(Z)))
 True
 """
@@ -33,8 +41,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .activations import Activation, Identity, ReLU, Sigmoid, Tanh
+from .activations import Activation, Identity, ReLU, Sigmoid, Softmax, Tanh
 from .checks import Array
+from .losses import CrossEntropy, Loss
 
 
 class Constants(NamedTuple):
@@ -63,7 +72,7 @@ def constants(dtype: Any) -> Constants:
 # ``out=A``, without the keyword's overhead, which tiny networks feel.
 
 
-def _sigmoid_forward(Z: Array, A: Array, mask: Array, tmp: Array) -> None:
+def _sigmoid_forward(Z: Array, A: Array, mask: Array, tmp: Array, cols: Array) -> None:
     # As Sigmoid.value: e = exp(-|z|); 1 / (1 + e) for z >= 0, e / (1 + e) below: one
     # quotient, whose numerator is e with 1 put in where z >= 0.
     c = constants(Z.dtype)
@@ -75,23 +84,23 @@ def _sigmoid_forward(Z: Array, A: Array, mask: Array, tmp: Array) -> None:
     np.divide(tmp, A, A)
 
 
-def _sigmoid_backprop(dA: Array, A: Array, mask: Array, tmp: Array) -> None:
+def _sigmoid_backprop(dA: Array, A: Array, mask: Array, tmp: Array, cols: Array) -> None:
     np.subtract(constants(A.dtype).one, A, tmp)  # f' = A * (1 - A)
     np.multiply(tmp, A, tmp)
     np.multiply(dA, tmp, dA)
 
 
-def _tanh_forward(Z: Array, A: Array, mask: Array, tmp: Array) -> None:
+def _tanh_forward(Z: Array, A: Array, mask: Array, tmp: Array, cols: Array) -> None:
     np.tanh(Z, A)
 
 
-def _tanh_backprop(dA: Array, A: Array, mask: Array, tmp: Array) -> None:
+def _tanh_backprop(dA: Array, A: Array, mask: Array, tmp: Array, cols: Array) -> None:
     np.multiply(A, A, tmp)  # f' = 1 - A**2
     np.subtract(constants(A.dtype).one, tmp, tmp)
     np.multiply(dA, tmp, dA)
 
 
-def _relu_forward(Z: Array, A: Array, mask: Array, tmp: Array) -> None:
+def _relu_forward(Z: Array, A: Array, mask: Array, tmp: Array, cols: Array) -> None:
     # fmax, unlike maximum or Z * mask, gives 0 for -inf and NaN, as ReLU.value's
     # where(Z > 0, Z, 0) does. The mask Z > 0 (equally A > 0) is kept for backprop.
     zero = constants(Z.dtype).zero
@@ -99,24 +108,49 @@ def _relu_forward(Z: Array, A: Array, mask: Array, tmp: Array) -> None:
     np.greater(A, zero, mask)
 
 
-def _relu_backprop(dA: Array, A: Array, mask: Array, tmp: Array) -> None:
+def _relu_backprop(dA: Array, A: Array, mask: Array, tmp: Array, cols: Array) -> None:
     np.multiply(dA, mask, dA)
 
 
-def _identity_forward(Z: Array, A: Array, mask: Array, tmp: Array) -> None:
+def _identity_forward(Z: Array, A: Array, mask: Array, tmp: Array, cols: Array) -> None:
     if A is not Z:
         np.copyto(A, Z)
 
 
-def _identity_backprop(dA: Array, A: Array, mask: Array, tmp: Array) -> None:
+def _identity_backprop(dA: Array, A: Array, mask: Array, tmp: Array, cols: Array) -> None:
     """Nothing to do: f' = 1."""
+
+
+# The ufuncs' own reductions: np.sum and np.max compute the same, with a few microseconds
+# of Python around each call, which add up over thousands of small batches.
+_add_reduce, _max_reduce = np.add.reduce, np.maximum.reduce
+
+
+def _softmax_forward(Z: Array, A: Array, mask: Array, tmp: Array, cols: Array) -> None:
+    # As Softmax.value: e = exp(Z - max(Z)); A = e / sum(e). max and the sum are kept in
+    # cols for the cross-entropy's kernel.
+    top, total = cols[:, 0:1], cols[:, 1:2]
+    _max_reduce(Z, axis=1, keepdims=True, out=top)
+    np.subtract(Z, top, A)
+    np.exp(A, A)
+    _add_reduce(A, axis=1, keepdims=True, out=total)
+    np.divide(A, total, A)
+
+
+def _softmax_backprop(dA: Array, A: Array, mask: Array, tmp: Array, cols: Array) -> None:
+    # As Softmax.backprop: dZ = A * (dA - sum(dA * A)).
+    total = cols[:, 2:3]
+    np.multiply(dA, A, tmp)
+    _add_reduce(tmp, axis=1, keepdims=True, out=total)
+    np.subtract(dA, total, dA)
+    np.multiply(dA, A, dA)
 
 
 class Kernel(NamedTuple):
     """An activation's in-place forward and backprop (see the module docstring)."""
 
-    forward: Callable[[Array, Array, Array, Array], None]
-    backprop: Callable[[Array, Array, Array, Array], None]
+    forward: Callable[[Array, Array, Array, Array, Array], None]
+    backprop: Callable[[Array, Array, Array, Array, Array], None]
 
 
 KERNELS: dict[tuple[type[Activation], str], Kernel] = {
@@ -124,10 +158,58 @@ KERNELS: dict[tuple[type[Activation], str], Kernel] = {
     (Tanh, "numpy"): Kernel(_tanh_forward, _tanh_backprop),
     (ReLU, "numpy"): Kernel(_relu_forward, _relu_backprop),
     (Identity, "numpy"): Kernel(_identity_forward, _identity_backprop),
+    (Softmax, "numpy"): Kernel(_softmax_forward, _softmax_backprop),
 }
+
+
+def _softmax_cross_entropy_errors(y: Array, Z: Array, cols: Array, tmp: Array, e: Array) -> Array:
+    # As CrossEntropy.per_instance_from_logits: e = sum(y) * (max + log(sum(exp(Z - max))))
+    # - sum(y * Z), with max and the sum of exponentials from the softmax kernel.
+    top, total, ysum = cols[:, 0], cols[:, 1], cols[:, 2]
+    _add_reduce(y, axis=1, out=ysum)
+    np.log(total, e)
+    np.add(top, e, e)
+    np.multiply(ysum, e, e)
+    np.multiply(y, Z, tmp)
+    return np.subtract(e, _add_reduce(tmp, axis=1), e)
+
+
+def _softmax_cross_entropy_delta(y: Array, A: Array, cols: Array, dE_de: Any, dZ: Array) -> Array:
+    # As CrossEntropy.instance_gradient_from_logits times dE/de: (A * sum(y) - y) * dE_de,
+    # sum(y) kept by the errors' kernel.
+    np.multiply(A, cols[:, 2:3], dZ)
+    np.subtract(dZ, y, dZ)
+    return np.multiply(dZ, dE_de, dZ)
+
+
+class LossKernel(NamedTuple):
+    """A loss fused with its output activation, in place: ``errors(y, Z, cols, tmp, e)``
+    writes each instance's error into ``e``; ``delta(y, A, cols, dE_de, dZ)`` writes the
+    output layer's ``dE/dZ`` into ``dZ``. Both run after the activation's kernel."""
+
+    errors: Callable[[Array, Array, Array, Array, Array], Array]
+    delta: Callable[[Array, Array, Array, Any, Array], Array]
+
+
+LOSS_KERNELS: dict[tuple[type[Loss], type[Activation], str], LossKernel] = {
+    (CrossEntropy, Softmax, "numpy"): LossKernel(
+        _softmax_cross_entropy_errors, _softmax_cross_entropy_delta
+    ),
+}
+
+
+def _library(array: Array) -> str:
+    return "numpy" if isinstance(array, np.ndarray) else type(array).__module__.split(".")[0]
 
 
 def kernel_for(activation: Activation, array: Array) -> Kernel | None:
     """The in-place kernel of ``activation`` for arrays like ``array``; None where there is none."""
-    library = "numpy" if isinstance(array, np.ndarray) else type(array).__module__.split(".")[0]
-    return KERNELS.get((type(activation), library))
+    return KERNELS.get((type(activation), _library(array)))
+
+
+def loss_kernel_for(loss: Loss, activation: Activation, array: Array) -> LossKernel | None:
+    """The fused kernel of ``loss`` after the output ``activation``, for arrays like
+    ``array``; None where there is none or where the loss does not fuse with it."""
+    if not loss.fused(activation):
+        return None
+    return LOSS_KERNELS.get((type(loss), type(activation), _library(array)))

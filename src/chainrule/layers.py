@@ -53,8 +53,9 @@ class LayerBuffers(NamedTuple):
     ``Z`` receives ``inLk``; ``A`` receives ``outLk`` and is ``Z`` itself where the
     activation's kernel works in place; ``delta`` receives ``dEdOutLk`` from the layer
     above, overwritten in place by ``dEdInLk``; ``dW`` and ``db`` receive the gradients;
-    ``mask`` (bool) and ``tmp`` are the kernel's scratch; ``kernel`` is None where the
-    activation has none (its own ``value`` and ``backprop`` then run).
+    ``mask`` (bool), ``tmp`` and ``cols`` are the kernel's scratch; ``e`` receives the
+    instances' errors (output layer); ``kernel`` is None where the activation has none
+    (its own ``value`` and ``backprop`` then run).
     """
 
     Z: np.ndarray  # (m, n_out)
@@ -62,6 +63,8 @@ class LayerBuffers(NamedTuple):
     delta: np.ndarray  # (m, n_out)
     mask: np.ndarray  # (m, n_out), bool
     tmp: np.ndarray  # (m, n_out)
+    cols: np.ndarray  # (m, 3)
+    e: np.ndarray  # (m,)
     dW: np.ndarray  # (n_in, n_out)
     db: np.ndarray  # (n_out,)
     kernel: Kernel | None
@@ -142,7 +145,7 @@ class Dense:
         if out is None:
             A = self.activation.value(Z)
         elif out.kernel is not None:
-            out.kernel.forward(Z, out.A, out.mask, out.tmp)
+            out.kernel.forward(Z, out.A, out.mask, out.tmp, out.cols)
             A = out.A
         else:
             A = out.A
@@ -196,7 +199,7 @@ class Dense:
         if cache.mask is not None:
             dA = dA * cache.mask
         if out is not None and out.kernel is not None:
-            out.kernel.backprop(dA, cache.A, out.mask, out.tmp)
+            out.kernel.backprop(dA, cache.A, out.mask, out.tmp, out.cols)
             return dA
         return self.activation.backprop(dA, cache.Z, cache.A)
 

@@ -29,7 +29,6 @@ from array_api_compat import array_namespace
 
 from .activations import Activation, Sigmoid, Softmax
 from .checks import Array, check_reduction, shape_of
-from .layers import DenseCache
 
 
 def reduction_scale(reduction: str, n_samples: int, scale: float = 1.0) -> float:
@@ -99,15 +98,15 @@ class Loss:
         return self.instance_gradient(y, yhat) * reduction_scale(reduction, yhat.shape[0])
 
     def output_delta(
-        self, y: Array, cache: DenseCache, activation: Activation, dE_de: Any
+        self, y: Array, Z: Array, A: Array, activation: Activation, dE_de: Any
     ) -> Array:
         """The output layer's ``dE/dZ``, the seed's ``dEdInL{L}``, for the batch loss.
 
         Parameters
         ----------
         y : array, shape (n_samples, n_out)
-        cache : DenseCache
-            The output layer's, from the forward pass (its ``Z`` and ``A``).
+        Z, A : array, shape (n_samples, n_out)
+            The output layer's ``inL{L}`` and ``outL{L}``, from the forward pass.
         activation : Activation
             The output layer's.
         dE_de : float or array, shape (n_samples, 1)
@@ -121,9 +120,9 @@ class Loss:
             never overflows; otherwise the activation's backprop of ``dE/dA``.
         """
         if self.fused(activation):
-            return self.instance_gradient_from_logits(y, cache.Z, cache.A) * dE_de
-        dA = self.instance_gradient(y, cache.A) * dE_de  # dEdOutL{L}
-        return activation.backprop(dA, cache.Z, cache.A)
+            return self.instance_gradient_from_logits(y, Z, A) * dE_de
+        dA = self.instance_gradient(y, A) * dE_de  # dEdOutL{L}
+        return activation.backprop(dA, Z, A)
 
     # The fused (from-logits) path. Only the cross-entropies define it.
     def fused(self, activation: Activation) -> bool:

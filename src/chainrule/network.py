@@ -38,7 +38,8 @@ from .activations import Activation, get_activation
 from .buffers import Buffers
 from .checks import Array, as_float_array, check_finite, shape_of
 from .initializers import as_generator, initialize
-from .layers import Dense, DenseCache, check_dropout
+from .kernels import loss_kernel_for
+from .layers import Dense, DenseCache, LayerBuffers, check_dropout
 from .losses import Loss, batch_error, get_loss, reduce, reduction_scale
 from .trace import Tracer
 
@@ -293,13 +294,19 @@ class Network:
                 tracer.record(f"outL{k}", cache.A)
         return A, caches
 
-    def instance_errors(self, y: Array, caches: list[DenseCache], loss: Loss) -> Array:
+    def instance_errors(
+        self, y: Array, caches: list[DenseCache], loss: Loss, out: LayerBuffers | None = None
+    ) -> Array:
         """The error of each instance, ``(n_samples,)``, the seed's ``e``.
 
         A cross-entropy after its matching output activation is computed from the
-        logits ``Z``, which stays finite where ``log(A)`` would not.
+        logits ``Z``, which stays finite where ``log(A)`` would not. ``out``, the output
+        layer's buffers, lets a fused kernel (:mod:`chainrule.kernels`) write them there.
         """
         top = caches[-1]
+        fused = None if out is None else loss_kernel_for(loss, self.layers[-1].activation, y)
+        if fused is not None:
+            return fused.errors(y, top.Z, out.cols, out.tmp, out.e)
         if loss.fused(self.layers[-1].activation):
             return loss.per_instance_from_logits(y, top.Z)
         return loss.per_instance(y, top.A)
@@ -348,10 +355,10 @@ class Network:
             ``{"W1": dE/dW1, "b1": dE/db1, ...}``, each the shape of its parameter.
         """
         outs = self._buffer_rows(buffers, tracer, int(y.shape[0]))
-        top, output = caches[-1], self.layers[-1].activation
-        e = self.instance_errors(y, caches, loss)  # the error of each instance
+        top = caches[-1]
+        e = self.instance_errors(y, caches, loss, outs[-1])  # the error of each instance
         E, dE_de = batch_error(e, reduction, sample_weight, scale)  # E: their mean or sum
-        dZ = loss.output_delta(y, top, output, dE_de)  # dEdInL{L}
+        dZ = self._output_delta(y, top, loss, dE_de, outs[-1])  # dEdInL{L}
         if tracer is not None:
             tracer.record("e", e)
             tracer.record("E", E)
@@ -375,6 +382,16 @@ class Network:
                 if tracer is not None:  # dropout: dE/dA of f(Z) is dE/d(output) * mask
                     dA = dA_prev if cache_below.mask is None else dA_prev * cache_below.mask
         return E, {name: grads[name] for name in self.params}
+
+    def _output_delta(
+        self, y: Array, top: DenseCache, loss: Loss, dE_de: Any, out: LayerBuffers | None
+    ) -> Array:
+        """The loss's ``dEdInL{L}``, by its fused kernel into ``out.delta`` where it has one."""
+        output = self.layers[-1].activation
+        fused = None if out is None else loss_kernel_for(loss, output, y)
+        if fused is not None:
+            return fused.delta(y, top.A, out.cols, dE_de, out.delta)
+        return loss.output_delta(y, top.Z, top.A, output, dE_de)
 
     def _buffer_rows(self, buffers: Buffers | None, tracer: Tracer | None, m: int) -> list[Any]:
         """Each layer's buffers for ``m`` rows, or None for each without ``buffers``."""

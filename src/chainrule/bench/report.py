@@ -15,7 +15,7 @@ import numpy as np
 from ..datasets.catalog import seed_example
 from ..losses import get_loss
 from ..optimizers import SGD, Adam
-from ..workspace import Workspace
+from ..training.update import Workspace
 from . import seed_step, workload
 
 # (name, limit, how the value is computed from the results)

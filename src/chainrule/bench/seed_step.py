@@ -1,7 +1,7 @@
 """The seed's 2-2-1 sigmoid network trained one instance at a time: time per full step.
 
 Compared: the notebook's hand-written NumPy step (its cell 13: forward, error, backward,
-update), chainrule's lean step (a :class:`~chainrule.workspace.Workspace`, input checked
+update), chainrule's lean step (a :class:`~chainrule.training.update.Workspace`, input checked
 once), chainrule's validated :func:`~chainrule.step.train_step`, and PyTorch autograd.
 Also the cost of the tracing hooks when no tracer is given ("tracing off").
 """
@@ -20,7 +20,7 @@ from ..datasets.catalog import seed_example
 from ..losses import batch_error
 from ..network import Network
 from ..step import train_step
-from ..workspace import Workspace
+from ..training.update import Workspace
 
 
 def per_step(step: Callable[[], Any], n_steps: int) -> float:
@@ -124,26 +124,19 @@ def _backward(
     *,
     sample_weight: Any = None,
 ) -> tuple[Any, dict[str, Any]]:
-    """:meth:`Network.backward` less its tracer lines."""
-    top = caches[-1]
+    """:meth:`Network.backward` less its tracer and buffer lines."""
+    top, output = caches[-1], network.layers[-1].activation
     e = network.instance_errors(y, caches, loss)
-    E, scale = batch_error(e, reduction, sample_weight)
-    if loss.fused(network.layers[-1].activation):
-        dZ = loss.instance_gradient_from_logits(y, top.Z, top.A) * scale
-        dA = None
-    else:
-        dA = loss.instance_gradient(y, top.A) * scale
-        dZ = None
+    E, dE_de = batch_error(e, reduction, sample_weight)
+    dZ = loss.output_delta(y, top.Z, top.A, output, dE_de)
     grads = {}
     for k in range(network.n_layers, 0, -1):
         layer, cache = network.layers[k - 1], caches[k - 1]
-        if dZ is None:
-            if cache.mask is not None:
-                dA = dA * cache.mask
-            dZ = layer.activation.backprop(dA, cache.Z, cache.A)
-        dA_prev, layer_grads = layer.backward_from_dZ(dZ, cache, need_dA_prev=k > 1)
-        grads[f"W{k}"], grads[f"b{k}"] = layer_grads["W"], layer_grads["b"]
-        dA, dZ = dA_prev, None
+        dA_prev, grads[f"W{k}"], grads[f"b{k}"] = layer.backward_affine(
+            dZ, cache, need_dA_prev=k > 1
+        )
+        if k > 1:
+            dZ = network.layers[k - 2].backward_activation(dA_prev, caches[k - 2])
     return E, {name: grads[name] for name in network.params}
 
 
