@@ -22,7 +22,6 @@ array([[1.099, 1.13 ]])
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
@@ -33,9 +32,8 @@ from .checks import Array, as_float_array, is_foreign_array, shape_of
 from .kernels import Kernel
 
 
-@dataclass(frozen=True)
-class DenseCache:
-    """What a dense layer's backward step needs from its forward step."""
+class DenseCache(NamedTuple):
+    """What a dense layer's backward step needs from its forward step (immutable)."""
 
     A_prev: Array  # (n_samples, n_in): the layer's input, the seed's outL(k-1) or x
     # (n_samples, n_out): the seed's inLk; None where a kernel overwrote it with A in place

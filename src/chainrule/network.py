@@ -381,6 +381,8 @@ class Network:
                 dZ = below.backward_activation(dA_prev, cache_below, out_below)
                 if tracer is not None:  # dropout: dE/dA of f(Z) is dE/d(output) * mask
                     dA = dA_prev if cache_below.mask is None else dA_prev * cache_below.mask
+        if buffers is not None:  # the same arrays, already in the order of self.params
+            return E, buffers.grads
         return E, {name: grads[name] for name in self.params}
 
     def _output_delta(
