@@ -16,11 +16,12 @@ and ``sum(exp(z - max))`` there). :func:`kernel_for` looks a kernel up in
 none (another activation, another array library), the engine calls the activation's own
 ``value`` and ``backprop``.
 
-A loss and its matching output activation may have a fused kernel too
-(:data:`LOSS_KERNELS`, :func:`loss_kernel_for`): softmax with cross-entropy reuses the
-softmax kernel's ``max`` and sum of exponentials for the errors (as
-``CrossEntropy.per_instance_from_logits`` computes them) and writes the output delta
-``(A * sum(y) - y) * dE_de`` in place.
+A loss may have an in-place kernel for the output layer too (:data:`LOSS_KERNELS`,
+:func:`loss_kernel_for`): the instances' errors and the output delta ``dEdInL{L}``.
+Softmax with cross-entropy reuses the softmax kernel's ``max`` and sum of exponentials
+(as ``CrossEntropy.per_instance_from_logits`` computes them) and writes ``(A * sum(y) -
+y) * dE_de``; the seed's half squared error writes ``(A - y) * dE_de`` and runs the output
+activation's backprop on it.
 
 Examples
 --------
@@ -43,7 +44,7 @@ import numpy as np
 
 from .activations import Activation, Identity, ReLU, Sigmoid, Softmax, Tanh
 from .checks import Array
-from .losses import CrossEntropy, Loss
+from .losses import CrossEntropy, HalfSquaredError, Loss
 
 
 class Constants(NamedTuple):
@@ -162,39 +163,64 @@ KERNELS: dict[tuple[type[Activation], str], Kernel] = {
 }
 
 
-def _softmax_cross_entropy_errors(y: Array, Z: Array, cols: Array, tmp: Array, e: Array) -> Array:
+def _softmax_cross_entropy_errors(y: Array, top: Any, out: Any) -> Array:
     # As CrossEntropy.per_instance_from_logits: e = sum(y) * (max + log(sum(exp(Z - max))))
     # - sum(y * Z), with max and the sum of exponentials from the softmax kernel.
-    top, total, ysum = cols[:, 0], cols[:, 1], cols[:, 2]
+    top_max, total, ysum, e = out.cols[:, 0], out.cols[:, 1], out.cols[:, 2], out.e
     _add_reduce(y, axis=1, out=ysum)
     np.log(total, e)
-    np.add(top, e, e)
+    np.add(top_max, e, e)
     np.multiply(ysum, e, e)
-    np.multiply(y, Z, tmp)
-    return np.subtract(e, _add_reduce(tmp, axis=1), e)
+    np.multiply(y, top.Z, out.tmp)
+    return np.subtract(e, _add_reduce(out.tmp, axis=1), e)
 
 
-def _softmax_cross_entropy_delta(y: Array, A: Array, cols: Array, dE_de: Any, dZ: Array) -> Array:
+def _softmax_cross_entropy_delta(
+    y: Array, top: Any, dE_de: Any, out: Any, activation: Activation
+) -> Array:
     # As CrossEntropy.instance_gradient_from_logits times dE/de: (A * sum(y) - y) * dE_de,
     # sum(y) kept by the errors' kernel.
-    np.multiply(A, cols[:, 2:3], dZ)
-    np.subtract(dZ, y, dZ)
-    return np.multiply(dZ, dE_de, dZ)
+    np.multiply(top.A, out.cols[:, 2:3], out.delta)
+    np.subtract(out.delta, y, out.delta)
+    return np.multiply(out.delta, dE_de, out.delta)
+
+
+def _half_squared_errors(y: Array, top: Any, out: Any) -> Array:
+    # As HalfSquaredError.per_instance: e = 0.5 * sum((y - A)**2).
+    np.subtract(y, top.A, out.tmp)
+    np.multiply(out.tmp, out.tmp, out.tmp)
+    _add_reduce(out.tmp, axis=1, out=out.e)
+    return np.multiply(0.5, out.e, out.e)
+
+
+def _half_squared_delta(y: Array, top: Any, dE_de: Any, out: Any, activation: Activation) -> Array:
+    # As Loss.output_delta: dE/dA = (A - y) * dE_de, then the activation's backprop.
+    dA = np.subtract(top.A, y, out.delta)
+    np.multiply(dA, dE_de, dA)
+    if out.kernel is None:
+        return activation.backprop(dA, top.Z, top.A)
+    out.kernel.backprop(dA, top.A, out.mask, out.tmp, out.cols)
+    return dA
 
 
 class LossKernel(NamedTuple):
-    """A loss fused with its output activation, in place: ``errors(y, Z, cols, tmp, e)``
-    writes each instance's error into ``e``; ``delta(y, A, cols, dE_de, dZ)`` writes the
-    output layer's ``dE/dZ`` into ``dZ``. Both run after the activation's kernel."""
+    """A loss's in-place kernel for the output layer, after the activation's forward:
+    ``errors(y, top, out)`` writes each instance's error into ``out.e``;
+    ``delta(y, top, dE_de, out, activation)`` writes the output layer's ``dE/dZ`` into
+    ``out.delta``. ``top`` is the output layer's :class:`~chainrule.layers.DenseCache`,
+    ``out`` its :class:`~chainrule.layers.LayerBuffers`."""
 
-    errors: Callable[[Array, Array, Array, Array, Array], Array]
-    delta: Callable[[Array, Array, Array, Any, Array], Array]
+    errors: Callable[[Array, Any, Any], Array]
+    delta: Callable[[Array, Any, Any, Any, Activation], Array]
 
 
+# Keyed by the loss, the output activation (Activation: any that does not fuse with the
+# loss) and the array library.
 LOSS_KERNELS: dict[tuple[type[Loss], type[Activation], str], LossKernel] = {
     (CrossEntropy, Softmax, "numpy"): LossKernel(
         _softmax_cross_entropy_errors, _softmax_cross_entropy_delta
     ),
+    (HalfSquaredError, Activation, "numpy"): LossKernel(_half_squared_errors, _half_squared_delta),
 }
 
 
@@ -208,8 +234,10 @@ def kernel_for(activation: Activation, array: Array) -> Kernel | None:
 
 
 def loss_kernel_for(loss: Loss, activation: Activation, array: Array) -> LossKernel | None:
-    """The fused kernel of ``loss`` after the output ``activation``, for arrays like
-    ``array``; None where there is none or where the loss does not fuse with it."""
+    """The in-place kernel of ``loss`` after the output ``activation``, for arrays like
+    ``array``; None where there is none (a cross-entropy after another activation)."""
+    if loss.fuses_with is None:
+        return LOSS_KERNELS.get((type(loss), Activation, _library(array)))
     if not loss.fused(activation):
         return None
     return LOSS_KERNELS.get((type(loss), type(activation), _library(array)))

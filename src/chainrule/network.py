@@ -301,12 +301,12 @@ class Network:
 
         A cross-entropy after its matching output activation is computed from the
         logits ``Z``, which stays finite where ``log(A)`` would not. ``out``, the output
-        layer's buffers, lets a fused kernel (:mod:`chainrule.kernels`) write them there.
+        layer's buffers, lets the loss's kernel (:mod:`chainrule.kernels`) write them there.
         """
         top = caches[-1]
         fused = None if out is None else loss_kernel_for(loss, self.layers[-1].activation, y)
         if fused is not None:
-            return fused.errors(y, top.Z, out.cols, out.tmp, out.e)
+            return fused.errors(y, top, out)
         if loss.fused(self.layers[-1].activation):
             return loss.per_instance_from_logits(y, top.Z)
         return loss.per_instance(y, top.A)
@@ -388,11 +388,11 @@ class Network:
     def _output_delta(
         self, y: Array, top: DenseCache, loss: Loss, dE_de: Any, out: LayerBuffers | None
     ) -> Array:
-        """The loss's ``dEdInL{L}``, by its fused kernel into ``out.delta`` where it has one."""
+        """The loss's ``dEdInL{L}``, by its kernel into ``out.delta`` where it has one."""
         output = self.layers[-1].activation
         fused = None if out is None else loss_kernel_for(loss, output, y)
         if fused is not None:
-            return fused.delta(y, top.A, out.cols, dE_de, out.delta)
+            return fused.delta(y, top, dE_de, out, output)
         return loss.output_delta(y, top.Z, top.A, output, dE_de)
 
     def _buffer_rows(self, buffers: Buffers | None, tracer: Tracer | None, m: int) -> list[Any]:

@@ -95,6 +95,7 @@ class Workspace:
             )
         self.network = network
         self.buffers = Buffers(network.layers, batch_size)
+        self._sgd = SGD()  # its descend, the update itself, reads no learning rate
         self.batch_size = self.buffers.batch_size
 
     @property
@@ -138,7 +139,7 @@ class Workspace:
         E, steps = self.loss_and_grads(X, y, reduction, scale=lr)
         params = self.network.params
         trainable = {name: params[name] for name in self.network.trainable}
-        SGD(lr=lr).descend(trainable, steps, {"t": 0})
+        self._sgd.descend(trainable, steps, {"t": 0})
         return E
 
 
