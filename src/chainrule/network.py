@@ -304,9 +304,9 @@ class Network:
         layer's buffers, lets the loss's kernel (:mod:`chainrule.kernels`) write them there.
         """
         top = caches[-1]
-        fused = None if out is None else loss_kernel_for(loss, self.layers[-1].activation, y)
-        if fused is not None:
-            return fused.errors(y, top, out)
+        kernel = None if out is None else loss_kernel_for(loss, self.layers[-1].activation, y)
+        if kernel is not None:
+            return kernel.errors(y, top, out)
         if loss.fused(self.layers[-1].activation):
             return loss.per_instance_from_logits(y, top.Z)
         return loss.per_instance(y, top.A)
@@ -390,9 +390,9 @@ class Network:
     ) -> Array:
         """The loss's ``dEdInL{L}``, by its kernel into ``out.delta`` where it has one."""
         output = self.layers[-1].activation
-        fused = None if out is None else loss_kernel_for(loss, output, y)
-        if fused is not None:
-            return fused.delta(y, top, dE_de, out, output)
+        kernel = None if out is None else loss_kernel_for(loss, output, y)
+        if kernel is not None:
+            return kernel.delta(y, top, dE_de, out, output)
         return loss.output_delta(y, top.Z, top.A, output, dE_de)
 
     def _buffer_rows(self, buffers: Buffers | None, tracer: Tracer | None, m: int) -> list[Any]:
