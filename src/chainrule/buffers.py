@@ -131,3 +131,8 @@ class Buffers:
         Xb = X.take(rows, axis=0, out=self.X[:m], mode="clip")
         yb = y.take(rows, axis=0, out=self.y[:m], mode="clip")
         return Xb, yb
+
+
+def layer_buffers(buffers: Buffers | None, n_layers: int, m: int) -> list[LayerBuffers | None]:
+    """Each of ``n_layers`` layers' buffers for ``m`` rows; None for each without ``buffers``."""
+    return [None] * n_layers if buffers is None else buffers.rows(m)

@@ -35,7 +35,7 @@ from array_api_compat import array_namespace
 
 from . import checks
 from .activations import Activation, get_activation
-from .buffers import Buffers
+from .buffers import Buffers, layer_buffers
 from .checks import Array, as_float_array, check_finite, shape_of
 from .initializers import as_generator, initialize
 from .kernels import loss_kernel_for
@@ -283,7 +283,8 @@ class Network:
             The output of the last layer, the seed's ``outL{L}``.
         caches : list of DenseCache, one per layer
         """
-        outs = self._buffer_rows(buffers, tracer, int(X.shape[0]))
+        _check_no_tracer_with(buffers, tracer)
+        outs = layer_buffers(buffers, self.n_layers, int(X.shape[0]))
         caches = []
         A = X
         for k, layer in enumerate(self.layers, start=1):
@@ -354,11 +355,12 @@ class Network:
         grads : dict
             ``{"W1": dE/dW1, "b1": dE/db1, ...}``, each the shape of its parameter.
         """
-        outs = self._buffer_rows(buffers, tracer, int(y.shape[0]))
+        _check_no_tracer_with(buffers, tracer)
+        outs = layer_buffers(buffers, self.n_layers, int(y.shape[0]))
         top = caches[-1]
         e = self.instance_errors(y, caches, loss, outs[-1])  # the error of each instance
         E, dE_de = batch_error(e, reduction, sample_weight, scale)  # E: their mean or sum
-        dZ = self._output_delta(y, top, loss, dE_de, outs[-1])  # dEdInL{L}
+        dZ = self.output_delta(y, caches, loss, dE_de, outs[-1])  # dEdInL{L}
         if tracer is not None:
             tracer.record("e", e)
             tracer.record("E", E)
@@ -385,23 +387,31 @@ class Network:
             return E, buffers.grads
         return E, {name: grads[name] for name in self.params}
 
-    def _output_delta(
-        self, y: Array, top: DenseCache, loss: Loss, dE_de: Any, out: LayerBuffers | None
+    def output_delta(
+        self,
+        y: Array,
+        caches: list[DenseCache],
+        loss: Loss,
+        dE_de: Any,
+        out: LayerBuffers | None = None,
     ) -> Array:
-        """The loss's ``dEdInL{L}``, by its kernel into ``out.delta`` where it has one."""
-        output = self.layers[-1].activation
+        """The output layer's ``dE/dZ``, the seed's ``dEdInL{L}``, handed over by the loss.
+
+        ``dE_de`` is from :func:`~chainrule.losses.batch_error`; see
+        :meth:`Loss.output_delta <chainrule.losses.Loss.output_delta>`. ``out``, the
+        output layer's buffers, lets the loss's kernel (:mod:`chainrule.kernels`) write it
+        into ``out.delta``.
+        """
+        top, output = caches[-1], self.layers[-1].activation
         kernel = None if out is None else loss_kernel_for(loss, output, y)
         if kernel is not None:
             return kernel.delta(y, top, dE_de, out, output)
         return loss.output_delta(y, top.Z, top.A, output, dE_de)
 
-    def _buffer_rows(self, buffers: Buffers | None, tracer: Tracer | None, m: int) -> list[Any]:
-        """Each layer's buffers for ``m`` rows, or None for each without ``buffers``."""
-        if buffers is None:
-            return [None] * self.n_layers
-        if tracer is not None:
-            raise ValueError("a tracer keeps every array, which buffers overwrite: pass one")
-        return buffers.rows(m)
+
+def _check_no_tracer_with(buffers: Buffers | None, tracer: Tracer | None) -> None:
+    if buffers is not None and tracer is not None:
+        raise ValueError("a tracer keeps every array, which buffers overwrite: pass one")
 
 
 # -- building and checking the layers ----------------------------------------------------------

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ..buffers import Buffers, layer_buffers
 from ..datasets.catalog import seed_example
 from ..losses import batch_error
 from ..network import Network
@@ -104,13 +105,19 @@ def torch_step() -> Callable[[], Any]:
 
 
 def _forward(
-    network: Network, X: Any, *, training: bool = False, rng: Any = None
+    network: Network,
+    X: Any,
+    *,
+    training: bool = False,
+    rng: Any = None,
+    buffers: Buffers | None = None,
 ) -> tuple[Any, list[Any]]:
-    """:meth:`Network.forward` less its tracer lines (and the layer count only they use)."""
+    """:meth:`Network.forward` less its tracer lines."""
+    outs = layer_buffers(buffers, network.n_layers, int(X.shape[0]))
     caches = []
     A = X
-    for layer in network.layers:
-        A, cache = layer.forward(A, training=training, rng=rng)
+    for k, layer in enumerate(network.layers, start=1):
+        A, cache = layer.forward(A, training=training, rng=rng, out=outs[k - 1])
         caches.append(cache)
     return A, caches
 
@@ -123,20 +130,26 @@ def _backward(
     reduction: str = "mean",
     *,
     sample_weight: Any = None,
+    buffers: Buffers | None = None,
+    scale: float = 1.0,
 ) -> tuple[Any, dict[str, Any]]:
-    """:meth:`Network.backward` less its tracer and buffer lines."""
-    top, output = caches[-1], network.layers[-1].activation
-    e = network.instance_errors(y, caches, loss)
-    E, dE_de = batch_error(e, reduction, sample_weight)
-    dZ = loss.output_delta(y, top.Z, top.A, output, dE_de)
+    """:meth:`Network.backward` less its tracer lines."""
+    outs = layer_buffers(buffers, network.n_layers, int(y.shape[0]))
+    e = network.instance_errors(y, caches, loss, outs[-1])
+    E, dE_de = batch_error(e, reduction, sample_weight, scale)
+    dZ = network.output_delta(y, caches, loss, dE_de, outs[-1])
     grads = {}
     for k in range(network.n_layers, 0, -1):
         layer, cache = network.layers[k - 1], caches[k - 1]
+        out, out_below = outs[k - 1], outs[k - 2] if k > 1 else None
         dA_prev, grads[f"W{k}"], grads[f"b{k}"] = layer.backward_affine(
-            dZ, cache, need_dA_prev=k > 1
+            dZ, cache, need_dA_prev=k > 1, out=out, out_below=out_below
         )
         if k > 1:
-            dZ = network.layers[k - 2].backward_activation(dA_prev, caches[k - 2])
+            below, cache_below = network.layers[k - 2], caches[k - 2]
+            dZ = below.backward_activation(dA_prev, cache_below, out_below)
+    if buffers is not None:
+        return E, buffers.grads
     return E, {name: grads[name] for name in network.params}
 
 

@@ -137,8 +137,8 @@ class Workspace:
         :meth:`SGD.descend <chainrule.optimizers.SGD.descend>` subtracts.
         """
         E, steps = self.loss_and_grads(X, y, reduction, scale=lr)
-        params = self.network.params
-        trainable = {name: params[name] for name in self.network.trainable}
+        frozen = self.network.frozen
+        trainable = {name: p for name, p in self.network.params.items() if name not in frozen}
         self._sgd.descend(trainable, steps, {"t": 0})
         return E
 
