@@ -16,7 +16,7 @@ from chainrule.losses import get_loss
 from chainrule.optimizers import SGD
 from chainrule.trace import Trace
 
-HIDDEN = sorted(name for name in ACTIVATIONS if name != "softmax")
+HIDDEN = sorted(ACTIVATIONS)  # softmax too: a hidden layer may use any
 OUTPUTS = [
     ("softmax", "cross_entropy"),
     ("sigmoid", "binary_cross_entropy"),
