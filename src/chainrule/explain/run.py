@@ -156,6 +156,7 @@ def explain(
     freeze_biases: bool = False,
     scalars: bool | None = None,
     gradcheck: bool | None = None,
+    l2: float = 0.0,
 ) -> Explanation:
     """Trace one gradient-descent step of ``network`` on ``(x, y)`` and explain it.
 
@@ -187,6 +188,9 @@ def explain(
         Put the central-difference estimate beside each gradient; by default for
         networks of up to :data:`MAX_GRADCHECK_PARAMS` parameters (it costs two forward
         passes per parameter).
+    l2 : float
+        L2 regularization: the penalty ``l2/2 * sum_k ||Wk||^2`` joins the error and
+        ``l2 * Wk`` each weight's gradient (see :func:`chainrule.train_step`).
 
     Examples
     --------
@@ -198,6 +202,8 @@ def explain(
     """
     check_positive(steps, "steps", integer=True)
     check_positive(lr, "lr")
+    if isinstance(l2, bool) or not isinstance(l2, int | float) or not 0 <= l2 < float("inf"):
+        raise ValueError(f"l2 must be a finite number >= 0, got {l2!r}")
     if not isinstance(freeze_biases, bool):
         raise TypeError(f"freeze_biases must be True or False, got {freeze_biases!r}")
     for name, flag in (("scalars", scalars), ("gradcheck", gradcheck)):
@@ -213,9 +219,19 @@ def explain(
     if gradcheck:
         report = check_gradients(work, loss, x, y, reduction=reduction)
         checks = {name: (r.analytic, r.numeric) for name, r in report.results.items()}
+        if l2:  # the penalty's gradient l2 * Wk, exact, on both sides
+            for name, (analytic, numeric) in list(checks.items()):
+                if name.startswith("W"):
+                    extra = l2 * np.asarray(work.params[name], dtype=float)
+                    checks[name] = (np.asarray(analytic) + extra, np.asarray(numeric) + extra)
     trace = Trace()
-    errors = [train_step(work, x, y, lr=lr, loss=loss, reduction=reduction, tracer=trace)]
+    kw = {"lr": lr, "loss": loss, "reduction": reduction, "l2": l2}
+    errors = [train_step(work, x, y, tracer=trace, **kw)]
     for _ in range(steps - 1):
-        errors.append(train_step(work, x, y, lr=lr, loss=loss, reduction=reduction))
-    errors.append(work.loss(x, y, loss, reduction))
+        errors.append(train_step(work, x, y, **kw))
+    penalty = 0.5 * l2 * sum(
+        float(np.sum(np.asarray(work.params[f"W{k}"], dtype=float) ** 2))
+        for k in range(1, work.n_layers + 1)
+    )
+    errors.append(float(work.loss(x, y, loss, reduction)) + penalty)
     return Explanation(trace=trace, errors=errors, title=title, checks=checks, scalars=scalars)

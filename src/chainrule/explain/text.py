@@ -22,7 +22,10 @@ if TYPE_CHECKING:
 def fmt(value: Any, precision: int = 6) -> str:
     """Format like NumPy's ``print`` with ``np.set_printoptions(precision=precision)``."""
     # array2string, not str: str() of a 0-d array ignores the precision.
-    return np.array2string(np.asarray(value), precision=precision)
+    # + 0.0 turns a negative zero (e.g. a ReLU's masked gradient) into 0: no "-0." printed.
+    array = np.asarray(value)
+    array = array + 0.0 if np.issubdtype(array.dtype, np.floating) else array
+    return np.array2string(array, precision=precision)
 
 
 def _row(trace: Trace, name: str) -> Any:
@@ -72,7 +75,14 @@ def _derived(derivation: Derivation | None, key: str) -> list[str]:
         f"#   with shapes:  {step.matrix.text()}",
         f"#   with numbers: {step.numbers.text()}",
     ]
+    if step.local:
+        lines.append("#   local derivatives, at first use:")
+        lines += [f"#     {expr.text()}" for expr in step.local]
+    if step.per_instance or step.scalars:
+        lines.append("#   per instance, then entry by entry:" if step.per_instance else
+                     "#   entry by entry:")  # fmt: skip
     lines += [f"#     {expr.text()}" for expr in (*step.per_instance, *step.scalars)]
+    lines += [f"#   note: {note}" for note in step.notes]
     if step.numeric is not None:
         from .expr import Mat
 
@@ -135,7 +145,8 @@ def render_text(
     for k in layers:
         below = "x" if k == 1 else f"outL{k - 1}"
         out += [
-            f"# inL{k} = {below} @ W{k} + b{k}",
+            f"# inL{k} = {below} @ W{k} + b{k}  (the pre-activation: the input to layer {k}'s "
+            "activation)",
             f"Input to layer {k}:  {fmt(_row(trace, f'inL{k}'), p)}",
             *_derived(derivation, f"inL{k}"),
             f"# outL{k} = {acts[k - 1].name}(inL{k})",
@@ -152,14 +163,24 @@ def render_text(
         out += _derived(derivation, "E")
 
     fused = loss.fused(acts[-1])
+    n = trace.n_samples
+    mean = f"1/{n} * " if trace.info["reduction"] == "mean" and n > 1 else ""
+    l2 = float(trace.info.get("l2", 0.0))
     for k in range(L, 0, -1):
         below = "x" if k == 1 else f"outL{k - 1}"
         if k == L:
-            d_out = f"dE/d{yhat} = {loss.gradient_formula.replace('yhat', yhat)}"
+            d_out = f"dE/d{yhat} = {mean}({loss.gradient_formula.replace('yhat', yhat)})"
+            d_out = d_out if mean else d_out.replace("(", "", 1)[:-1]
         else:
-            d_out = f"dEdInL{k + 1} @ W{k + 1}.T"
+            d_out = f"dEdInL{k + 1} @ W{k + 1}.T  (W{k + 1} before its update)"
         if k == L and fused:
-            d_in = f"outL{L} - y ({acts[-1].name} and {loss.name} combined)"
+            sums = np.asarray(trace["y"], dtype=float).sum(axis=1)
+            if acts[-1].name == "softmax" and not np.all(sums == 1.0):
+                d_in = f"{mean}(outL{L} * sum(y) - y) ({acts[-1].name} and {loss.name} combined)"
+            else:
+                cond = "; sum(y) = 1" if acts[-1].name == "softmax" else ""
+                d_in = f"{mean}(outL{L} - y) ({acts[-1].name} and {loss.name} combined{cond})"
+            d_in = d_in if mean else d_in.replace("(", "", 1).replace(") (", " (", 1)
         elif acts[k - 1].elementwise:
             d_in = f"dEdOutL{k} * {acts[k - 1].name}'(inL{k})"
         else:
@@ -173,15 +194,15 @@ def render_text(
             f"# dEdInL{k} = {d_in}",
             f"dEdInL{k}:  {fmt(_row(trace, f'dEdInL{k}'), p)}",
             *_derived(derivation, f"dEdInL{k}"),
-            f"# dEdW{k} = {below}.T @ dEdInL{k}",
+            f"# dEdW{k} = "
+            + (f"outer({below}, dEdInL{k})" if n == 1 else f"{below}.T @ dEdInL{k}")
+            + (f" + l2 * W{k}" if l2 else ""),
             f"dEdW{k}:  {fmt(trace[f'dEdW{k}'], p)}",
             *_derived(derivation, f"dEdW{k}"),
-            f"# dEdB{k} = dEdInL{k} summed over the instances",
+            f"# dEdB{k} = dEdInL{k}" + (" summed over the instances" if n > 1 else ""),
             f"dEdB{k}:  {fmt(trace[f'dEdB{k}'], p)}",
             *_derived(derivation, f"dEdB{k}"),
         ]
-    if trace.info["reduction"] == "mean" and trace.n_samples > 1:
-        out.append(f"# (dEdOutL{L} includes the factor 1/{trace.n_samples} of the mean)")
 
     out += ["", "Updating parameters", "# Wk <- Wk - lr * dEdWk;  bk <- bk - lr * dEdBk"]
     for k in layers:
