@@ -392,21 +392,27 @@ def markdown_equations(markdown: str) -> list[Equation]:
 
 
 def latex_equations(document: str) -> list[Equation]:
-    """The display maths ``\\[ ... \\]`` of a LaTeX explanation."""
+    """The display maths of a LaTeX explanation: ``\\fiteq{...}`` or ``\\[ ... \\]``."""
     out, kind = [], "other"
-    for m in re.finditer(r"\\\[(.*?)\\\]|^(With the numbers|Entry by entry|General formula|"
-                         r"Matrix form|Per instance|\\subsub)", document, re.S | re.M):  # fmt: skip
-        if m.group(1) is None:
+    marker = re.compile(
+        r"\\fiteq\{|\\\[|^(With the numbers|Entry by entry|General formula|Matrix form|"
+        r"Per instance|Local derivatives|\\subsub)",
+        re.M,
+    )
+    pos = 0
+    while (m := marker.search(document, pos)) is not None:
+        if m.group(1) is not None:
             kind = {"With the numbers": "numbers", "Entry by entry": "entry"}.get(
-                m.group(2), "other"
+                m.group(1), "other"
             )
+            pos = m.end()
             continue
-        body = m.group(1)
-        for piece in (
-            re.split(r"\\\\(?![^{]*\\end\{bmatrix\})", body) if "aligned" in body else [body]
-        ):
-            piece = re.sub(r"\\(begin|end)\{aligned\}|&(?=\s*=)", "", piece)
-            out.append(Equation(latex_to_plain(piece), kind, piece))
+        if m.group(0) == "\\[":
+            end = document.index("\\]", m.end())
+            body, pos = document[m.end() : end], end + 2
+        else:
+            body, pos = _braced(document, m.end() - 1)
+        out.append(Equation(latex_to_plain(body), kind, body))
         kind = "entry" if kind in ("numbers", "entry") else "other"
     return out
 

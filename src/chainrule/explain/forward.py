@@ -56,7 +56,7 @@ class ForwardBuilder(Builder):
             as_.append(self.activation_entry(k, s, j, Z, A))
         inl = self.step(
             f"inL{k}",
-            f"Pre-activation of layer {k} (the input to its activation)",
+            f"Pre-activation of layer {k}, the input to its activation",
             Op("=", [Sym(f"inL{k}"), Op("+", [Op("@", [Sym(below), Sym(f"W{k}")]), Sym(f"b{k}")])]),
             Op(
                 "=",

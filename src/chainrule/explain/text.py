@@ -9,14 +9,16 @@ gradients always keep their own shapes.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from ..trace import Trace
-
-if TYPE_CHECKING:
-    from .derivation import Derivation
+from .conventions import conventions
+from .conventions import layers as layer_range
+from .derivation import Derivation
+from .diagnostics import summary
+from .expr import Mat
 
 
 def fmt(value: Any, precision: int = 6) -> str:
@@ -32,34 +34,6 @@ def _row(trace: Trace, name: str) -> Any:
     """A per-instance quantity: one row for a single instance, the matrix for a batch."""
     value = np.asarray(trace[name])
     return value[0] if trace.n_samples == 1 and value.ndim == 2 else value
-
-
-def conventions(trace: Trace) -> list[str]:
-    """The settings in force, stated so a reader can compare with a textbook."""
-    info = trace.info
-    loss = info["loss"]
-    n = trace.n_samples
-    acts = ", ".join(a.name for a in info["activations"])
-    sizes = [int(trace["x"].shape[1])] + [int(trace[f"b{k}"].shape[0]) for k in _layers(trace)]
-    reduction = info["reduction"]
-    batch = (
-        f"{n} instance{'s' if n > 1 else ''}; the batch error E is the {reduction} of the "
-        f"per-instance errors e (reduction={reduction!r})"
-    )
-    frozen = info["frozen"]
-    update = f"plain gradient descent, lr = {info['lr']:g}; " + (
-        f"kept fixed (frozen): {', '.join(frozen)}" if frozen else "every weight and bias updated"
-    )
-    return [
-        f"Network: {'-'.join(map(str, sizes))}, activations {acts}, dtype {trace['x'].dtype}",
-        f"Loss: {loss.name}, E = {loss.error_formula} per instance",
-        f"Batch: {batch}",
-        f"Update: {update}",
-    ]
-
-
-def _layers(trace: Trace) -> range:
-    return range(1, int(trace.info["n_layers"]) + 1)
 
 
 def _derived(derivation: Derivation | None, key: str) -> list[str]:
@@ -84,16 +58,12 @@ def _derived(derivation: Derivation | None, key: str) -> list[str]:
     lines += [f"#     {expr.text()}" for expr in (*step.per_instance, *step.scalars)]
     lines += [f"#   note: {note}" for note in step.notes]
     if step.numeric is not None:
-        from .expr import Mat
-
         numeric = Mat(step.numeric, derivation.precision).text()
         lines.append(f"#   central difference: {numeric}")
     return lines
 
 
 def _checks(derivation: Derivation) -> list[str]:
-    from .diagnostics import summary
-
     out = ["", "Checks"]
     if derivation.checks:
         out.append("# analytic gradient beside its central-difference estimate (float64, eps 1e-6)")
@@ -130,7 +100,7 @@ def render_text(
         (symbols, shapes, numbers), entry by entry, and a section of checks closes.
     """
     p = precision
-    layers = _layers(trace)
+    layers = layer_range(trace)
     L = layers[-1]
     loss = trace.info["loss"]
     acts = trace.info["activations"]
