@@ -269,8 +269,9 @@ def render_graph(trace: Trace, precision: int = 4) -> str:
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:.0f} {height:.0f}" '
         f'width="{width:.0f}" style="max-width: 100%; height: auto" role="img">\n'
         "<title>Computational graph of one training step</title>\n"
-        '<defs><marker id="cg-arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" '
-        'markerHeight="7" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" '
+        '<defs><marker id="cg-arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="9" '
+        'markerHeight="9" markerUnits="userSpaceOnUse" orient="auto-start-reverse">'
+        '<path d="M 0 0 L 10 5 L 0 10 z" '
         'fill="#555"/></marker></defs>\n'
         f'<rect width="100%" height="100%" fill="white"/>\n'
         + _text(MARGIN, 22, title, 13, font_weight="bold")
