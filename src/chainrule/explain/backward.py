@@ -160,6 +160,7 @@ class BackwardBuilder(ForwardBuilder):
         notes: list[str] = []
         if fused:
             general, matrix, numbers, scal, notes = self.fused_delta(k)
+            notes += [] if act.elementwise else [SOFTMAX_NOTE]
         elif act.elementwise:
             general = Op("=", [D("E", inl), Op("*", [D("E", out), D(out, inl)])])
             matrix = Op(
@@ -288,7 +289,7 @@ class BackwardBuilder(ForwardBuilder):
             else:
                 numbers = Word("entry by entry below")
             why = f"{combined}; the targets do not sum to 1, so the sum stays"
-        general = Op("=", [D("E", inl), self.scaled(sym), Word(f"({why})")])
+        general = Op("=", [D("E", inl), Op(" ", [self.scaled(sym), Word(f"({why})")])])
         matrix = Op("=", [self.shaped(f"dEdInL{k}"), self.scaled(shaped)])
         scal = []
         for s, j in self.entries(dZ.shape):
@@ -387,10 +388,18 @@ class BackwardBuilder(ForwardBuilder):
                 [
                     D(Sym(out, ("i",)), Sym(inl, ("j",))),
                     Op(
-                        "*",
-                        [Sym(out, ("i",)), Op("-", [Sym("delta", ("i", "j")), Sym(out, ("j",))])],
+                        " ",
+                        [
+                            Op(
+                                "*",
+                                [
+                                    Sym(out, ("i",)),
+                                    Op("-", [Sym("delta", ("i", "j")), Sym(out, ("j",))]),
+                                ],
+                            ),
+                            Word("(delta[i,j] is 1 where i is j, else 0)"),
+                        ],
                     ),
-                    Word("(delta[i,j] = 1 if i = j else 0)"),
                 ],
             )
         ]
