@@ -128,14 +128,20 @@ def render_text(
     out += ["", "Error calculation", f"# e = {loss.error_formula.replace('yhat', yhat)}"]
     out.append(f"Error:  {fmt(trace['e'], p)}")
     out += _derived(derivation, "e")
-    if trace.n_samples > 1:
-        out.append(f"Batch error E = {trace.info['reduction']}(e):  {fmt(trace['E'], p)}")
+    l2 = float(trace.info.get("l2", 0.0))
+    if trace.n_samples > 1 or l2:
+        label = (
+            f"Batch error E = {trace.info['reduction']}(e)"
+            if trace.n_samples > 1
+            else ("Error E = e")
+        )
+        label += " + L2 penalty" if l2 else ""
+        out.append(f"{label}:  {fmt(trace['E'], p)}")
         out += _derived(derivation, "E")
 
     fused = loss.fused(acts[-1])
     n = trace.n_samples
     mean = f"1/{n} * " if trace.info["reduction"] == "mean" and n > 1 else ""
-    l2 = float(trace.info.get("l2", 0.0))
     for k in range(L, 0, -1):
         below = "x" if k == 1 else f"outL{k - 1}"
         if k == L:
@@ -182,10 +188,12 @@ def render_text(
             out += _derived(derivation, f"{name}_new")
 
     out += ["", f"Error before:  {fmt(trace['e'], p)}", f"Error after:  {fmt(trace['e_new'], p)}"]
-    if trace.n_samples > 1:
+    if trace.n_samples > 1 or l2:
+        word = "Batch error" if trace.n_samples > 1 else "Error E"
+        word += " (with the L2 penalty)" if l2 else ""
         out += [
-            f"Batch error before:  {fmt(trace['E'], p)}",
-            f"Batch error after:  {fmt(trace['E_new'], p)}",
+            f"{word} before:  {fmt(trace['E'], p)}",
+            f"{word} after:  {fmt(trace['E_new'], p)}",
         ]
     if errors is not None and len(errors) > 2:
         width = len(str(len(errors) - 1))
