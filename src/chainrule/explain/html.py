@@ -42,7 +42,7 @@ STYLE = """
 .chainrule summary { cursor: pointer; color: #555; font-size: 0.9em; }
 .chainrule .note { background: #fff8e6; border-left: 3px solid #e0a020; padding: 0.2em 0.6em;
   margin: 0.3em 0 0.3em 1em; font-size: 0.92em; }
-.chainrule table.legend td { text-align: left; }
+.chainrule table.legend td, .chainrule table.legend th { text-align: left; }
 .chainrule svg { max-width: 100%; height: auto; }
 """
 
