@@ -16,6 +16,9 @@ import numpy as np
 import pytest
 
 from chainrule import Network, explain, seed_example
+from chainrule.explain.expr import Op, Sym
+from chainrule.explain.forward import ForwardBuilder
+from chainrule.explain.notation import Call
 
 from .explain_audit import (
     audit,
@@ -170,3 +173,22 @@ def test_the_audit_catches_the_old_dot_product_reading_of_an_outer_product():
 def test_the_audit_flags_a_computation_with_nothing_to_check_it_against():
     report = audit(text_equations("#   with numbers: dEdInL2 = sigmoid(0.3)"), PRECISION)
     assert report.failures and report.failures[0].startswith("unchecked")
+
+
+def test_the_audit_fails_in_every_format_when_the_old_softmax_line_is_planted(monkeypatch):
+    # The renderer itself patched back to the old false line, softmax of one number:
+    # outL2[j] = softmax(inL2[j]) = softmax(z) = a.
+    def old_entry(self, k, s, j, Z, A):
+        act, at = self.acts[k - 1].name, self.idx(s, j)
+        return Op("=", [Sym(f"outL{k}", at), Call(act, Sym(f"inL{k}", at)),
+                        Call(act, self.num(Z[s, j])), self.num(A[s, j])])  # fmt: skip
+
+    explanation = _softmax_explanation()
+    for fmt, equations in _equations(explanation).items():
+        assert not audit(equations, PRECISION).failures, fmt
+    monkeypatch.setattr(ForwardBuilder, "activation_entry", old_entry)
+    for fmt, equations in _equations(explanation).items():
+        failures = audit(equations, PRECISION).failures
+        # both softmax entries are false; the sigmoid ones (element-wise) stay true
+        assert len(failures) == 2, (fmt, failures)
+        assert all(f.startswith("false") for f in failures), fmt
