@@ -13,7 +13,8 @@ from chainrule.cli import main
 
 ROOT = Path(__file__).parent.parent
 EXAMPLES = ROOT / "examples"
-REGENERATE = """chainrule explain --format markdown --output examples/seed.md
+REGENERATE = """chainrule explain --format markdown --output examples/seed.md \\
+    --diagram examples/seed.svg --graph examples/seed-graph.svg
 chainrule explain --format html --output examples/seed.html --diagram examples/seed.svg \\
     --graph examples/seed-graph.svg
 chainrule explain --format html --level summary --output examples/seed-summary.html"""
@@ -29,13 +30,15 @@ chainrule explain --format html --level summary --output examples/seed-summary.h
 )
 def test_example_is_current(tmp_path, name, argv):
     out = tmp_path / name
-    assert main(["explain", *argv, "--output", str(out), "--diagram", str(tmp_path / "d.svg"),
-                 "--graph", str(tmp_path / "g.svg")]) == 0  # fmt: skip
+    d, g = tmp_path / "seed.svg", tmp_path / "seed-graph.svg"
+    assert (
+        main(["explain", *argv, "--output", str(out), "--diagram", str(d), "--graph", str(g)]) == 0
+    )
     assert (EXAMPLES / name).read_text(encoding="utf-8") == out.read_text(encoding="utf-8"), (
         f"examples/{name} is stale; regenerate with\n{REGENERATE}"
     )
-    for example, made in (("seed.svg", "d.svg"), ("seed-graph.svg", "g.svg")):
-        assert (EXAMPLES / example).read_text(encoding="utf-8") == (tmp_path / made).read_text(
+    for made in (d, g):
+        assert (EXAMPLES / made.name).read_text(encoding="utf-8") == made.read_text(
             encoding="utf-8"
         )
 

@@ -70,13 +70,36 @@ def test_the_math_check_catches_a_one_line_dollar_block():
     assert r"\\" not in rendered  # the \\ row break did not survive
 
 
-def test_markdown_from_the_command_line_writes_its_diagrams_beside_it(tmp_path):
+def test_markdown_from_the_command_line_links_its_diagrams(tmp_path):
     out = tmp_path / "seed.md"
-    assert main(["explain", "--format", "markdown", "--output", str(out)]) == 0
+    pictures = tmp_path / "pictures"
+    pictures.mkdir()
+    assert (
+        main(
+            [
+                "explain",
+                "--format",
+                "markdown",
+                "--output",
+                str(out),
+                "--diagram",
+                str(pictures / "d.svg"),
+                "--graph",
+                str(tmp_path / "g.svg"),
+            ]
+        )
+        == 0
+    )
     md = out.read_text(encoding="utf-8")
-    for name in ("seed.svg", "seed-graph.svg"):
-        assert f"]({name})" in md
-        assert (tmp_path / name).read_text(encoding="utf-8").startswith("<svg")
+    assert "](pictures/d.svg)" in md and "](g.svg)" in md  # relative to the Markdown
+    assert (pictures / "d.svg").read_text(encoding="utf-8").startswith("<svg")
+    assert (tmp_path / "g.svg").read_text(encoding="utf-8").startswith("<svg")
+    # without --diagram and --graph, nothing is linked and no other file is written
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    assert main(["explain", "--format", "markdown", "--output", str(alone / "a.md")]) == 0
+    assert [p.name for p in alone.iterdir()] == ["a.md"]
+    assert ".svg)" not in (alone / "a.md").read_text(encoding="utf-8")
 
 
 # -- LaTeX ---------------------------------------------------------------------------------

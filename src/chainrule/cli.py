@@ -7,6 +7,7 @@ line, ``chainrule: error: ...``, and exit with status 2.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -40,13 +41,14 @@ def _explain(args: argparse.Namespace) -> int:
         l2=example.l2 if args.l2 is None else args.l2,
     )
     links: dict[str, str] = {}
-    if args.format == "markdown" and args.output is not None:
-        # GitHub strips inline SVG: the diagrams are files beside the Markdown, linked.
-        stem = Path(args.output).stem
-        links = {"diagram": f"{stem}.svg", "graph": f"{stem}-graph.svg"}
-        beside = Path(args.output).parent
-        _write(str(beside / links["diagram"]), explanation.diagram(), "--output")
-        _write(str(beside / links["graph"]), explanation.graph(), "--output")
+    if args.format == "markdown":
+        # GitHub strips inline SVG: the Markdown links the --diagram and --graph files,
+        # by their paths relative to the Markdown's folder.
+        folder = Path(args.output).parent if args.output is not None else Path()
+        for option in ("diagram", "graph"):
+            path = getattr(args, option)
+            if path is not None:
+                links[option] = Path(os.path.relpath(path, folder)).as_posix()
     text = explanation.render(
         args.format, precision=args.precision, derive=args.derive, level=args.level, **links
     )
