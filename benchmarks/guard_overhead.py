@@ -45,7 +45,7 @@ def main() -> None:
     from threadpoolctl import threadpool_limits
 
     import chainrule
-    from chainrule import _fit_guard
+    from chainrule.training import guard as _fit_guard
 
     rng = np.random.default_rng(0)
     X = rng.random((args.rows, 784), dtype=np.float32)
@@ -106,7 +106,7 @@ def main() -> None:
 def _per_batch(net, Xb, Yb) -> tuple[float, float]:
     """Median seconds of one guard check and of one training step, on one batch."""
     import chainrule
-    from chainrule import _fit_guard
+    from chainrule.training import guard as _fit_guard
 
     loss = chainrule.get_loss("ce")
     optimizer = chainrule.Adam()

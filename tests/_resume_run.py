@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 import chainrule
-from chainrule.callbacks import Callback
+from chainrule.training.callbacks import Callback
 
 EPOCHS = 12
 

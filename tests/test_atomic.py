@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import chainrule
-from chainrule.atomic import atomic_write
+from chainrule.io.atomic import atomic_write
 
 
 def test_writes_bytes_and_writer_functions(tmp_path):
@@ -80,10 +80,10 @@ def test_full_disk_leaves_the_old_model(tmp_path, monkeypatch, stage):
             f.write = write
             return f
 
-        monkeypatch.setattr("chainrule.atomic.os.fdopen", fdopen)
-        monkeypatch.setattr("chainrule.io.atomic_write", _two_chunk_writer)
+        monkeypatch.setattr("chainrule.io.atomic.os.fdopen", fdopen)
+        monkeypatch.setattr("chainrule.io.files.atomic_write", _two_chunk_writer)
     else:
-        monkeypatch.setattr(f"chainrule.atomic.os.{stage}", no_space)
+        monkeypatch.setattr(f"chainrule.io.atomic.os.{stage}", no_space)
     with pytest.raises(OSError, match="no space left on device; the previous file is unchanged"):
         chainrule.save(_model(1), path)
     monkeypatch.undo()
@@ -130,7 +130,7 @@ def test_file_size_limit_in_a_real_process(tmp_path):
 WRITER = textwrap.dedent(
     """
     import sys
-    from chainrule.atomic import atomic_write
+    from chainrule.io.atomic import atomic_write
     path, size = sys.argv[1], int(sys.argv[2])
     contents = [b"a" * size, b"b" * size]
     i = 0
@@ -176,7 +176,7 @@ def test_atomic_write_used_for_models(tmp_path, monkeypatch):
         seen.append(path)
         return real(path, data)
 
-    monkeypatch.setattr("chainrule.io.atomic_write", spy)
+    monkeypatch.setattr("chainrule.io.files.atomic_write", spy)
     chainrule.save(_model(0), tmp_path / "m.safetensors")
     chainrule.save_checkpoint(
         tmp_path / "c", {"W1": np.ones((1, 1))}, {}, np.random.default_rng(), {}, {}

@@ -26,7 +26,7 @@ def full_disk(monkeypatch):
     def no_space(*args, **kwargs):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    return lambda: monkeypatch.setattr("chainrule.atomic.os.replace", no_space)
+    return lambda: monkeypatch.setattr("chainrule.io.atomic.os.replace", no_space)
 
 
 def _old_file(path):

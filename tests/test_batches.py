@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule import batches
 from chainrule.training import fit
+from chainrule.training import sources as batches
 
 
 @pytest.fixture

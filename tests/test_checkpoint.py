@@ -132,7 +132,7 @@ def test_checkpoint_overwrite_is_atomic(tmp_path, monkeypatch):
     def fail(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("chainrule.atomic.os.replace", fail)
+    monkeypatch.setattr("chainrule.io.atomic.os.replace", fail)
     with pytest.raises(OSError, match="no space left on device; the previous file is unchanged"):
         chainrule.save_checkpoint(path, **_args(np.random.default_rng(1)))
     assert path.read_bytes() == before

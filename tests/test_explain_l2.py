@@ -15,7 +15,7 @@ import pytest
 
 from chainrule import Network, Trace, explain, seed_example, train_step
 from chainrule.cli import main
-from chainrule.spec import spec_from_dict
+from chainrule.datasets.spec import spec_from_dict
 
 
 def _batch():

@@ -14,9 +14,10 @@ import pytest
 
 import chainrule
 from chainrule import ModelFileError, Network
-from chainrule._safetensors import MAX_HEADER_BYTES
 from chainrule.activations import LeakyReLU
-from chainrule.io import KINDS, expect_arrays, register_kind
+from chainrule.io import expect_arrays, register_kind
+from chainrule.io.files import KINDS
+from chainrule.io.safetensors import MAX_HEADER_BYTES
 
 from ._forge import forge, network_arrays, network_meta, safetensors_numpy
 

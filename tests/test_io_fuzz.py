@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 import chainrule
 from chainrule import ModelFileError, Network
-from chainrule.callbacks import Callback
+from chainrule.training.callbacks import Callback
 
 EXAMPLES = int(os.environ.get("CHAINRULE_FUZZ_EXAMPLES", "1500"))
 FUZZ = settings(

@@ -5,7 +5,11 @@ import pytest
 
 pytest.importorskip("sklearn", reason="metrics are computed by sklearn.metrics")
 
-from chainrule.metrics import classification_metrics, classification_report, regression_metrics
+from chainrule.evaluation.metrics import (
+    classification_metrics,
+    classification_report,
+    regression_metrics,
+)
 
 
 def test_binary_metrics_by_hand():

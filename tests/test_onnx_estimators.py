@@ -103,7 +103,7 @@ def test_float_labels(tmp_path):
 
 
 def test_labels_onnx_cannot_hold_are_refused():
-    from chainrule._onnx_estimators import _classes_tensor
+    from chainrule.interop.onnx_estimators import _classes_tensor
 
     with pytest.raises(TypeError, match="integer, float, bool or string class labels"):
         _classes_tensor(np.array([(1, 2), "a"], dtype=object))

@@ -1,4 +1,4 @@
-"""chainrule.plot: each figure is written as a valid PNG that is not blank (Agg backend)."""
+"""chainrule.evaluation.plots: each figure is a valid PNG that is not blank (Agg backend)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule.monitors import GradientNorms
 from chainrule.training import fit
+from chainrule.training.monitors import GradientNorms
 
 matplotlib = pytest.importorskip("matplotlib", reason="the [plot] extra is not installed")
 matplotlib.use("Agg")
-plot = pytest.importorskip("chainrule.plot")
+plot = pytest.importorskip("chainrule.evaluation.plots")
 image = pytest.importorskip("matplotlib.image")
 
 

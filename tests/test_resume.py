@@ -20,8 +20,9 @@ import numpy as np
 import pytest
 
 import chainrule
-from chainrule import ModelFileError, Network, fit, training
+from chainrule import ModelFileError, Network, fit
 from chainrule.optimizers import SGD
+from chainrule.training import loop as training
 
 from ._resume_run import run
 

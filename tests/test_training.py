@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from chainrule import Network, fit, seed_example
-from chainrule.callbacks import Callback
 from chainrule.datasets import xor
 from chainrule.optimizers import SGD, Adam
+from chainrule.training.callbacks import Callback
 
 
 def _regression_data(n=40, seed=0):
@@ -398,7 +398,7 @@ def test_bad_input_is_refused_before_any_change(kwargs, message):
 
 
 def test_history_plot_without_matplotlib_names_the_extra(monkeypatch):
-    from chainrule.callbacks import History
+    from chainrule.training.callbacks import History
 
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     with pytest.raises(ImportError, match=r"chainrule\[plot\]"):

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 from chainrule import Network, seed_example
-from chainrule import _fit_step as fit_step
 from chainrule.losses import get_loss
 from chainrule.optimizers import SGD, Adam
 from chainrule.training import fit
+from chainrule.training import update as fit_step
 from chainrule.workspace import Workspace, supports
 
 CASES = [

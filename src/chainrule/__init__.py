@@ -1,24 +1,24 @@
 """chainrule: neural networks built on explicit, readable backpropagation."""
 
 from .activations import ACTIVATIONS, Activation, get_activation, sigmoid, sigmoid_derivative
-from .callbacks import History
-from .checkpoint import Checkpoint, load_checkpoint, save_checkpoint
-from .datasets import seed_example
+from .datasets.catalog import seed_example
+from .datasets.spec import Example, load_spec, spec_from_dict
 from .errors import DivergenceError, ModelFileError
 from .explain import Explanation, explain
 from .gradcheck import GradCheckReport, check_gradients
-from .guards import check_params_finite, check_step_finite
-from .io import load, save
+from .interop.onnx import export_onnx
+from .interop.torch import from_torch, to_torch
+from .io.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from .io.files import load, save
 from .layers import Dense, DenseCache
 from .losses import LOSSES, Loss, get_loss
 from .network import Network
-from .onnx_export import export_onnx
 from .optimizers import SGD, Adam, AdamW, Optimizer
-from .spec import Example, load_spec, spec_from_dict
 from .step import train_step
-from .torch_interop import from_torch, to_torch
 from .trace import Trace, Tracer
-from .training import fit
+from .training.callbacks import History
+from .training.guards import check_params_finite, check_step_finite
+from .training.loop import fit
 
 __version__ = "0.1.0"
 

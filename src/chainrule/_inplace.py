@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ._validation import Array
+from .checks import Array
 
 # The ufuncs' own reductions: np.sum and np.max compute the same, with a few microseconds
 # of Python around each call, which add up over thousands of small batches.

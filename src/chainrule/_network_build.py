@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 from array_api_compat import array_namespace
 
-from ._validation import as_float_array, check_finite, shape_of
 from .activations import Activation, get_activation
+from .checks import as_float_array, check_finite, shape_of
 from .initializers import as_generator, initialize
 from .layers import Dense, check_dropout
 

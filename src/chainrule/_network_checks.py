@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._validation import Array, as_float_array, check_finite, is_foreign_array, shape_of
+from .checks import Array, as_float_array, check_finite, is_foreign_array, shape_of
 
 if TYPE_CHECKING:
     from .network import Network

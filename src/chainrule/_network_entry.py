@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from . import _network_checks as checks
-from ._validation import Array, shape_of
+from .checks import Array, shape_of
 from .losses import Loss, get_loss, reduce, reduction_scale
 from .trace import Tracer
 

@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 
 from array_api_compat import array_namespace, device
 
-from ._validation import Array, as_float_array
+from .checks import Array, as_float_array
 
 
 class Activation:

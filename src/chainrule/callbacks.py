@@ -1,155 +1,16 @@
-"""What the fit loop reports: the :class:`History` and the :class:`Callback` hooks.
+"""Deprecated alias of :mod:`chainrule.training.callbacks`, kept for one release."""
 
-A callback watches training from outside, like a tracer watches a step. Subclass
-:class:`Callback` and override the hooks you need; ``on_epoch_end`` may return True to
-stop training (``History.stop_reason`` is then ``"callback"``). A plain function
-``f(epoch, logs, network)`` is accepted too and is called at the end of each epoch.
+import warnings
 
-Examples
---------
->>> from chainrule.callbacks import Callback
->>> class StopWhenSmall(Callback):
-...     def on_epoch_end(self, epoch, logs, network):
-...         return logs["loss"] < 0.01
-"""
+from .training import callbacks as _moved
 
-from __future__ import annotations
-
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
-
-from .network import Network
-
-STOP_REASONS = ("completed", "early_stopping", "callback", "interrupted", "diverged")
+warnings.warn(
+    "chainrule.callbacks moved to chainrule.training.callbacks; "
+    "this alias goes in the next release",
+    DeprecationWarning,
+    stacklevel=2,
+)
 
 
-@dataclass
-class History:
-    """Per-epoch records of one :func:`chainrule.training.fit` run.
-
-    Attributes
-    ----------
-    history : dict of str to list of float
-        One list per quantity, one entry per completed epoch: ``loss`` (the training
-        objective, averaged over the epoch's batches, L2 penalty included), ``lr``,
-        and where asked ``val_loss``, ``<metric>`` and ``val_<metric>``.
-    epochs : int
-        Completed epochs.
-    best_epoch : int or None
-        The epoch (from 0) with the best monitored value, when early stopping monitored one.
-    stop_reason : str
-        ``completed``, ``early_stopping``, ``callback``, ``interrupted`` (Ctrl-C) or
-        ``diverged`` (see :class:`~chainrule.errors.DivergenceError`, which carries this
-        history as ``exc.history``).
-    restored_best : bool
-        Whether the weights of ``best_epoch`` were put back at the end.
-    optimizer_state : dict
-        The optimizer's state after the last update, to continue training.
-    skipped_batches : list of (epoch, batch)
-        Batches left out because their loss or a gradient was NaN or infinite
-        (``fit(..., on_nonfinite="skip")``), counted from 0.
-    """
-
-    history: dict[str, list[float]] = field(default_factory=dict)
-    epochs: int = 0
-    best_epoch: int | None = None
-    stop_reason: str = "completed"
-    restored_best: bool = False
-    optimizer_state: dict[str, Any] = field(default_factory=dict, repr=False)
-    skipped_batches: list[tuple[int, int]] = field(default_factory=list)
-
-    def __getitem__(self, key: str) -> list[float]:
-        try:
-            return self.history[key]
-        except KeyError:
-            known = ", ".join(self.history)
-            raise KeyError(f"{key!r} was not recorded; recorded: {known}") from None
-
-    def __contains__(self, key: object) -> bool:
-        return key in self.history
-
-    @property
-    def interrupted(self) -> bool:
-        """Whether training ended with a keyboard interrupt."""
-        return self.stop_reason == "interrupted"
-
-    def append(self, logs: dict[str, float]) -> None:
-        """Record one epoch's values."""
-        for key, value in logs.items():
-            self.history.setdefault(key, []).append(float(value))
-        self.epochs += 1
-
-    def plot(self, path: str | None = None, keys: tuple[str, ...] = ("loss", "val_loss")) -> Any:
-        """Draw the loss curves with matplotlib (the ``plot`` extra); save to ``path`` if given.
-
-        The file's format follows its suffix (PNG when it has none); it is written
-        atomically (:func:`chainrule.atomic.atomic_write`). Returns the matplotlib Figure.
-        """
-        try:
-            import matplotlib
-
-            if path is not None:
-                matplotlib.use("Agg", force=False)
-            import matplotlib.pyplot as plt
-        except ImportError:
-            raise ImportError(
-                "History.plot needs matplotlib: pip install 'chainrule[plot]'"
-            ) from None
-        fig, ax = plt.subplots(figsize=(6, 4))
-        for key in keys:
-            if key in self.history:
-                values = self.history[key]
-                ax.plot(range(1, len(values) + 1), values, label=key)
-        ax.set_xlabel("epoch")
-        ax.set_ylabel("loss")
-        ax.legend()
-        fig.tight_layout()
-        if path is not None:
-            from .atomic import atomic_write
-
-            kind = Path(path).suffix.lstrip(".").lower() or "png"
-            try:
-                atomic_write(path, lambda f: fig.savefig(f, format=kind))
-            finally:
-                plt.close(fig)
-        return fig
-
-
-class Callback:
-    """Hooks called by the fit loop; every hook does nothing by default."""
-
-    def on_train_begin(self, network: Network, history: History) -> None:
-        """Before the first epoch."""
-
-    def on_epoch_begin(self, epoch: int, network: Network) -> None:
-        """Before each epoch (from 0)."""
-
-    def on_epoch_end(self, epoch: int, logs: dict[str, float], network: Network) -> bool | None:
-        """After each epoch, with its logged values; return True to stop training."""
-        return None
-
-    def on_train_end(self, network: Network, history: History) -> None:
-        """After the last epoch (also after an interrupt or an early stop)."""
-
-
-class FunctionCallback(Callback):
-    """Wrap a function ``f(epoch, logs, network) -> bool | None`` as ``on_epoch_end``."""
-
-    def __init__(self, function: Callable[[int, dict[str, float], Network], bool | None]):
-        self.function = function
-
-    def on_epoch_end(self, epoch: int, logs: dict[str, float], network: Network) -> bool | None:
-        return self.function(epoch, logs, network)
-
-
-def as_callback(callback: Callback | Callable[..., Any]) -> Callback:
-    """A :class:`Callback` as is; a callable wrapped in :class:`FunctionCallback`."""
-    if isinstance(callback, Callback):
-        return callback
-    if callable(callback):
-        return FunctionCallback(callback)
-    raise TypeError(
-        f"callbacks must be Callback instances or functions, got {type(callback).__name__}"
-    )
+def __getattr__(name: str) -> object:
+    return getattr(_moved, name)

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import check_positive, check_reduction
+from .checks import check_positive, check_reduction
 from .losses import Loss, get_loss, reduce
 from .network import Network
 from .regularization import add_l2_gradient, l2_penalty

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 from array_api_compat import array_namespace, device
 
-from ._validation import Array, as_float_array, is_foreign_array, shape_of
 from .activations import Activation, get_activation
+from .checks import Array, as_float_array, is_foreign_array, shape_of
 
 
 @dataclass(frozen=True)

@@ -27,8 +27,8 @@ from typing import Any, ClassVar
 
 from array_api_compat import array_namespace
 
-from ._validation import Array, check_reduction, shape_of
 from .activations import Activation, Sigmoid, Softmax
+from .checks import Array, check_reduction, shape_of
 
 
 def reduction_scale(reduction: str, n_samples: int) -> float:

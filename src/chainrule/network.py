@@ -30,8 +30,8 @@ import numpy as np
 from . import _network_build as build
 from ._network_entry import ValidatedEntryPoints
 from ._network_params import Parameters
-from ._validation import Array
 from .activations import Activation
+from .checks import Array
 from .layers import Dense, DenseCache
 from .losses import Loss, batch_error
 from .trace import Tracer

@@ -44,7 +44,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import Array, check_positive
+from .checks import Array, check_positive
 
 Params = dict[str, Array]
 State = dict[str, Any]

@@ -25,7 +25,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from ._validation import Array
+from .checks import Array
 
 Params = dict[str, Array]
 

@@ -33,7 +33,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from ._validation import check_positive
+from .checks import check_positive
 
 State = dict[str, Any]
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._validation import check_positive, check_reduction
+from .checks import check_positive, check_reduction
 from .losses import Loss, get_loss, reduce
 from .network import Network
 from .trace import Trace, Tracer

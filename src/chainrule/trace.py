@@ -35,7 +35,7 @@ from typing import Any, Protocol
 import numpy as np
 from array_api_compat import array_namespace
 
-from ._validation import Array
+from .checks import Array
 
 
 class Tracer(Protocol):

@@ -49,7 +49,7 @@ from ._inplace import activate as _activate
 from ._inplace import add_reduce, constants, max_reduce
 from ._inplace import backprop as _backprop
 from ._inplace import reduce as _reduce
-from ._validation import Array, check_positive, check_reduction
+from .checks import Array, check_positive, check_reduction
 from .losses import CrossEntropy, HalfSquaredError, Loss, get_loss
 from .network import Network
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ..datasets import seed_example
+from ..datasets.catalog import seed_example
 from ..losses import get_loss
 from ..optimizers import SGD, Adam
 from ..workspace import Workspace

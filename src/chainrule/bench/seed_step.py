@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..datasets import seed_example
+from ..datasets.catalog import seed_example
 from ..losses import batch_error
 from ..network import Network
 from ..step import train_step

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..network import Network
 from ..optimizers import SGD, Adam
-from ..training import fit
+from ..training.loop import fit
 
 LR = {"sgd": 0.01, "adam": 0.001}
 
@@ -149,6 +149,6 @@ def _replay(w: Workload) -> np.random.Generator:
 
 def estimator(w: Workload) -> tuple[float, list]:
     """chainrule's ``MLPClassifier``: validation, encoding and the fit, all timed."""
-    from ..estimators import MLPClassifier
+    from ..estimators.mlp import MLPClassifier
 
     return fit_one_epoch(MLPClassifier(**mlp_settings(w)), w)

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_positive
+from ..checks import check_positive
 from ..gradcheck import check_gradients
 from ..losses import Loss, get_loss
 from ..network import Network

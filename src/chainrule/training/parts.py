@@ -7,9 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import Array, as_float_array, check_finite
-from .losses import Loss
-from .network import Network
+from ..checks import Array, as_float_array, check_finite
+from ..losses import Loss
+from ..network import Network
 
 Metric = Callable[[Array, Array], float]
 
@@ -159,7 +159,7 @@ def validation_set(
 ) -> tuple[Array | None, Array | None, Any]:
     """``(X_val, y_val, source)``: the checked ``validation_data``, or ``validation_split``
     of the rows drawn from ``source`` (which then holds the rest), or no validation."""
-    from .batches import ArraySource  # here: batches imports this module
+    from .sources import ArraySource
 
     if validation_data is not None:
         X_val, y_val = network.check_Xy(*validation_data)

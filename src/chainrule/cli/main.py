@@ -12,13 +12,13 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import __version__
-from .atomic import atomic_write
-from .bench.run import add_arguments as add_bench_arguments
-from .cli_train import add_parser as add_train_parser
-from .datasets import seed_example
-from .explain import explain
-from .spec import load_spec
+from .. import __version__
+from ..bench.run import add_arguments as add_bench_arguments
+from ..datasets.catalog import seed_example
+from ..datasets.spec import load_spec
+from ..explain import explain
+from ..io.atomic import atomic_write
+from .train import add_parser as add_train_parser
 
 
 def _explain(args: argparse.Namespace) -> int:
@@ -185,7 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from .bench.run import run_from_args
+    from ..bench.run import run_from_args
 
     return run_from_args(args)
 

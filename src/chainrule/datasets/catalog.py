@@ -38,8 +38,8 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import check_positive
-from .initializers import as_generator
+from ..checks import check_positive
+from ..initializers import as_generator
 from .spec import Example, spec_from_dict
 
 SEED_SPEC = {

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ._optional import require
+from .._optional import require
 
 
 def _classes_tensor(classes: np.ndarray) -> np.ndarray:
@@ -36,7 +36,7 @@ def _classes_tensor(classes: np.ndarray) -> np.ndarray:
 def estimator_graph(estimator: Any) -> Any:
     """The fitted estimator's network followed by its label and probability nodes."""
     onnx = require("onnx", "onnx", "ONNX export")
-    from .onnx_export import network_graph
+    from .onnx import network_graph
 
     if not hasattr(estimator, "network_"):
         raise ValueError(f"{type(estimator).__name__} is not fitted; call fit before exporting")

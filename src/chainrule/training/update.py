@@ -9,7 +9,7 @@ are computed:
   buffers allocated once per fit.
 
 :class:`BatchStep` then makes the update: it checks the gradients
-(:mod:`chainrule._fit_guard`), adds the L2 gradient, clips and lets the optimizer
+(:mod:`chainrule.training.guard`), adds the L2 gradient, clips and lets the optimizer
 update the trainable parameters, whatever the path.
 
 Plain SGD (no momentum, L2 or clipping) on the workspace path takes a shorter way,
@@ -28,14 +28,14 @@ from typing import Any
 
 import numpy as np
 
-from ._fit_guard import NORMAL, SKIP, Guard
-from ._validation import Array
-from .batches import Gather
-from .losses import Loss
-from .network import Network, Params
-from .optimizers import SGD, Optimizer
-from .regularization import add_l2_gradient, clip_by_global_norm, l2_penalty
-from .workspace import Workspace, supports
+from ..checks import Array
+from ..losses import Loss
+from ..network import Network, Params
+from ..optimizers import SGD, Optimizer
+from ..regularization import add_l2_gradient, clip_by_global_norm, l2_penalty
+from ..workspace import Workspace, supports
+from .guard import NORMAL, SKIP, Guard
+from .sources import Gather
 
 Gradients = Callable[[Array, Array, Array | None], tuple[float, Params]]
 Steps = Callable[[Array, Array, float], tuple[float, Params] | None]

@@ -13,7 +13,7 @@ description holds:
 - ``fitted``: ``classes_`` (strings, integers, booleans or floats, with their dtype),
   the label binarizer's state, ``n_features_in_``, ``feature_names_in_``,
   ``loss_curve_``, ``validation_scores_``, ``n_iter_``, ``t_`` and the other fitted
-  numbers, and the :class:`~chainrule.callbacks.History`.
+  numbers, and the :class:`~chainrule.training.callbacks.History`.
 
 Loading checks every value and its consistency with the network; anything amiss
 raises :class:`~chainrule.errors.ModelFileError`. Nothing is unpickled or evaluated.
@@ -26,10 +26,10 @@ from typing import Any
 
 import numpy as np
 
-from .callbacks import STOP_REASONS, History
-from .checkpoint import _join, _split
-from .errors import ModelFileError
-from .io import _network_from_state, _network_to_state, register_kind
+from ..errors import ModelFileError
+from ..io.checkpoint import _join, _split
+from ..io.files import _network_from_state, _network_to_state, register_kind
+from ..training.callbacks import STOP_REASONS, History
 
 KINDS = {"MLPClassifier": "mlp_classifier", "MLPRegressor": "mlp_regressor"}
 _PREFIX = "optimizer_state"

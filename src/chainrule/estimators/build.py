@@ -4,7 +4,7 @@ The optimizer (``solver`` and its settings), the learning-rate schedule
 (``learning_rate``), the initial network (``hidden_layer_sizes``, ``activation``,
 ``initializer``, ``dropout``), the random generator (``random_state``) and the
 early-stopping split (``validation_fraction``). The hyper-parameters are checked
-(:mod:`chainrule._estimator_params`) before any of these is built.
+(:mod:`chainrule.estimators.params`) before any of these is built.
 """
 
 from __future__ import annotations
@@ -15,13 +15,13 @@ import numpy as np
 from sklearn.base import ClassifierMixin
 from sklearn.model_selection import train_test_split
 
-from . import _estimator_params as params
-from .network import Network
-from .optimizers import SGD, Adam, AdamW, Optimizer
-from .schedules import Constant, Cosine, ReduceOnPlateau, Schedule
+from ..network import Network
+from ..optimizers import SGD, Adam, AdamW, Optimizer
+from ..schedules import Constant, Cosine, ReduceOnPlateau, Schedule
+from . import params
 
 if TYPE_CHECKING:
-    from ._mlp_base import _BaseMLP
+    from .base import _BaseMLP
 
 
 def optimizer(est: _BaseMLP) -> Optimizer:

@@ -3,7 +3,7 @@
 Every batch pays for one ``isfinite`` on the loss and one dot product per gradient
 (``g . g``, a single fast pass): the sum of squares is NaN or infinite whenever any
 entry is, and also when the gradients are merely huge. Only then does the guard look
-closer (:func:`chainrule.guards.check_step_finite`), to name the epoch, batch, layer and
+closer (:func:`chainrule.training.guards.check_step_finite`), to name the epoch, batch, layer and
 parameter, and either raise :class:`~chainrule.errors.DivergenceError` or skip the batch.
 
 Finite but huge gradients (or a huge learning rate) could still overflow the
@@ -20,11 +20,11 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import DivergenceError
+from ..network import Network
+from ..optimizers import Optimizer
 from .callbacks import History
-from .errors import DivergenceError
 from .guards import check_params_finite, check_step_finite
-from .network import Network
-from .optimizers import Optimizer
 
 ON_NONFINITE = ("raise", "skip")
 NORMAL, CAREFUL, SKIP = 0, 1, 2

@@ -39,9 +39,16 @@ from typing import Any
 
 import numpy as np
 
-from ._fit_checkpoint import FINISHED, Checkpointer, Progress, identity, replay_generator
-from ._fit_guard import Guard
-from ._fit_parts import (
+from ..checks import check_positive, check_reduction
+from ..errors import DivergenceError
+from ..initializers import as_generator
+from ..losses import Loss, get_loss
+from ..network import Network
+from ..optimizers import Optimizer, get_optimizer
+from ..schedules import Schedule, get_schedule
+from .callbacks import Callback, History, as_callback
+from .guard import Guard
+from .parts import (
     Metric,
     evaluate,
     get_metrics,
@@ -51,16 +58,9 @@ from ._fit_parts import (
     resolve_monitor,
     validation_set,
 )
-from ._fit_step import BatchStep, batch_gradients
-from ._validation import check_positive, check_reduction
-from .batches import ArraySource, batch_source
-from .callbacks import Callback, History, as_callback
-from .errors import DivergenceError
-from .initializers import as_generator
-from .losses import Loss, get_loss
-from .network import Network
-from .optimizers import Optimizer, get_optimizer
-from .schedules import Schedule, get_schedule
+from .resume import FINISHED, Checkpointer, Progress, identity, replay_generator
+from .sources import ArraySource, batch_source
+from .update import BatchStep, batch_gradients
 
 
 def fit(
@@ -106,7 +106,7 @@ def fit(
         A ``numpy.memmap`` (or a view of one) is read chunk by chunk, and an iterable
         of ``(X_batch, y_batch[, w_batch])`` tuples (with ``y=None``) batch by batch,
         so that memory stays flat however many rows there are
-        (:mod:`chainrule.batches`). Out of core, there are no training metrics and no
+        (:mod:`chainrule.training.sources`). Out of core, there are no training metrics and no
         ``validation_split`` (pass ``validation_data``).
     y : array-like, shape (n_samples, n_out), or (n_samples,) when n_out == 1
         None when ``X`` is an iterable of batches.
@@ -156,7 +156,7 @@ def fit(
     checkpoint : path, optional
         Save a checkpoint here (atomically) every ``checkpoint_every`` updates and when
         training ends: parameters, optimizer state, generator state, position, schedule
-        state, early-stopping state and history (see :mod:`chainrule._fit_checkpoint`).
+        state, early-stopping state and history (see :mod:`chainrule.training.resume`).
         Not on Ctrl-C or divergence: the last checkpoint then stays as it was.
     checkpoint_every : int, optional
         Updates (batches) between checkpoints, counted over the whole run; default once

@@ -3,7 +3,7 @@
 ``X`` and ``y`` go through scikit-learn's ``validate_data`` (which sets
 ``n_features_in_``); the estimator encodes the targets (``_encode``) and may turn
 ``class_weight`` into sample weights (``_class_weight``). An iterable of batches (out of
-core, :mod:`chainrule._estimator_batches`) is checked here by its first batch only.
+core, :mod:`chainrule.estimators.batches`) is checked here by its first batch only.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils.validation import _check_sample_weight, column_or_1d, validate_data
 
-from . import _estimator_batches as batches
-from .batches import is_batch_iterable
+from ..training.sources import is_batch_iterable
+from . import batches
 
 if TYPE_CHECKING:
-    from ._mlp_base import _BaseMLP
+    from .base import _BaseMLP
 
 _FLOATS = (np.float64, np.float32)
 

@@ -38,8 +38,8 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
         "chainrule's estimators need scikit-learn: pip install 'chainrule[sklearn]'"
     ) from exc
 
-from . import _estimator_io
-from ._mlp_base import _BaseMLP
+from . import files as _estimator_io
+from .base import _BaseMLP
 
 
 class MLPClassifier(ClassifierMixin, _BaseMLP):
@@ -51,7 +51,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     cosine``, ``learning_rate_init``, ``max_iter``, ``early_stopping``, ...) plus
     ``class_weight`` (None, a dict or ``"balanced"``), ``dropout``, ``clip_norm``,
     ``weight_decay``, ``initializer``, ``dtype`` and ``callbacks`` (passed to
-    :func:`chainrule.training.fit`, e.g. :class:`chainrule.monitors.GradientNorms`).
+    :func:`chainrule.training.fit`, e.g. :class:`chainrule.training.monitors.GradientNorms`).
 
     Attributes
     ----------

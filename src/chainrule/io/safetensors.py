@@ -32,7 +32,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from .errors import ModelFileError
+from ..errors import ModelFileError
 
 MAX_HEADER_BYTES = 100_000_000
 """The largest header accepted (the limit the ``safetensors`` package uses)."""

@@ -2,8 +2,8 @@
 
 Parameters are checked at fit time, never in ``__init__`` (scikit-learn's rule); a fit
 that fails leaves the estimator as it was. A fit checks and encodes its input
-(:mod:`chainrule._estimator_input`), builds its optimizer, schedule and network from
-the hyper-parameters (:mod:`chainrule._estimator_build`) and runs
+(:mod:`chainrule.estimators.input`), builds its optimizer, schedule and network from
+the hyper-parameters (:mod:`chainrule.estimators.build`) and runs
 :func:`chainrule.training.fit`.
 """
 
@@ -22,12 +22,10 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
         "chainrule's estimators need scikit-learn: pip install 'chainrule[sklearn]'"
     ) from exc
 
-from . import _estimator_batches as batches
-from . import _estimator_build as build
-from . import _estimator_params as params
-from ._estimator_input import fit_input
-from .network import Network
-from .training import fit
+from ..network import Network
+from ..training.loop import fit
+from . import batches, build, params
+from .input import fit_input
 
 
 class _BaseMLP(BaseEstimator):
@@ -121,7 +119,7 @@ class _BaseMLP(BaseEstimator):
         X : array-like, shape (n_samples, n_features), memmap, or iterable of batches
             A memmap is read chunk by chunk; an iterable of ``(X_batch, y_batch[,
             w_batch])`` tuples (with ``y=None``) batch by batch, in its own order
-            (:mod:`chainrule.batches`).
+            (:mod:`chainrule.training.sources`).
         y : array-like, shape (n_samples,) or (n_samples, n_outputs); None for batches
         sample_weight : array-like, shape (n_samples,), optional
         checkpoint, checkpoint_every, resume, on_nonfinite
@@ -257,7 +255,7 @@ class _BaseMLP(BaseEstimator):
         written atomically. :meth:`load` (or :func:`chainrule.load`) reads it back with
         bit-identical predictions. Returns the path written.
         """
-        from .io import save
+        from ..io.files import save
 
         return save(self, path)
 
@@ -267,8 +265,8 @@ class _BaseMLP(BaseEstimator):
 
         Raises :class:`~chainrule.errors.ModelFileError` for any invalid file.
         """
-        from .errors import ModelFileError
-        from .io import load
+        from ..errors import ModelFileError
+        from ..io.files import load
 
         model = load(path)
         if not isinstance(model, cls):

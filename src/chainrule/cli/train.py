@@ -64,7 +64,7 @@ def add_parser(commands: Any, positive_int: Any) -> None:
 def _split(args: argparse.Namespace) -> tuple[Any, Any, Any, Any]:
     from sklearn.model_selection import train_test_split
 
-    from . import datasets
+    from ..datasets import catalog as datasets
 
     X, y = datasets.load(args.dataset)
     if args.dataset == "mnist1d":  # the data set's own 4000 / 1000 split
@@ -79,8 +79,8 @@ def run(args: argparse.Namespace) -> int:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from .estimators import MLPClassifier
-    from .metrics import classification_metrics, classification_report
+    from ..estimators.mlp import MLPClassifier
+    from ..evaluation.metrics import classification_metrics, classification_report
 
     if not 0 < args.test_size < 1:
         raise ValueError(f"--test-size must be in (0, 1), got {args.test_size}")
@@ -134,7 +134,7 @@ def _gradient_norms(X: Any, y: Any, scale: bool) -> Any:
     """A GradientNorms callback on up to 500 training rows, encoded as the network sees them."""
     from sklearn.preprocessing import LabelBinarizer, StandardScaler
 
-    from .monitors import GradientNorms
+    from ..training.monitors import GradientNorms
 
     X_probe = StandardScaler().fit_transform(X) if scale else np.asarray(X, dtype=float)
     Y = LabelBinarizer().fit_transform(y).astype(float)
@@ -144,7 +144,7 @@ def _gradient_norms(X: Any, y: Any, scale: bool) -> Any:
 
 def _plots(folder: str, model: Any, clf: Any, norms: Any, X: Any, y: Any) -> list[Path]:
     """Write the figures; decision regions only for 2-D inputs."""
-    from . import plot
+    from ..evaluation import plots as plot
 
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)

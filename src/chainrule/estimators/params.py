@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .activations import ACTIVATIONS
+from ..activations import ACTIVATIONS
 
 # scikit-learn's activation names, mapped to the engine's.
 ACTIVATION_NAMES = {"logistic": "sigmoid", **{name: name for name in ACTIVATIONS}}

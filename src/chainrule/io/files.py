@@ -58,12 +58,12 @@ from typing import Any
 
 import numpy as np
 
-from . import _safetensors
-from .activations import ACTIVATIONS
+from ..activations import ACTIVATIONS
+from ..errors import ModelFileError
+from ..layers import Dense
+from ..network import Network
+from . import safetensors as _safetensors
 from .atomic import atomic_write
-from .errors import ModelFileError
-from .layers import Dense
-from .network import Network
 
 FORMAT = "chainrule"
 FORMAT_VERSION = 1
@@ -96,7 +96,7 @@ def register_kind(
 
 
 def _version() -> str:
-    from . import __version__
+    from .. import __version__
 
     return __version__
 

@@ -1,7 +1,7 @@
 """Checkpoint and resume for the fit loop: what a run must save to continue bit for bit.
 
 A fit with ``checkpoint=PATH`` saves, every ``checkpoint_every`` updates (batches), a
-checkpoint (:mod:`chainrule.checkpoint`, written atomically) holding:
+checkpoint (:mod:`chainrule.io.checkpoint`, written atomically) holding:
 
 - the parameters, and the optimizer's state without its scratch arrays (keys that
   start with ``_``; the optimizer rebuilds them);
@@ -10,7 +10,7 @@ checkpoint (:mod:`chainrule.checkpoint`, written atomically) holding:
   again from it);
 - the position: the epoch, the next batch, the epoch's loss so far, the update count;
 - the schedule's state, the early-stopping bookkeeping (with the best weights) and the
-  :class:`~chainrule.callbacks.History`;
+  :class:`~chainrule.training.callbacks.History`;
 - the settings and a SHA-256 of the data, so that a resume with other settings or
   other data is refused (``ValueError``) instead of continuing into a different run.
 
@@ -30,12 +30,12 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import check_positive
+from ..checks import check_positive
+from ..errors import ModelFileError
+from ..io.checkpoint import Checkpoint, _generator, load_checkpoint, save_checkpoint
+from ..network import Network
+from ..optimizers import Optimizer
 from .callbacks import STOP_REASONS, History
-from .checkpoint import Checkpoint, _generator, load_checkpoint, save_checkpoint
-from .errors import ModelFileError
-from .network import Network
-from .optimizers import Optimizer
 
 
 def _number(value: Any, finite: bool = True) -> float:

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .batches import file_backed
+from ..training.sources import file_backed
 
 
 def first_batch(batches: Iterable[Any], epochs: int) -> tuple[Iterable[Any], tuple]:

@@ -1,0 +1,210 @@
+"""Where the fit loop's batches come from: arrays in memory, a memmap, or an iterable.
+
+:func:`batch_source` picks one of three sources for :func:`chainrule.training.fit`:
+
+- :class:`ArraySource`: ``X`` and ``y`` in memory, checked once; each epoch draws a new
+  order of the rows (``rng.permutation``) and takes one contiguous copy per batch.
+- :class:`ChunkedSource`: ``X`` backed by a file (a ``numpy.memmap``, or a view of
+  one). Rows are read in chunks of about 32 MiB; with shuffling, the chunk order and
+  the rows inside each chunk are permuted (a block shuffle, so reads stay sequential).
+  Each batch is converted and checked when read, and the pages of the mapping are
+  handed back to the kernel after each chunk, so memory does not grow with the file.
+- :class:`IterableSource`: any iterable of ``(X_batch, y_batch)`` or
+  ``(X_batch, y_batch, w_batch)`` tuples, read once per epoch in its own order. A
+  one-shot iterator (a generator) serves a single epoch; for more, pass something
+  whose ``__iter__`` starts over (a list, or a class that opens the data again).
+
+Out of core, each batch is checked when it is read: a bad batch (NaN, a wrong shape)
+raises then, after the batches before it have been trained on.
+
+Examples
+--------
+>>> import numpy as np
+>>> from chainrule import Network
+>>> from chainrule.training.sources import batch_source
+>>> net = Network.from_sizes([2, 1], ["identity"], random_state=0)
+>>> batches = [(np.ones((3, 2)), np.zeros(3)), (np.zeros((2, 2)), np.ones(2))]
+>>> source = batch_source(net, batches, None)
+>>> [Xb.shape for Xb, yb, wb in source.epoch(np.random.default_rng(0), False, 32)]
+[(3, 2), (2, 2)]
+"""
+
+from __future__ import annotations
+
+import mmap
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+import numpy as np
+
+from ..checks import Array
+from ..network import Network
+from .parts import check_sample_weight
+
+Batch = tuple[Array, Array, Array | None]
+CHUNK_BYTES = 32 * 2**20
+
+
+Gather = Callable[[Array, Array, Array], tuple[Array, Array]]
+
+
+class ArraySource:
+    """In-memory ``X`` and ``y``, checked once (what fit always did)."""
+
+    out_of_core = False
+
+    def __init__(self, X: Array, y: Array, w: Array | None) -> None:
+        self.X, self.y, self.w = X, y, w
+        self.n_samples: int | None = int(X.shape[0])
+
+    def epoch(
+        self,
+        rng: np.random.Generator,
+        shuffle: bool,
+        batch_size: int,
+        gather: Gather | None = None,
+    ) -> Iterator[Batch]:
+        """The batches of one epoch, in a new random order when ``shuffle``.
+
+        ``gather(X, y, rows)``, if given, copies a shuffled batch into buffers of its own
+        (a :class:`~chainrule.workspace.Workspace`'s), which the next batch overwrites.
+        """
+        X, y, w, n = self.X, self.y, self.w, self.n_samples
+        order = rng.permutation(n) if shuffle else None
+        for start in range(0, n, batch_size):
+            if order is None:
+                rows: Any = slice(start, start + batch_size)
+                Xb, yb = X[rows], y[rows]
+            else:
+                rows = order[start : start + batch_size]
+                Xb, yb = gather(X, y, rows) if gather else (X.take(rows, 0), y.take(rows, 0))
+            yield Xb, yb, None if w is None else w[rows]
+
+
+class ChunkedSource:
+    """File-backed ``X`` (and ``y``) read chunk by chunk; see the module docstring."""
+
+    out_of_core = True
+
+    def __init__(self, network: Network, X: Array, y: Any, w: Array | None) -> None:
+        self.network, self.X, self.y, self.w = network, X, y, w
+        self.n_samples = int(X.shape[0])
+        if X.ndim != 2 or X.shape[1] != network.n_features:
+            raise ValueError(
+                f"X must have shape (n_samples, {network.n_features}) to match layer 1, "
+                f"got shape {X.shape}"
+            )
+        if len(y) != self.n_samples:
+            raise ValueError(f"y must have {self.n_samples} rows to match X, got {len(y)}")
+        self.row_bytes = X.shape[1] * X.dtype.itemsize
+
+    def epoch(
+        self, rng: np.random.Generator, shuffle: bool, batch_size: int, gather: Any = None
+    ) -> Iterator[Batch]:
+        """Block-shuffled batches read chunk by chunk."""
+        n = self.n_samples
+        per_chunk = max(1, CHUNK_BYTES // max(self.row_bytes, 1) // batch_size) * batch_size
+        starts = np.arange(0, n, per_chunk)
+        if shuffle:
+            starts = rng.permutation(starts)
+        for start in starts:
+            stop = min(int(start) + per_chunk, n)
+            Xc = np.array(self.X[start:stop])  # one sequential read, then a private copy
+            yc = np.array(self.y[start:stop])
+            wc = None if self.w is None else self.w[start:stop]
+            _release(self.X)
+            _release(self.y)
+            order = rng.permutation(stop - start) if shuffle else None
+            for s in range(0, stop - start, batch_size):
+                rows: Any = slice(s, s + batch_size) if order is None else order[s : s + batch_size]
+                Xb, yb = self.network.check_Xy(Xc[rows], yc[rows])
+                yield Xb, yb, None if wc is None else wc[rows]
+            del Xc, yc  # before the next read: one chunk in memory at a time
+
+
+class IterableSource:
+    """Batches from an iterable of ``(X_batch, y_batch[, w_batch])`` tuples."""
+
+    out_of_core = True
+    n_samples: int | None = None
+
+    def __init__(self, network: Network, batches: Iterable[Any], epochs: int) -> None:
+        self.network, self.batches = network, batches
+        self.one_shot = iter(batches) is batches
+        if self.one_shot and epochs > 1:
+            raise ValueError(
+                f"X is a one-shot iterator of batches, which serves one epoch, but epochs="
+                f"{epochs}; pass a re-iterable (a list, or an object whose __iter__ starts "
+                "over) or epochs=1"
+            )
+
+    def epoch(
+        self, rng: np.random.Generator, shuffle: bool, batch_size: int, gather: Any = None
+    ) -> Iterator[Batch]:
+        """The iterable's batches, checked one by one (its own order; ``shuffle`` unused)."""
+        for i, item in enumerate(self.batches):
+            if not isinstance(item, tuple) or len(item) not in (2, 3):
+                raise TypeError(
+                    f"batch {i} must be a tuple (X_batch, y_batch) or (X_batch, y_batch, "
+                    f"w_batch), got {type(item).__name__}"
+                )
+            Xb, yb = self.network.check_Xy(item[0], item[1])
+            wb = None
+            if len(item) == 3 and item[2] is not None:
+                wb = check_sample_weight(item[2], Xb.shape[0], self.network.dtype)
+            yield Xb, yb, wb
+
+
+def is_batch_iterable(X: Any, y: Any) -> bool:
+    """Whether ``X`` is an iterable of batches: ``y`` is None and ``X`` is no array."""
+    if y is not None or isinstance(X, str | bytes | np.ndarray):
+        return False
+    if isinstance(X, list) and X and not isinstance(X[0], tuple):
+        return False  # rows of numbers with y forgotten, not batches
+    return hasattr(X, "__iter__") and not hasattr(X, "__array__")
+
+
+def file_backed(X: Any) -> mmap.mmap | None:
+    """The ``mmap`` under ``X`` (a memmap or a view of one, opened ``r`` or ``r+``), if any."""
+    base = X
+    while isinstance(base, np.ndarray):
+        if isinstance(base, np.memmap) and getattr(base, "mode", None) == "c":
+            return None  # copy-on-write pages hold private changes: never drop them
+        base = base.base
+    return base if isinstance(base, mmap.mmap) else None
+
+
+def _release(X: Any) -> None:
+    # Pages of a shared read mapping stay in the page cache; dropping them from this
+    # process only keeps its resident size flat (the next read maps them again).
+    mapping = file_backed(X)
+    if mapping is not None and hasattr(mapping, "madvise") and hasattr(mmap, "MADV_DONTNEED"):
+        mapping.madvise(mmap.MADV_DONTNEED)
+
+
+def batch_source(
+    network: Network,
+    X: Any,
+    y: Any,
+    sample_weight: Any = None,
+    epochs: int = 1,
+) -> ArraySource | ChunkedSource | IterableSource:
+    """The source for ``fit``: an iterable of batches, a file-backed array or arrays."""
+    if is_batch_iterable(X, y):
+        if sample_weight is not None:
+            raise ValueError(
+                "sample_weight cannot go with an iterable of batches; yield "
+                "(X_batch, y_batch, w_batch) tuples instead"
+            )
+        return IterableSource(network, X, epochs)
+    if y is None:
+        raise ValueError(
+            "y is required when X is an array; pass y, or X as an iterable of "
+            f"(X_batch, y_batch) tuples (got X of type {type(X).__name__})"
+        )
+    if isinstance(X, np.ndarray) and file_backed(X) is not None:
+        y = y if isinstance(y, np.ndarray) else np.asarray(y)
+        w = check_sample_weight(sample_weight, int(X.shape[0]), network.dtype)
+        return ChunkedSource(network, X, y, w)
+    X, y = network.check_Xy(X, y)
+    return ArraySource(X, y, check_sample_weight(sample_weight, int(X.shape[0]), network.dtype))
