@@ -120,7 +120,7 @@ def test_scikit_learns_mlp_step_with_alpha_is_explained():
     d = ex.derivation()
     assert (
         d.step("E").general.text()
-        == "E = 1/3 * sum_s e[s] + l2 / 2 * ((norm(W1))**2 + (norm(W2))**2)"
+        == "E = 1/3 * sum_s e[s] + l2 / 2 * (norm(W1)**2 + norm(W2)**2)"
     )
     assert "+ l2 * W2" in d.step("dEdW2").general.text()
     assert any("||W1||" in e.text() or "norm(W1)" in e.text() for e in d.step("E").local)

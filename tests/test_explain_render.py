@@ -121,6 +121,8 @@ def overfull(log: str) -> list[float]:
 
 
 WIDE = {
+    "the seed": seed_explanation,
+    "a softmax batch with L2": softmax_batch,
     "a layer of 11 units": lambda: explain(
         Network.from_sizes([3, 11, 2], ["tanh", "sigmoid"], random_state=1),
         np.linspace(-1, 1, 3), [0.2, 0.7], lr=0.1),

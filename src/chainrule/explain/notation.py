@@ -125,7 +125,9 @@ class Pow(Expr):
     exponent: int
 
     def text(self) -> str:
-        return f"({self.base.text()})**{self.exponent}"
+        base = self.base.text()
+        simple = isinstance(self.base, Atom) and not self.base.negative
+        return f"{base}**{self.exponent}" if simple else f"({base})**{self.exponent}"
 
     def latex(self) -> str:
         return rf"\left({self.base.latex()}\right)^{{{self.exponent}}}"

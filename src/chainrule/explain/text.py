@@ -106,6 +106,11 @@ def render_text(
     acts = trace.info["activations"]
     out: list[str] = [f"chainrule: one training step of {title or 'a network'}"]
     out += conventions(trace)
+    if derivation is not None:
+        out.append("# Notation (the names used below, their symbols, and other sources' names):")
+        for name, symbol, words in derivation.legend:
+            shown = name if name == symbol.text() else f"{name} = {symbol.text()}"
+            out.append(f"#   {shown}: {words}")
 
     out += ["", "Given", f"x:  {fmt(_row(trace, 'x'), p)}", f"y:  {fmt(_row(trace, 'y'), p)}"]
     for k in layers:
