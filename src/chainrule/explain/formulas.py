@@ -72,28 +72,25 @@ def loss_error(
         )
         return Op("*", [factor, squares])
     if loss.name == "binary_cross_entropy":
+        terms = total(
+            lambda j: Op(
+                "+",
+                [
+                    Op("*", [y(j), Call("log", yhat(j))]),
+                    Op("*", [Op("-", [Num(1), y(j)]), Call("log", Op("-", [Num(1), yhat(j)]))]),
+                ],
+            )
+        )
+        if isinstance(terms, Op) and terms.op == "+":
+            return Op(" ", [MINUS, terms])  # a sum after the minus gets its own parentheses
         return Op(
             " ",
-            [
-                MINUS,
-                Raw("(", r"\left(", "<mo>(</mo>"),
-                total(
-                    lambda j: Op(
-                        "+",
-                        [
-                            Op("*", [y(j), Call("log", yhat(j))]),
-                            Op(
-                                "*",
-                                [Op("-", [Num(1), y(j)]), Call("log", Op("-", [Num(1), yhat(j)]))],
-                            ),
-                        ],
-                    )
-                ),
-                Raw(")", r"\right)", "<mo>)</mo>"),
-            ],
+            [MINUS, Raw("(", r"\left(", "<mo>(</mo>"), terms, Raw(")", r"\right)", "<mo>)</mo>")],
         )
     if loss.name == "cross_entropy":
         terms = total(lambda j: Op("*", [y(j), Call("log", yhat(j))]))
+        if isinstance(terms, Op) and terms.op == "+":
+            return Op(" ", [MINUS, terms])  # a sum after the minus gets its own parentheses
         return Op(
             " ",
             [MINUS, Raw("(", r"\left(", "<mo>(</mo>"), terms, Raw(")", r"\right)", "<mo>)</mo>")],

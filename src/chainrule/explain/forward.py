@@ -175,9 +175,7 @@ class ForwardBuilder(Builder):
                 W = np.asarray(self.t[f"W{k}"], float)
                 squares.append(float(np.sum(W * W)))
                 terms = [Pow(self.num(w), 2) for w in W.reshape(-1)]
-                line: list[Expr] = [Pow(Call("norm", Sym(f"W{k}")), 2)]
-                if self.scalars:
-                    line.append(Op("+", terms))
+                line: list[Expr] = [Pow(Call("norm", Sym(f"W{k}")), 2), Op("+", terms)]
                 local.append(Op("=", [*line, self.num(squares[-1])]))
             data_sym = Op("+", [data_sym, penalty_sym])
             data_shape = Op("+", [data_shape, penalty_sym])
@@ -200,7 +198,7 @@ class ForwardBuilder(Builder):
             Op("=", [Sym("E"), data_sym]),
             Op("=", [Sym("E"), data_shape]),
             Op("=", [Sym("E"), data_num, self.num(E)]),
-            local=tuple(local),
+            scalars=tuple(local) if self.scalars else (),
             notes=notes,
         )
 
