@@ -214,3 +214,15 @@ def test_graph_and_level_from_the_command_line(tmp_path, capsys):
         main(["explain", "--level", "brief"])
     assert main(["explain", "--graph", str(tmp_path / "g.png")]) == 2
     assert "--graph must name an .svg file" in capsys.readouterr().err
+
+
+def test_the_diagram_draws_arrows_the_loss_the_targets_and_a_legend_and_scales():
+    svg = seed_explanation().diagram()
+    root = ET.fromstring(svg)
+    texts = [t.text for t in root.iter(f"{SVG}text")]
+    assert "y[1] = 0.9" in texts and "loss: half_squared_error" in texts
+    assert "E = 0.0118" in texts and "dE/dE = 1" in texts  # the seed's error 0.011843
+    assert "Legend" in texts and "exactly 0" in texts
+    lines = root.findall(f"{SVG}line")
+    assert sum(1 for line in lines if line.get("marker-end")) == 2 * (4 + 2 + 1)
+    assert root.get("viewBox").startswith("0 0 ") and "max-width: 100%" in root.get("style")

@@ -14,8 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..trace import Trace
-from .conventions import conventions
-from .conventions import layers as layer_range
+from .conventions import conventions, layers
 from .derivation import Derivation
 from .diagnostics import summary
 from .expr import Mat
@@ -100,8 +99,8 @@ def render_text(
         (symbols, shapes, numbers), entry by entry, and a section of checks closes.
     """
     p = precision
-    layers = layer_range(trace)
-    L = layers[-1]
+    layer_range = layers(trace)
+    L = layer_range[-1]
     loss = trace.info["loss"]
     acts = trace.info["activations"]
     out: list[str] = [f"chainrule: one training step of {title or 'a network'}"]
@@ -113,11 +112,11 @@ def render_text(
             out.append(f"#   {shown}: {words}")
 
     out += ["", "Given", f"x:  {fmt(_row(trace, 'x'), p)}", f"y:  {fmt(_row(trace, 'y'), p)}"]
-    for k in layers:
+    for k in layer_range:
         out += [f"W{k}:  {fmt(trace[f'W{k}'], p)}", f"b{k}:  {fmt(trace[f'b{k}'], p)}"]
 
     out += ["", "Forward pass"]
-    for k in layers:
+    for k in layer_range:
         below = "x" if k == 1 else f"outL{k - 1}"
         out += [
             f"# inL{k} = {below} @ W{k} + b{k}  (the pre-activation: the input to layer {k}'s "
@@ -186,7 +185,7 @@ def render_text(
         ]
 
     out += ["", "Updating parameters", "# Wk <- Wk - lr * dEdWk;  bk <- bk - lr * dEdBk"]
-    for k in layers:
+    for k in layer_range:
         for name in (f"W{k}", f"b{k}"):
             note = "  (frozen: unchanged)" if name in trace.info["frozen"] else ""
             out.append(f"{name}:  {fmt(trace[f'{name}_new'], p)}{note}")
