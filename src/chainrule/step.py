@@ -116,7 +116,8 @@ def train_step(
         _, caches = network.forward(X)
         e_new = network.instance_errors(y, caches, loss)
         tracer.record("e_new", e_new)
-        tracer.record("E_new", reduce(e_new, reduction) + _penalty(network, l2))
+        E_new = reduce(e_new, reduction)
+        tracer.record("E_new", E_new + _penalty(network, l2) if l2 else E_new)
     return float(E)
 
 
