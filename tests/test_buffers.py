@@ -215,3 +215,16 @@ def test_train_step_updates_through_sgd(monkeypatch):
     seed.network.freeze("b1")
     train_step(seed.network, seed.x, seed.y, lr=seed.lr)
     assert descended == [["W1", "W2", "b2"]]  # the trainable ones, through SGD's update
+
+
+def test_the_old_backward_from_dz_warns_and_gives_backward_affines_results():
+    net = Network.from_sizes([4, 5], ["tanh"], random_state=0)
+    X, _ = _data(6, 4, 5, "half_squared_error", np.float64)
+    _, caches = net.forward(X)
+    dZ = np.random.default_rng(1).standard_normal((6, 5))
+    dA_prev, dW, db = net.layers[0].backward_affine(dZ, caches[0])
+    with pytest.warns(DeprecationWarning, match="backward_affine"):
+        old_dA_prev, grads = net.layers[0].backward_from_dZ(dZ, caches[0])
+    np.testing.assert_array_equal(old_dA_prev, dA_prev)
+    np.testing.assert_array_equal(grads["W"], dW)
+    np.testing.assert_array_equal(grads["b"], db)

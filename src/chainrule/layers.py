@@ -22,6 +22,7 @@ array([[1.099, 1.13 ]])
 
 from __future__ import annotations
 
+import warnings
 from typing import NamedTuple
 
 import numpy as np
@@ -229,6 +230,19 @@ class Dense:
         if out_below is None:
             return dZ @ self.W.T, dW, db
         return np.dot(dZ, self.W.T, out=out_below.delta), dW, db
+
+    def backward_from_dZ(
+        self, dZ: Array, cache: DenseCache, need_dA_prev: bool = True
+    ) -> tuple[Array | None, dict[str, Array]]:
+        """Deprecated: :meth:`backward_affine`, with the gradients as ``{"W": dW, "b": db}``."""
+        warnings.warn(
+            "Dense.backward_from_dZ is Dense.backward_affine now; this alias goes in the "
+            "next release",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        dA_prev, dW, db = self.backward_affine(dZ, cache, need_dA_prev=need_dA_prev)
+        return dA_prev, {"W": dW, "b": db}
 
     def __repr__(self) -> str:
         dropout = f", dropout={self.dropout}" if self.dropout else ""
