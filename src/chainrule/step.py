@@ -1,7 +1,8 @@
 """One training step: forward, loss, backward, update (plain gradient descent).
 
 This is the seed notebook's cell 13 for any network: ``Wk <- Wk - lr * dEdWk`` and
-``bk <- bk - lr * dEdBk`` for every parameter that is not frozen. Parameter shapes
+``bk <- bk - lr * dEdBk`` for every parameter that is not frozen (the update of
+:class:`~chainrule.optimizers.SGD`, as in ``fit``). Parameter shapes
 never change (in the seed, ``b1`` drifts from shape (2,) to (1, 2)).
 
 Examples
@@ -23,6 +24,7 @@ from typing import Any
 from .checks import check_positive, check_reduction
 from .losses import Loss, get_loss, reduce
 from .network import Network
+from .optimizers import SGD
 from .trace import Trace, Tracer
 
 
@@ -108,8 +110,9 @@ def train_step(
             grads[f"W{k}"] = grads[f"W{k}"] + l2 * params[f"W{k}"]
             if tracer is not None:
                 tracer.record(f"dEdW{k}", grads[f"W{k}"])
-    for name in network.trainable:
-        params[name] -= lr * grads[name]
+    trainable = {name: params[name] for name in network.trainable}
+    sgd = SGD(lr=lr)
+    sgd.update(trainable, grads, sgd.init(trainable))
     if tracer is not None:
         for name, value in params.items():
             tracer.record(f"{name}_new", value)
