@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -193,7 +194,17 @@ class Adam(Optimizer):
     def _decay(self, params: Params, lr: float) -> None:
         """AdamW's decoupled weight decay; none for Adam."""
 
-    def update(self, params: Params, grads: Params, state: State) -> tuple[Params, State]:
+    def update(
+        self,
+        params: Params,
+        grads: Params,
+        state: State,
+        *,
+        sweep: Callable[..., bool] | None = None,
+    ) -> tuple[Params, State]:
+        """One step; ``sweep(p, g, m, s, beta1, beta2, a, b)``, if given, a fused kernel
+        (:func:`chainrule.kernels.update_kernel_for`) that updates one parameter and its
+        moments in a single pass and returns False where it cannot (then NumPy's passes)."""
         _check_grads(params, grads)
         state["t"] += 1
         t, lr = state["t"], state["lr"]
@@ -208,6 +219,9 @@ class Adam(Optimizer):
         ms, ss, scratch = state["m"], state["s"], self._scratch(state, params)
         for name, p in params.items():
             g, m, s, work = grads[name], ms[name], ss[name], scratch[name]
+            if sweep is not None and max(a, b) <= _largest(p.dtype):
+                if sweep(p, g, m, s, b1, b2, a, b):
+                    continue
             np.multiply(g, 1 - b1, out=work)  # m <- b1 m + (1 - b1) g: 3 passes
             m *= b1
             m += work
