@@ -322,21 +322,25 @@ def fused_kernels() -> bool:
     return choice == "fused" and _register_fused()
 
 
-def _relu_bias_loop(P: Array, b: Array, A: Array) -> None:  # pragma: no cover - compiled
+# The constants come in as NumPy scalars of the arrays' dtype: a Python float would make
+# numba compute in float64 on float32 arrays, and convert every element twice.
+
+
+def _relu_bias_loop(P: Array, b: Array, A: Array, zero: Any) -> None:  # pragma: no cover
     n, m = P.shape
     for i in range(n):
         for j in range(m):
             z = P[i, j] + b[j]
             # 0 for z <= 0, -inf and NaN, as fmax(Z, 0)
-            A[i, j] = z if z > 0 else 0.0
+            A[i, j] = z if z > zero else zero
 
 
-def _relu_backprop_loop(dA: Array, A: Array) -> None:  # pragma: no cover - compiled
+def _relu_backprop_loop(dA: Array, A: Array, zero: Any, one: Any) -> None:  # pragma: no cover
     n, m = dA.shape
     for i in range(n):
         for j in range(m):
             # A > 0 exactly where Z > 0; times 0 keeps a NaN or infinite dA's NaN, as dA * mask
-            dA[i, j] = dA[i, j] * (1.0 if A[i, j] > 0 else 0.0)
+            dA[i, j] = dA[i, j] * (one if A[i, j] > zero else zero)
 
 
 def _sigmoid_bias_loop(P: Array, b: Array, A: Array) -> None:  # pragma: no cover - compiled
@@ -435,12 +439,10 @@ def _softmax_cross_entropy_delta_loop(
 
 
 def _adam_loop(
-    p: Array, g: Array, m: Array, s: Array, b1: float, b2: float, a: float, b: float
+    p: Array, g: Array, m: Array, s: Array, b1: Any, c1: Any, b2: Any, c2: Any, a: Any, b: Any
 ) -> None:  # pragma: no cover - compiled
     # As Adam.update: m <- b1 m + (1 - b1) g, s <- b2 s + (1 - b2) g**2,
-    # p <- p - m / (sqrt(s) * a + b), one element at a time.
-    c1 = 1.0 - b1
-    c2 = 1.0 - b2
+    # p <- p - m / (sqrt(s) * a + b), one element at a time (c1 = 1 - b1, c2 = 1 - b2).
     for i in range(p.size):
         gi = g[i]
         mi = m[i] * b1 + gi * c1
@@ -463,6 +465,17 @@ UPDATE_KERNELS: dict[tuple[type[Optimizer], str], Callable[..., bool]] = {}
 _FUSED_STATE: list[bool] = []  # [registered?] once tried
 
 
+_TYPED: dict[tuple[Any, tuple[float, ...]], tuple[Any, ...]] = {}
+
+
+def typed(dtype: Any, values: tuple[float, ...]) -> tuple[Any, ...]:
+    """``values`` as NumPy scalars of ``dtype`` (made once)."""
+    found = _TYPED.get((dtype, values))
+    if found is None:
+        found = _TYPED[(dtype, values)] = tuple(dtype.type(v) for v in values)
+    return found
+
+
 def _register_fused() -> bool:
     if _FUSED_STATE:
         return _FUSED_STATE[0]
@@ -471,7 +484,9 @@ def _register_fused() -> bool:
     except ImportError:
         _FUSED_STATE.append(False)
         return False
-    jit = numba.njit(cache=True, nogil=True)
+    # error_model="numpy": a division by 0 gives inf or NaN (as NumPy), not a Python
+    # exception, whose check per element would keep the loops from vectorizing.
+    jit = numba.njit(cache=True, nogil=True, error_model="numpy")
     relu_bias, relu_back = jit(_relu_bias_loop), jit(_relu_backprop_loop)
     sig_bias, sig_back = jit(_sigmoid_bias_loop), jit(_sigmoid_backprop_loop)
     tanh_bias, tanh_back = jit(_tanh_bias_loop), jit(_tanh_backprop_loop)
@@ -482,16 +497,20 @@ def _register_fused() -> bool:
     adam, gather = jit(_adam_loop), jit(_gather_loop)
 
     def activation(
-        bias_loop: Callable[..., None], back_loop: Callable[..., None] | None, numpy: Kernel
+        bias_loop: Callable[..., None],
+        back_loop: Callable[..., None] | None,
+        numpy: Kernel,
+        bias_constants: tuple[float, ...] = (),
+        back_constants: tuple[float, ...] = (),
     ) -> Kernel:
         # forward alone (no bias) stays NumPy's: it computes the same f(Z), and these
         # backprops read A only (ReLU's A > 0 is its Z > 0).
         def forward_bias(P: Array, b: Array, A: Array, mask: Array, tmp: Array, cols: Any) -> None:
-            bias_loop(P, b, A)
+            bias_loop(P, b, A, *typed(P.dtype, bias_constants))
 
         def backprop(dA: Array, A: Array, mask: Array, tmp: Array, cols: Any) -> None:
             if back_loop is not None:
-                back_loop(dA, A)
+                back_loop(dA, A, *typed(A.dtype, back_constants))
 
         return Kernel(numpy.forward, backprop, forward_bias)
 
@@ -519,7 +538,9 @@ def _register_fused() -> bool:
         arrays = (p, g, m, s)
         if not all(x.flags.c_contiguous and x.dtype == p.dtype for x in arrays):
             return False  # NumPy's passes instead
-        adam(p.reshape(-1), g.reshape(-1), m.reshape(-1), s.reshape(-1), b1, b2, a, b)
+        t = p.dtype.type
+        flat = (x.reshape(-1) for x in arrays)
+        adam(*flat, t(b1), t(1 - b1), t(b2), t(1 - b2), t(a), t(b))
         return True
 
     def gather_rows(X: Array, rows: Array, out: Array) -> None:
@@ -530,7 +551,9 @@ def _register_fused() -> bool:
 
     KERNELS.update(
         {
-            (ReLU, FUSED): activation(relu_bias, relu_back, KERNELS[(ReLU, "numpy")]),
+            (ReLU, FUSED): activation(
+                relu_bias, relu_back, KERNELS[(ReLU, "numpy")], (0.0,), (0.0, 1.0)
+            ),
             (Sigmoid, FUSED): activation(sig_bias, sig_back, KERNELS[(Sigmoid, "numpy")]),
             (Tanh, FUSED): activation(tanh_bias, tanh_back, KERNELS[(Tanh, "numpy")]),
             (Identity, FUSED): activation(identity_bias, None, KERNELS[(Identity, "numpy")]),
