@@ -62,7 +62,7 @@ def main() -> None:
           f"{'one-off s':>10}")  # fmt: skip
     for name, r in runs.items():
         print(
-            f"{name:24} {str(r['fused']):>5} {r['import']:9.3f} {r['first']:10.3f} "
+            f"{name:24} {r['fused']!s:>5} {r['import']:9.3f} {r['first']:10.3f} "
             f"{r['second']:10.3f} {r['first'] - r['second']:10.3f}"
         )
 
