@@ -29,6 +29,16 @@ def is_foreign_array(value: object) -> bool:
     return hasattr(value, "__array_namespace__") or is_array_api_obj(value)
 
 
+def to_numpy(array: Array) -> np.ndarray:
+    """``array`` as a NumPy array: itself, or a copy on the host of a device array (a
+    PyTorch tensor, a CuPy array)."""
+    if isinstance(array, np.ndarray):
+        return array
+    from array_api_compat import to_device
+
+    return np.asarray(to_device(array, "cpu"))
+
+
 def as_float_array(value: object, name: str, dtype: Any = None) -> Array:
     """Convert ``value`` to a floating array, rejecting strings, objects and ragged lists.
 

@@ -66,6 +66,11 @@ def _largest(dtype: np.dtype) -> float:
     return float(np.finfo(dtype).max)
 
 
+def _zeros_like(p: Array) -> Array:
+    """Zeros of ``p``'s shape, dtype, library and device (optimizer state beside it)."""
+    return np.zeros_like(p) if isinstance(p, np.ndarray) else array_namespace(p).zeros_like(p)
+
+
 def _check_grads(params: Params, grads: Params) -> None:
     missing = sorted(set(params) - set(grads))
     if missing:
@@ -121,7 +126,7 @@ class SGD(Optimizer):
     def init(self, params: Params) -> State:
         state = super().init(params)
         if self.momentum:
-            state["velocity"] = {name: np.zeros_like(p) for name, p in params.items()}
+            state["velocity"] = {name: _zeros_like(p) for name, p in params.items()}
         return state
 
     def update(self, params: Params, grads: Params, state: State) -> tuple[Params, State]:
@@ -134,7 +139,9 @@ class SGD(Optimizer):
                 v = state["velocity"][name]
                 v *= self.momentum
                 v += g
-                if self.nesterov:
+                if not isinstance(step, np.ndarray):  # another library's arrays: no out=
+                    steps[name] = (v * self.momentum + g) * lr if self.nesterov else v * lr
+                elif self.nesterov:
                     np.multiply(v, self.momentum, out=step)
                     step += g
                     step *= lr
@@ -187,8 +194,8 @@ class Adam(Optimizer):
 
     def init(self, params: Params) -> State:
         state = super().init(params)
-        state["m"] = {name: np.zeros_like(p) for name, p in params.items()}
-        state["s"] = {name: np.zeros_like(p) for name, p in params.items()}
+        state["m"] = {name: _zeros_like(p) for name, p in params.items()}
+        state["s"] = {name: _zeros_like(p) for name, p in params.items()}
         return state
 
     def _decay(self, params: Params, lr: float) -> None:
@@ -222,6 +229,13 @@ class Adam(Optimizer):
             if sweep is not None and max(a, b) <= _largest(p.dtype):
                 if sweep(p, g, m, s, b1, b2, a, b):
                     continue
+            if not isinstance(p, np.ndarray):  # another library's arrays (a GPU's): no out=
+                m *= b1
+                m += g * (1 - b1)
+                s *= b2
+                s += g * g * (1 - b2)
+                p -= m / (array_namespace(p).sqrt(s) / root_c2 + eps) * step
+                continue
             np.multiply(g, 1 - b1, out=work)  # m <- b1 m + (1 - b1) g: 3 passes
             m *= b1
             m += work

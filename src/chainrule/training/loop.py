@@ -38,6 +38,8 @@ from itertools import islice
 from typing import Any
 
 import numpy as np
+from array_api_compat import array_namespace
+from array_api_compat import device as device_of
 
 from ..checks import check_positive, check_reduction
 from ..errors import DivergenceError
@@ -47,6 +49,7 @@ from ..network import Network
 from ..optimizers import Optimizer, get_optimizer
 from ..schedules import Schedule, get_schedule
 from .callbacks import Callback, History, as_callback
+from .device import fit_on_device
 from .guard import Guard
 from .parts import (
     Metric,
@@ -95,6 +98,7 @@ def fit(
     checkpoint_every: int | None = None,
     resume: bool = False,
     on_nonfinite: str = "raise",
+    device: Any = None,
 ) -> History:
     """Train ``network`` in place on ``(X, y)``; return the :class:`History`.
 
@@ -174,7 +178,15 @@ def fit(
         layer and parameter; the network is left at its last finite weights and the
         error carries ``history`` and ``network``), or skip that batch (recorded in
         ``History.skipped_batches``; an epoch with every batch skipped raises).
+    device : str or torch.device, optional
+        Train on this PyTorch device (``"cuda"``, ``"mps"``, ``"cpu"``) end to end: the
+        parameters and the data are copied there once, the trained parameters come back
+        into ``network`` (:mod:`chainrule.training.device`). A network whose parameters
+        are already PyTorch tensors or CuPy arrays trains where it is.
     """
+    if device is not None:
+        settings = {k: v for k, v in locals().items() if k not in ("network", "device")}
+        return fit_on_device(network, device, fit, settings)
     loss = get_loss(loss)
     optimizer = get_optimizer(optimizer)
     schedule = get_schedule(schedule)
@@ -189,8 +201,11 @@ def fit(
         check_positive(clip_norm, "clip_norm")
     metric_fns = get_metrics(metrics)
     hooks = [as_callback(c) for c in callbacks]
-    if not isinstance(network.layers[0].W, np.ndarray):
-        raise TypeError("fit trains NumPy networks; convert the parameters with astype()")
+    W1 = network.layers[0].W
+    if not isinstance(W1, np.ndarray) and isinstance(X, np.ndarray | list):
+        # A network on a device (PyTorch, CuPy) trains there: the data moves there once.
+        xp, on = array_namespace(W1), device_of(W1)
+        X, y = (None if a is None else xp.asarray(a, dtype=W1.dtype, device=on) for a in (X, y))
     source = batch_source(network, X, y, sample_weight, epochs)
     rng = as_generator(random_state)
     if checkpoint is not None and not isinstance(source, ArraySource):

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ..checks import Array, as_float_array, check_finite
+from ..checks import Array, as_float_array, check_finite, to_numpy
 from ..losses import Loss
 from ..network import Network
 
@@ -93,15 +93,16 @@ def evaluate(
     y_val: Array | None,
 ) -> None:
     """Add the validation loss and the metrics (inference mode) to ``logs``."""
+    # The metrics take NumPy arrays: a device network's outputs are copied to the host.
     if metric_fns and X is not None:
-        A = network.forward(X)[0]
+        A = to_numpy(network.forward(X)[0])
         for name, fn in metric_fns.items():
-            logs[name] = fn(y, A)
+            logs[name] = fn(to_numpy(y), A)
     if X_val is not None:
         A_val, caches = network.forward(X_val)
-        logs["val_loss"] = float(np.mean(network.instance_errors(y_val, caches, loss)))
+        logs["val_loss"] = float(np.mean(to_numpy(network.instance_errors(y_val, caches, loss))))
         for name, fn in metric_fns.items():
-            logs[f"val_{name}"] = fn(y_val, A_val)
+            logs[f"val_{name}"] = fn(to_numpy(y_val), to_numpy(A_val))
 
 
 def report(bar: Any, verbose: int, epoch: int, logs: dict[str, float]) -> None:
