@@ -92,3 +92,20 @@ def test_device_is_checked_before_training():
     np.testing.assert_array_equal(net.params["W1"], W1)
     with pytest.raises(ValueError, match="on a device already"):
         fit(_on_torch(net), X, y, optimizer="sgd", device="cpu", **SETTINGS)
+
+
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_the_estimator_trains_on_a_device_and_ends_as_numpy(early_stopping):
+    from chainrule.estimators.mlp import MLPClassifier
+
+    X, _ = _data()
+    labels = np.random.default_rng(4).integers(0, 3, len(X))
+    settings = {"hidden_layer_sizes": (16,), "max_iter": 3, "random_state": 0,
+                "early_stopping": early_stopping, "dtype": "float32"}  # fmt: skip
+    on_numpy = MLPClassifier(**settings).fit(X, labels)
+    on_device = MLPClassifier(**settings).fit(X, labels, device="cpu")
+    np.testing.assert_allclose(on_device.loss_curve_, on_numpy.loss_curve_, rtol=1e-5)
+    assert all(isinstance(W, np.ndarray) for W in on_device.coefs_)
+    np.testing.assert_allclose(
+        on_device.predict_proba(X), on_numpy.predict_proba(X), rtol=1e-4, atol=1e-6
+    )

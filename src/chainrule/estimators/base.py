@@ -111,6 +111,7 @@ class _BaseMLP(BaseEstimator):
         checkpoint_every: int | None = None,
         resume: bool = False,
         on_nonfinite: str = "raise",
+        device: Any = None,
     ) -> _BaseMLP:
         """Train from scratch (or from the last weights with ``warm_start``).
 
@@ -130,6 +131,9 @@ class _BaseMLP(BaseEstimator):
             bit-identical to the fit never interrupted. A fit that raises
             (:class:`~chainrule.errors.DivergenceError` included, which carries the
             ``history``) leaves the estimator as it was.
+        device : str or torch.device, optional
+            Train on this PyTorch device (``"cuda"``, ``"mps"``, ``"cpu"``), as
+            :func:`chainrule.fit`; the fitted network is NumPy again.
 
         Returns
         -------
@@ -140,6 +144,7 @@ class _BaseMLP(BaseEstimator):
             "checkpoint_every": checkpoint_every,
             "resume": resume,
             "on_nonfinite": on_nonfinite,
+            "device": device,
         }
         return self._guarded(self._fit, X, y, sample_weight, incremental=False, run=run)
 

@@ -205,7 +205,13 @@ def fit(
     if not isinstance(W1, np.ndarray) and isinstance(X, np.ndarray | list):
         # A network on a device (PyTorch, CuPy) trains there: the data moves there once.
         xp, on = array_namespace(W1), device_of(W1)
-        X, y = (None if a is None else xp.asarray(a, dtype=W1.dtype, device=on) for a in (X, y))
+
+        def move(a: Any) -> Any:
+            return None if a is None else xp.asarray(a, dtype=W1.dtype, device=on)
+
+        X, y, sample_weight = move(X), move(y), move(sample_weight)
+        if validation_data is not None:
+            validation_data = (move(validation_data[0]), move(validation_data[1]))
     source = batch_source(network, X, y, sample_weight, epochs)
     rng = as_generator(random_state)
     if checkpoint is not None and not isinstance(source, ArraySource):

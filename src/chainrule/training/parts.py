@@ -142,7 +142,7 @@ def patience_ran_out(
     if better:
         run.best, run.bad_epochs, history.best_epoch = value, 0, epoch
         if keep_best:
-            run.best_params = {k: np.array(v, copy=True) for k, v in params.items()}
+            run.best_params = {k: np.array(to_numpy(v), copy=True) for k, v in params.items()}
         return False
     run.bad_epochs += 1
     if run.bad_epochs >= patience:
