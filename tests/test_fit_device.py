@@ -42,12 +42,20 @@ def _on_torch(net):
 SETTINGS = {"loss": "cross_entropy", "epochs": 1, "batch_size": 32, "random_state": 3}
 
 
-@pytest.mark.parametrize("optimizer", [SGD(lr=0.1), SGD(lr=0.1, momentum=0.9), Adam(lr=0.01)])
-def test_one_epoch_on_torch_tensors_gives_the_numpy_losses(optimizer):
+@pytest.mark.parametrize(
+    ("optimizer", "extra"),
+    [
+        (SGD(lr=0.1), {}),
+        (SGD(lr=0.1, momentum=0.9, nesterov=True), {"l2": 0.01, "clip_norm": 0.5}),
+        (Adam(lr=0.01), {"l2": 0.001}),
+    ],
+)
+def test_one_epoch_on_torch_tensors_gives_the_numpy_losses(optimizer, extra):
     X, y = _data()
     reference, moved = _net(), _net()
-    h_np = fit(reference, X, y, optimizer=optimizer, validation_split=0.2, **SETTINGS)
-    h_dev = fit(moved, X, y, optimizer=optimizer, validation_split=0.2, device="cpu", **SETTINGS)
+    settings = {**SETTINGS, **extra, "optimizer": optimizer, "validation_split": 0.2}
+    h_np = fit(reference, X, y, **settings)
+    h_dev = fit(moved, X, y, device="cpu", **settings)
     for key in ("loss", "val_loss"):
         np.testing.assert_allclose(h_dev[key], h_np[key], rtol=1e-5, err_msg=key)
     for name, p in reference.params.items():
