@@ -16,6 +16,12 @@ and ``sum(exp(z - max))`` there). :func:`kernel_for` looks a kernel up in
 none (another activation, another array library), the engine calls the activation's own
 ``value`` and ``backprop``.
 
+With numba installed (the ``fast`` extra), the same tables also hold fused kernels under
+the library key ``"numba"`` (:data:`FUSED`; see "the fused kernels" below): one compiled
+sweep per element-wise pass, equal to the NumPy kernels up to rounding. Only callers that
+ask for them (``fused=True``: fit's buffers) get them; :func:`fused_kernels` says whether
+they are there (``CHAINRULE_KERNELS=numpy`` forces the NumPy kernels).
+
 A loss may have an in-place kernel for the output layer too (:data:`LOSS_KERNELS`,
 :func:`loss_kernel_for`): the instances' errors and the output delta ``dEdInL{L}``.
 Softmax with cross-entropy reuses the softmax kernel's ``max`` and sum of exponentials
