@@ -237,3 +237,19 @@ def test_without_numba_fit_runs_on_the_numpy_kernels(monkeypatch):
     assert losses == losses_np
     for name, p in params_np.items():
         np.testing.assert_array_equal(params[name], p, err_msg=name)
+
+
+def test_a_wide_softmax_runs_numpys_kernel_bit_for_bit(fused_on):
+    # Above 32 classes the fused softmax hands over to NumPy's (SIMD exponentials).
+    rng = np.random.default_rng(9)
+    P = rng.standard_normal((16, 40)).astype(np.float32)
+    b = rng.standard_normal(40).astype(np.float32)
+    softmax = get_activation("softmax")
+    mask, tmp = np.empty(P.shape, bool), np.empty_like(P)
+    cols, cols_np = np.empty((16, 3), np.float32), np.empty((16, 3), np.float32)
+    Z, A = P.copy(), np.empty_like(P)
+    kernel_for(softmax, P, fused=True).forward_bias(Z, b, A, mask, tmp, cols)
+    Z_np, A_np = P + b, np.empty_like(P)
+    kernel_for(softmax, P).forward(Z_np, A_np, mask, tmp, cols_np)
+    np.testing.assert_array_equal(A, A_np)
+    np.testing.assert_array_equal(cols[:, :2], cols_np[:, :2])

@@ -388,18 +388,21 @@ def _identity_bias_loop(P: Array, b: Array, A: Array) -> None:  # pragma: no cov
             A[i, j] = P[i, j] + b[j]
 
 
-def _softmax_bias_loop(P: Array, b: Array, A: Array, cols: Array) -> None:  # pragma: no cover
+def _softmax_bias_loop(
+    P: Array, b: Array, A: Array, cols: Array, zero: Any
+) -> None:  # pragma: no cover
     # Z = P + b kept in P (the cross-entropy reads the logits), max and the sum of
-    # exponentials in cols as the NumPy kernel leaves them.
+    # exponentials in cols as the NumPy kernel leaves them; all in the arrays' dtype.
     n, m = P.shape
     for i in range(n):
-        top = -np.inf
         for j in range(m):
-            z = P[i, j] + b[j]
-            P[i, j] = z
+            P[i, j] = P[i, j] + b[j]
+        top = P[i, 0]
+        for j in range(1, m):
+            z = P[i, j]
             if z > top or z != z:  # a NaN propagates, as np.max
                 top = z
-        total = 0.0
+        total = zero
         for j in range(m):
             e = np.exp(P[i, j] - top)
             A[i, j] = e
@@ -466,6 +469,11 @@ def _gather_loop(X: Array, rows: Array, out: Array) -> None:  # pragma: no cover
             out[i, j] = X[r, j]
 
 
+# The compiled softmax computes one exponential at a time, NumPy's np.exp several at once
+# (SIMD): per batch of 128 rows in float32, 6.9 us against 19.9 us for NumPy's kernel at
+# 10 classes, but 66.5 us against 36.1 us at 100. Above this many classes, NumPy's.
+_SOFTMAX_FUSED_MAX = 32
+
 _GATHER: dict[str, Callable[[Array, Array, Array], None]] = {}
 UPDATE_KERNELS: dict[tuple[type[Optimizer], str], Callable[..., bool]] = {}
 _FUSED_STATE: list[bool] = []  # [registered?] once tried
@@ -523,7 +531,11 @@ def _register_fused() -> bool:
     def softmax_forward_bias(
         P: Array, b: Array, A: Array, mask: Array, tmp: Array, cols: Any
     ) -> None:
-        soft_bias(P, b, A, cols)
+        if P.shape[1] > _SOFTMAX_FUSED_MAX:
+            np.add(P, b, P)
+            _softmax_forward(P, A, mask, tmp, cols)
+        else:
+            soft_bias(P, b, A, cols, *typed(P.dtype, (0.0,)))
 
     def softmax_backprop(dA: Array, A: Array, mask: Array, tmp: Array, cols: Any) -> None:
         soft_back(dA, A)

@@ -5,6 +5,7 @@ Modules, in the order a batch flows through them:
 - :mod:`~chainrule.training.loop`: ``fit``, setup and the epoch loop;
 - :mod:`~chainrule.training.sources`: where batches come from (arrays, memmaps, iterables);
 - :mod:`~chainrule.training.update`: one batch's gradients and update;
+- :mod:`~chainrule.training.device`: training on a PyTorch device (``fit(..., device=)``);
 - :mod:`~chainrule.training.guard` and :mod:`~chainrule.training.guards`: the divergence guard;
 - :mod:`~chainrule.training.resume`: checkpoints of a run, and resuming it;
 - :mod:`~chainrule.training.parts`: metrics, the validation split, progress reports;
