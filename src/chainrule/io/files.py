@@ -124,7 +124,7 @@ def write_container(
         **body,
     }
     try:
-        _safetensors.check_depth(meta, "the description")
+        _safetensors.check_depth(meta, "the description", _safetensors.MAX_STRING_CHARS)
     except ModelFileError as exc:
         raise ValueError(f"{exc}; such a file could not be loaded") from None
     text = json.dumps(meta, separators=(",", ":"))

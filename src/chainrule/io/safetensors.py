@@ -106,11 +106,12 @@ def header_bytes(table: Mapping[str, Any], metadata: Mapping[str, str]) -> bytes
     header = {"__metadata__": dict(metadata), **table}
     text = json.dumps(header, separators=(",", ":")).encode("ascii")
     text += b" " * (-len(text) % 8)
-    if len(text) > MAX_HEADER_BYTES:
+    if len(text) > MAX_HEADER_BYTES or _count_items(text) > MAX_JSON_ITEMS:
         raise ValueError(
-            f"the file's header would take {len(text)} bytes, more than the "
-            f"{MAX_HEADER_BYTES} a chainrule file may hold; such a file could not be loaded "
-            "(store fewer tensors or a shorter history)"
+            f"the file's header would take {len(text)} bytes and {_count_items(text)} JSON "
+            f"items, more than the {MAX_HEADER_BYTES} bytes and {MAX_JSON_ITEMS} items a "
+            "chainrule file may hold; such a file could not be loaded (store fewer tensors "
+            "or a shorter history)"
         )
     return struct.pack("<Q", len(text)) + text
 
@@ -261,6 +262,13 @@ def quote(value: Any) -> str:
     return text if len(text) <= MAX_QUOTE else f"{text[:MAX_QUOTE]}...({len(text)} chars)"
 
 
+def _count_items(text: str | bytes) -> int:
+    """An upper bound on the JSON items of ``text``, nested JSON in its strings included."""
+    if isinstance(text, str):
+        return text.count(",") + text.count(":") + text.count("{") + text.count("[")
+    return text.count(b",") + text.count(b":") + text.count(b"{") + text.count(b"[")
+
+
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     for key, _ in pairs:
         if len(key) > MAX_KEY_CHARS:
@@ -276,13 +284,19 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def check_depth(value: Any, what: str, max_string: int | None = None) -> None:
-    """Refuse deep nesting (and strings over ``max_string``) before any recursive walk."""
+    """Refuse deep nesting, long keys and strings over ``max_string`` (None: any length)."""
     stack = [(value, 1)]
     while stack:
         item, depth = stack.pop()
         if depth > MAX_DEPTH:
             raise ModelFileError(f"{what} nests deeper than {MAX_DEPTH} levels")
         if isinstance(item, dict):
+            for key in item:
+                if isinstance(key, str) and len(key) > MAX_KEY_CHARS:
+                    raise ModelFileError(
+                        f"{what} has a {len(key)}-character key {quote(key)}, longer than the "
+                        f"{MAX_KEY_CHARS} allowed"
+                    )
             stack.extend((child, depth + 1) for child in item.values())
         elif isinstance(item, list):
             stack.extend((child, depth + 1) for child in item)
@@ -315,7 +329,7 @@ def parse_json(text: bytes | str, what: str, max_string: int | None = MAX_STRING
                 f"{what} is not UTF-8, the only encoding of safetensors headers "
                 f"(byte {exc.start} is invalid)"
             ) from None
-    n_items = text.count(",") + text.count(":") + text.count("{") + text.count("[")
+    n_items = _count_items(text)
     if n_items > MAX_JSON_ITEMS:
         raise ModelFileError(
             f"{what} holds up to {n_items} JSON items, more than the {MAX_JSON_ITEMS} allowed"
