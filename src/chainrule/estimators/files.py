@@ -296,6 +296,9 @@ def _check_params(est: Any, network: Any, legacy: bool) -> None:
     for name in ("shuffle", "warm_start", "nesterovs_momentum", "early_stopping"):
         if not isinstance(getattr(est, name), bool):
             raise ModelFileError(f"{name} must be true or false, got {getattr(est, name)!r:.40}")
+    verbose = est.verbose
+    if not isinstance(verbose, bool) and (not isinstance(verbose, int) or verbose < 0):
+        raise ModelFileError(f"verbose must be true, false or a count, got {verbose!r:.40}")
     seed = est.random_state
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
         raise ModelFileError(f"random_state must be null or an integer >= 0, got {seed!r:.40}")
