@@ -289,3 +289,75 @@ def get_loss(loss: str | Loss) -> Loss:
     except KeyError:
         known = ", ".join(sorted(LOSSES))
         raise ValueError(f"unknown loss {loss!r}; known: {known}") from None
+
+
+def check_targets(loss: Loss, output: Activation, n_outputs: int, y: Array | None = None) -> None:
+    """Refuse a loss, output activation and targets that cannot go together.
+
+    The one place where the loss's conditions are checked; ``train_step``, ``fit``
+    (once per fit), the estimators and ``explain`` call it before any state changes.
+
+    Parameters
+    ----------
+    loss : Loss
+    output : Activation
+        The output layer's activation.
+    n_outputs : int
+        The output layer's width.
+    y : array, shape (n_samples, n_outputs), optional
+        The targets, already checked for shape and finiteness; None checks only the
+        pairing (e.g. out of core, where batches are read later).
+
+    Raises
+    ------
+    ValueError
+        One line naming the problem: a softmax over fewer than 2 units (always 1.0,
+        zero gradients); a cross-entropy over an output that is not its own (sigmoid for
+        binary, softmax for categorical; any with ``from_logits=True``); targets outside
+        [0, 1] for binary cross-entropy; targets that are not distributions
+        (non-negative, each row summing to 1) for cross-entropy.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from chainrule.activations import Sigmoid
+    >>> check_targets(get_loss("bce"), Sigmoid(), 1, np.array([[1.5]]))
+    Traceback (most recent call last):
+    ...
+    ValueError: binary_cross_entropy needs targets in [0, 1], got 1.5
+    """
+    if output.name == "softmax" and n_outputs < 2:
+        raise ValueError(
+            f"a softmax output needs 2 or more units, got {n_outputs}: over one unit it is "
+            "always 1.0 and its gradients are 0 (use sigmoid for one probability)"
+        )
+    if not isinstance(loss, _FromLogitsLoss):
+        return
+    allowed = {"sigmoid", "softmax"} if isinstance(loss, BinaryCrossEntropy) else {"softmax"}
+    if not loss.from_logits and output.name not in allowed:
+        raise ValueError(
+            f"{loss.name} needs a {' or '.join(sorted(allowed))} output, got {output.name} "
+            "(or pass the loss with from_logits=True over an identity output)"
+        )
+    if y is None:
+        return
+    xp = array_namespace(y)
+    if shape_of(y)[0] == 0:
+        return
+    low, high = float(xp.min(y)), float(xp.max(y))
+    if isinstance(loss, BinaryCrossEntropy):
+        if low < 0 or high > 1:
+            raise ValueError(
+                f"{loss.name} needs targets in [0, 1], got {low if low < 0 else high:.6g}"
+            )
+        return
+    sums = xp.sum(y, axis=1)
+    # A float32 row of a few hundred classes sums to 1 within about 1e-5.
+    off = xp.abs(sums - 1)
+    if low < 0 or float(xp.max(off)) > 1e-4:
+        row = float(sums[int(xp.argmax(off))])
+        what = f"a negative target {low:.6g}" if low < 0 else f"a row summing to {row:.6g}"
+        raise ValueError(
+            f"{loss.name} needs each row of y to be a distribution (non-negative, summing "
+            f"to 1, e.g. one-hot), got {what}"
+        )

@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 from .checks import check_positive, check_reduction
-from .losses import Loss, get_loss, reduce
+from .losses import Loss, check_targets, get_loss, reduce
 from .network import Network
 from .trace import Trace, Tracer
 
@@ -68,6 +68,7 @@ def train_step(
     check_reduction(reduction)
     loss = get_loss(loss)
     X, y = network.check_Xy(X, y)
+    check_targets(loss, network.layers[-1].activation, network.n_outputs, y)
     if tracer is not None:
         if isinstance(tracer, Trace):
             tracer.info.update(
