@@ -205,7 +205,10 @@ def expect_arrays(arrays: Arrays, shapes: Mapping[str, tuple[int, ...]], dtype: 
     missing = [name for name in shapes if name not in arrays]
     extra = sorted(set(arrays) - set(shapes))
     if missing or extra:
-        raise ModelFileError(f"expected tensors {list(shapes)}; missing {missing}, extra {extra}")
+        raise ModelFileError(
+            f"expected tensors {list(shapes)!s:.200}; missing {missing!s:.200}, "
+            f"extra {_safetensors.quote(extra)}"
+        )
     for name, shape in shapes.items():
         if arrays[name].shape != tuple(shape):
             raise ModelFileError(
