@@ -262,3 +262,19 @@ def test_the_child_limit_catches_a_runaway_load(tmp_path):
     assert report["outcomes"] == [["MemoryError", ""]]
     with pytest.raises(AssertionError):
         _check(report, [good])
+
+
+def test_a_large_legitimate_checkpoint_costs_its_tensors_and_little_more(tmp_path):
+    # The other side of the promise: a file that declares 96 MiB of tensors loads with
+    # at most 64 MiB above them (no copy of the data section, no temporary per tensor).
+    declared = 96 * MIB
+    params = {"W1": np.ones((declared // 8 // 1000, 1000))}
+    path = chainrule.save_checkpoint(
+        tmp_path / "big.ckpt", params, {}, np.random.default_rng(0), {}, {}
+    )
+    good = chainrule.save(chainrule.seed_example().network, tmp_path / "good.st")
+    report = _run_child([good], [path])
+    assert report["outcomes"] == [["loaded", ""]]
+    print(f"rss growth {report['rss_growth'] / MIB:.1f} MiB for {declared / MIB:.0f} MiB")
+    assert report["rss_growth"] <= declared + BUDGET
+    assert report["peaks"][0] <= declared + BUDGET

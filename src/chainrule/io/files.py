@@ -60,6 +60,7 @@ from typing import Any
 import numpy as np
 
 from ..activations import ACTIVATIONS
+from ..checks import check_finite
 from ..errors import ModelFileError
 from ..layers import Dense, check_dropout
 from ..network import Network
@@ -153,10 +154,13 @@ def read_container(
             "(a damaged copy, or the file was edited)"
         )
     for name, array in arrays.items():
-        if array.dtype.kind == "f" and not np.isfinite(array).all():
+        try:  # no temporary the size of the tensor, unlike isfinite(array).all()
+            if array.dtype.kind == "f":
+                check_finite(array, "")
+        except ValueError:
             raise ModelFileError(
                 f"{where}: tensor {_safetensors.quote(name)} contains NaN or infinity"
-            )
+            ) from None
     return arrays, meta
 
 
