@@ -67,6 +67,15 @@ def test_fit_refuses_before_any_change(name):
     assert _unchanged(net, before)
 
 
+def test_fit_checks_the_validation_targets_too():
+    net = Network.from_sizes([2, 3, 1], "sigmoid", random_state=0)
+    before = _params(net)
+    y = np.array([[1.0], [0.0]])
+    with pytest.raises(ValueError, match=r"targets in \[0, 1\], got 3"):
+        chainrule.fit(net, X, y, loss="bce", epochs=1, validation_data=(X, 3 * y))
+    assert _unchanged(net, before)
+
+
 def test_negative_loss_of_the_review_is_refused():
     # What the review saw: with y = 1.5, BCE's y*log(p) + (1-y)*log(1-p) can go negative.
     p, y = 0.9, 1.5

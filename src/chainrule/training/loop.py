@@ -227,6 +227,7 @@ def fit(
             rng.bit_generator.state = saved.extra["start_rng"]  # the same split as before
         keeper.start_rng = rng.bit_generator.state
     X_val, y_val, source = validation_set(network, source, validation_data, validation_split, rng)
+    check_targets(loss, network.layers[-1].activation, network.n_outputs, y_val)
     monitor, lower_is_better = resolve_monitor(monitor, metric_fns, X_val is not None)
     n = source.n_samples
     batch = min(batch_size or n, n) if n else batch_size or 1
