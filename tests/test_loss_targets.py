@@ -35,9 +35,9 @@ REFUSED = {
     "bce-above-1": (["sigmoid", "sigmoid"], "bce", [[1.5], [0.0]], r"targets in \[0, 1\], got 1.5"),
     "bce-negative": (["sigmoid", "sigmoid"], "bce", [[-0.5], [1]], r"in \[0, 1\], got -0.5"),
     "softmax-one-unit": (["sigmoid", "softmax"], "mse", [[1.0], [1.0]], "softmax output needs 2"),
-    "ce-over-sigmoid": (["sigmoid", "sigmoid"], "ce", [[1.0], [0.0]], "needs a softmax output"),
-    "ce-over-identity": (["relu", "identity"], "ce", [[1, 0], [0, 1]], "needs a softmax output"),
-    "bce-over-identity": (["relu", "identity"], "bce", [[1], [0]], "needs a sigmoid or softmax"),
+    "ce-over-one-sigmoid": (["sigmoid", "sigmoid"], "ce", [[1.0], [0.0]], "needs 2 or more"),
+    "ce-over-identity": (["relu", "identity"], "ce", [[1, 0], [0, 1]], "needs probabilities"),
+    "bce-over-identity": (["relu", "identity"], "bce", [[1], [0]], "needs probabilities"),
     "ce-negative": (["tanh", "softmax"], "ce", [[1.5, -0.5], [0, 1]], "non-negative targets"),
 }
 

@@ -312,8 +312,9 @@ def check_targets(loss: Loss, output: Activation, n_outputs: int, y: Array | Non
     ------
     ValueError
         One line naming the problem: a softmax over fewer than 2 units (always 1.0,
-        zero gradients); a cross-entropy over an output that is not its own (sigmoid for
-        binary, softmax for categorical; any with ``from_logits=True``); targets outside
+        zero gradients); a cross-entropy over an output that is not a probability
+        (sigmoid or softmax; any output with ``from_logits=True``); a categorical
+        cross-entropy over one output; targets outside
         [0, 1] for binary cross-entropy; negative targets for cross-entropy (a row
         that does not sum to 1 is accepted: its error is weighted by its sum).
 
@@ -333,11 +334,15 @@ def check_targets(loss: Loss, output: Activation, n_outputs: int, y: Array | Non
         )
     if not isinstance(loss, _FromLogitsLoss):
         return
-    allowed = {"sigmoid", "softmax"} if isinstance(loss, BinaryCrossEntropy) else {"softmax"}
-    if not loss.from_logits and output.name not in allowed:
+    if not loss.from_logits and output.name not in ("sigmoid", "softmax"):
         raise ValueError(
-            f"{loss.name} needs a {' or '.join(sorted(allowed))} output, got {output.name} "
-            "(or pass the loss with from_logits=True over an identity output)"
+            f"{loss.name} needs probabilities, a sigmoid or softmax output, got "
+            f"{output.name} (or pass the loss with from_logits=True over an identity output)"
+        )
+    if isinstance(loss, CrossEntropy) and n_outputs < 2:
+        raise ValueError(
+            f"{loss.name} needs 2 or more outputs, got {n_outputs}: over one output, "
+            "-y log(p) is 0 whatever p when y is 0 (use binary_cross_entropy)"
         )
     if y is None:
         return
