@@ -42,7 +42,7 @@ import numpy as np
 from ..checks import check_positive, check_reduction
 from ..errors import DivergenceError
 from ..initializers import as_generator
-from ..losses import Loss, get_loss
+from ..losses import Loss, check_targets, get_loss
 from ..network import Network
 from ..optimizers import Optimizer, get_optimizer
 from ..schedules import Schedule, get_schedule
@@ -192,6 +192,9 @@ def fit(
     if not isinstance(network.layers[0].W, np.ndarray):
         raise TypeError("fit trains NumPy networks; convert the parameters with astype()")
     source = batch_source(network, X, y, sample_weight, epochs)
+    # Once per fit; out of core, the pairing only (a batch's values are not scanned).
+    y_all = source.y if isinstance(source, ArraySource) else None
+    check_targets(loss, network.layers[-1].activation, network.n_outputs, y_all)
     rng = as_generator(random_state)
     if checkpoint is not None and not isinstance(source, ArraySource):
         raise ValueError(
@@ -224,6 +227,7 @@ def fit(
             rng.bit_generator.state = saved.extra["start_rng"]  # the same split as before
         keeper.start_rng = rng.bit_generator.state
     X_val, y_val, source = validation_set(network, source, validation_data, validation_split, rng)
+    check_targets(loss, network.layers[-1].activation, network.n_outputs, y_val)
     monitor, lower_is_better = resolve_monitor(monitor, metric_fns, X_val is not None)
     n = source.n_samples
     batch = min(batch_size or n, n) if n else batch_size or 1
