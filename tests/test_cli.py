@@ -200,3 +200,18 @@ def test_bench_without_its_extra_names_it(capsys, monkeypatch):
     monkeypatch.setitem(sys.modules, "threadpoolctl", None)
     assert main(["bench", "--quick"]) == 2
     assert "pip install 'chainrule[bench]'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["trian"], "invalid choice: 'trian' (choose from "),
+        (["train", "--dataset", "digit"], "invalid choice: 'digit' (choose from "),
+        (["explain", "--format", "htm"], "invalid choice: 'htm' (choose from "),
+    ],
+)
+def test_an_invalid_choice_gets_a_did_you_mean(capsys, argv, message):
+    status, _, err = run(capsys, *argv)
+    meant = {"trian": "train", "digit": "digits", "htm": "html"}[argv[-1]]
+    assert status == 2 and message in err and f"; did you mean '{meant}'?" in err
+    assert err.count("\n") == 1

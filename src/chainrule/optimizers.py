@@ -45,6 +45,7 @@ from typing import Any
 import numpy as np
 
 from .checks import Array, check_positive
+from .names import lookup
 
 Params = dict[str, Array]
 State = dict[str, Any]
@@ -251,10 +252,4 @@ def get_optimizer(optimizer: str | Optimizer, **settings: Any) -> Optimizer:
         return optimizer
     if not isinstance(optimizer, str):
         raise TypeError(f"optimizer must be a name or an Optimizer, got {type(optimizer).__name__}")
-    try:
-        cls = OPTIMIZERS[optimizer.lower()]
-    except KeyError:
-        raise ValueError(
-            f"unknown optimizer {optimizer!r}; known: {', '.join(OPTIMIZERS)}"
-        ) from None
-    return cls(**settings)
+    return lookup(OPTIMIZERS, optimizer, "optimizer")(**settings)

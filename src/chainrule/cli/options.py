@@ -23,8 +23,11 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import re
 from pathlib import Path
 from typing import Any, NoReturn
+
+from ..names import did_you_mean
 
 
 class Number:
@@ -118,7 +121,11 @@ class Parser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
-        """Print ``prog: error: message`` as one line and exit with status 2."""
+        """Print ``prog: error: message`` as one line and exit with status 2; an invalid
+        choice gets a "did you mean" for its near misses."""
+        choice = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+        if choice:
+            message += did_you_mean(choice[1], re.findall(r"'([^']*)'", choice[2]))
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 

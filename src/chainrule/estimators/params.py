@@ -11,10 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from ..activations import ACTIVATIONS
+from ..activations import get_activation
 
-# scikit-learn's activation names, mapped to the engine's.
-ACTIVATION_NAMES = {"logistic": "sigmoid", **{name: name for name in ACTIVATIONS}}
 SOLVERS = ("adam", "adamw", "sgd")
 LEARNING_RATES = ("constant", "adaptive", "cosine")
 
@@ -52,10 +50,16 @@ def activations(value: Any, n_hidden: int) -> list[str]:
         )
     found = []
     for name in names:
-        if not isinstance(name, str) or name not in ACTIVATION_NAMES or name == "softmax":
-            known = ", ".join(sorted(set(ACTIVATION_NAMES) - {"softmax"}))
-            raise ValueError(f"unknown activation {name!r}; known: {known}")
-        found.append(ACTIVATION_NAMES[name])
+        if not isinstance(name, str):
+            raise TypeError(f"activation must be a name or one name per hidden layer, got {name!r}")
+        # The engine's names, in any case, and scikit-learn's logistic (get_activation's).
+        engine = get_activation(name).name
+        if engine == "softmax":
+            raise ValueError(
+                f"activation {name!r} is an output activation (the classifier's own); "
+                "hidden layers take relu, tanh, logistic, identity, leaky_relu or softplus"
+            )
+        found.append(engine)
     return found
 
 

@@ -136,7 +136,7 @@ def fit(
     schedule : str or Schedule, optional
         Learning rate per epoch (:mod:`chainrule.schedules`); ReduceOnPlateau follows
         ``monitor``.
-    metrics : sequence of names or mapping of name to ``f(y, A) -> float``
+    metrics : name, sequence of names or mapping of name to ``f(y, A) -> float``
         Computed after each epoch on the training data and on the validation data,
         in inference mode (no dropout). Built in: ``accuracy``, ``mse``, ``mae``.
     train_metrics : bool
