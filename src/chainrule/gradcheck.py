@@ -50,7 +50,7 @@ from typing import Any
 
 import numpy as np
 
-from .checks import check_positive, check_reduction
+from .checks import check_non_negative, check_positive, check_reduction
 from .losses import Loss, get_loss, reduce
 from .network import Network
 from .regularization import add_l2_gradient, l2_penalty
@@ -181,11 +181,14 @@ def check_gradients(
         raise TypeError(f"network must be a Network, got {type(network).__name__}")
     check_positive(eps, "eps")
     check_reduction(reduction)
+    l2 = check_non_negative(l2, "l2")
+    if dropout_seed is not None and (
+        isinstance(dropout_seed, bool) or not isinstance(dropout_seed, int | np.integer)
+    ):
+        raise TypeError(f"dropout_seed must be None or an int, got {dropout_seed!r:.40}")
     loss = get_loss(loss)
     net = network.astype(np.float64)
     X, y = net.check_Xy(X, y)
-    if l2 < 0:
-        raise ValueError(f"l2 must be >= 0, got {l2!r}")
     training = dropout_seed is not None
 
     def run_forward() -> list:

@@ -53,6 +53,7 @@ True
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -320,5 +321,7 @@ def export_onnx(model: Any, path: str | Path, *, zipmap: bool = False) -> None:
         For a classifier, skl2onnx's default outputs instead: ``output_label`` and
         ``output_probability`` (one ``{class: probability}`` map per row).
     """
+    if not isinstance(path, str | os.PathLike):
+        raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
     proto = onnx_model(model, zipmap=zipmap)
     atomic_write(Path(path), proto.SerializeToString())
