@@ -117,3 +117,21 @@ def test_export_refuses_a_path_that_is_not_one():
     pytest.importorskip("onnx", reason="the [onnx] extra")
     with pytest.raises(TypeError, match=r"path must be a str or os\.PathLike, got int"):
         cr.export_onnx(cr.seed_example().network, 3)
+
+
+@pytest.mark.parametrize(
+    ("settings", "error", "message"),
+    [
+        ({"shuffle": "no"}, TypeError, "shuffle must be True or False, got 'no'"),
+        ({"early_stopping": "yes"}, TypeError, "early_stopping must be True or False, got 'yes'"),
+        ({"solver": "adan"}, ValueError, r"solver must be one of .*; did you mean 'adam'"),
+        ({"learning_rate": "constnt"}, ValueError, "did you mean 'constant'"),
+        ({"initializer": "he_norml"}, ValueError, "did you mean 'he_normal'"),
+    ],
+)
+def test_the_estimators_refuse_clearly(settings, error, message):
+    pytest.importorskip("sklearn", reason="the estimators need the [sklearn] extra")
+    clf = cr.MLPClassifier((3,), max_iter=2, **settings)
+    with pytest.raises(error, match=message):
+        clf.fit(X, y)
+    assert not hasattr(clf, "network_")

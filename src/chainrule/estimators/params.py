@@ -12,6 +12,8 @@ from typing import Any
 import numpy as np
 
 from ..activations import get_activation
+from ..checks import check_bool
+from ..names import did_you_mean
 
 SOLVERS = ("adam", "adamw", "sgd")
 LEARNING_RATES = ("constant", "adaptive", "cosine")
@@ -65,12 +67,13 @@ def activations(value: Any, n_hidden: int) -> list[str]:
 
 def check_all(est: Any) -> None:
     """Check every hyper-parameter of an MLP estimator."""
-    if est.solver not in SOLVERS:
-        raise ValueError(f"solver must be one of {SOLVERS}, got {est.solver!r}")
-    if est.learning_rate not in LEARNING_RATES:
-        raise ValueError(
-            f"learning_rate must be one of {LEARNING_RATES}, got {est.learning_rate!r}"
-        )
+    for name, known in (("solver", SOLVERS), ("learning_rate", LEARNING_RATES)):
+        value = getattr(est, name)
+        if value not in known:
+            hint = did_you_mean(value, known) if isinstance(value, str) else ""
+            raise ValueError(f"{name} must be one of {known}, got {value!r}{hint}")
+    for name in ("shuffle", "warm_start", "early_stopping", "nesterovs_momentum"):
+        check_bool(getattr(est, name), name)  # "no" would count as true
     _number(est.alpha, "alpha", low=0, low_open=False)
     _number(est.learning_rate_init, "learning_rate_init", low=0, low_open=True)
     _number(est.max_iter, "max_iter", low=0, low_open=True, integer=True)
@@ -101,4 +104,9 @@ def check_all(est: Any) -> None:
             raise ValueError(f"dtype must be None, float32 or float64, got {est.dtype!r}")
     initializers = ("auto", "glorot_uniform", "glorot_normal", "he_uniform", "he_normal")
     if est.initializer not in initializers:
-        raise ValueError(f"initializer must be one of {initializers}, got {est.initializer!r}")
+        hint = (
+            did_you_mean(est.initializer, initializers) if isinstance(est.initializer, str) else ""
+        )
+        raise ValueError(
+            f"initializer must be one of {initializers}, got {est.initializer!r}{hint}"
+        )
