@@ -20,6 +20,7 @@ from pathlib import Path
 from .. import __version__
 from .._optional import require
 from ..bench.run import add_arguments as add_bench_arguments
+from ..bench.run import output_file, run_from_args
 from ..datasets.catalog import seed_example
 from ..datasets.spec import load_spec
 from ..errors import DivergenceError
@@ -151,8 +152,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from ..bench.run import output_file, run_from_args
-
     require("threadpoolctl", "bench", "chainrule bench")
     writable_file(output_file(args.output), "--output")  # before the minutes of timing
     return run_from_args(args)

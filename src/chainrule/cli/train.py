@@ -17,7 +17,11 @@ from typing import Any
 import numpy as np
 
 from .._optional import require
+from ..datasets import catalog as datasets
+from ..evaluation import plots as plot
+from ..evaluation.metrics import classification_metrics, classification_report
 from ..training.callbacks import Callback
+from ..training.monitors import GradientNorms
 from .options import Number, writable_folder
 
 DATASETS = ("digits", "mnist1d", "iris", "breast_cancer", "moons", "spirals", "xor")
@@ -102,8 +106,6 @@ def add_parser(commands: Any) -> None:
 def _split(args: argparse.Namespace) -> tuple[Any, Any, Any, Any]:
     from sklearn.model_selection import train_test_split
 
-    from ..datasets import catalog as datasets
-
     X, y = datasets.load(args.dataset)
     if args.dataset == "mnist1d":  # the data set's own 4000 / 1000 split
         return X[:4000], X[4000:], y[:4000], y[4000:]
@@ -150,7 +152,6 @@ def run(args: argparse.Namespace) -> int:
     from sklearn.preprocessing import StandardScaler
 
     from ..estimators.mlp import MLPClassifier
-    from ..evaluation.metrics import classification_metrics, classification_report
 
     # The bar when tqdm is there; else a line per epoch: the sklearn extra is enough.
     bar = not args.quiet and _has_tqdm()
@@ -198,8 +199,6 @@ def _gradient_norms(X: Any, y: Any, scale: bool) -> Any:
     """A GradientNorms callback on up to 500 training rows, encoded as the network sees them."""
     from sklearn.preprocessing import LabelBinarizer, StandardScaler
 
-    from ..training.monitors import GradientNorms
-
     X_probe = StandardScaler().fit_transform(X) if scale else np.asarray(X, dtype=float)
     Y = LabelBinarizer().fit_transform(y).astype(float)
     loss = "cross_entropy" if Y.shape[1] > 1 else "binary_cross_entropy"
@@ -208,8 +207,6 @@ def _gradient_norms(X: Any, y: Any, scale: bool) -> Any:
 
 def _plots(folder: str, model: Any, clf: Any, norms: Any, X: Any, y: Any) -> list[Path]:
     """Write the figures; decision regions only for 2-D inputs."""
-    from ..evaluation import plots as plot
-
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / "history.png", out / "gradient_norms.png", out / "weights.png"]
