@@ -69,9 +69,7 @@ class Tolerance:
         return bool(np.all(np.abs(given - exact) <= self.atol + self.rtol * np.abs(exact)))
 
     def __str__(self) -> str:
-        return (
-            f"every entry within {self.rtol:.2%} of the exact value, or within {self.atol:g} of it"
-        )
+        return f"every entry within {self.rtol * 100:g}% of the exact value, or within {self.atol:g} of it"
 
 
 def as_answer(name: str, value: Any) -> np.ndarray:
@@ -160,20 +158,21 @@ class Report:
         raise KeyError(f"{name!r} is not a blank of this worksheet")
 
     def _lines(self, precision: int = 6) -> list[tuple[str, str]]:
-        """``(status, text)`` lines of the report."""
+        """``(status, text)`` lines of the report; ``""`` for a wrong answer's detail lines."""
         lines = []
-        for status in ("right", "carried", "missing"):
-            names = self.names(status)
-            if names:
-                lines.append((status, ", ".join(names)))
+        if self.names("right"):
+            lines.append(("right", ", ".join(self.names("right"))))
         for mark in self.marks:
             if mark.status != "wrong":
                 continue
             named = " or ".join(m.title for m in mark.mistakes) if mark.mistakes else ""
             lines.append(("wrong", f"{mark.name}: {named + '. ' if named else ''}{mark.hint}"))
             with np.printoptions(precision=precision, suppress=True):
-                lines.append(("", f"    you gave {_compact(mark.given)}"))
-                lines.append(("", f"    exact    {_compact(mark.exact)}"))
+                lines.append(("", f"you gave {_compact(mark.given)}"))
+                lines.append(("", f"exact    {_compact(mark.exact)}"))
+        for status in ("carried", "missing"):
+            if self.names(status):
+                lines.append((status, ", ".join(self.names(status))))
         return lines
 
     def summary(self) -> str:
@@ -189,7 +188,7 @@ class Report:
     def __str__(self) -> str:
         out = [f"Answers checked ({self.tolerance})."]
         for status, text in self._lines():
-            out.append(f"  {status:<8} {text}" if status else f"           {text}")
+            out.append(f"  {status:<8} {text}" if status else f"             {text}")
         out.append(self.summary())
         if self.names("carried"):
             out.append(
@@ -222,7 +221,11 @@ class Report:
 
 
 def _compact(value: np.ndarray | None) -> str:
-    return "(none)" if value is None else " ".join(str(np.asarray(value)).split())
+    if value is None:
+        return "(none)"
+    value = np.asarray(value)
+    # One row, as the worksheet shows one instance's values.
+    return " ".join(str(value[0] if value.ndim == 2 and value.shape[0] == 1 else value).split())
 
 
 def grade(
