@@ -144,7 +144,7 @@ def test_fprime_forgotten_is_the_engine_through_identities(seed):
 def test_updated_weights_is_the_engine_backward_after_the_update(seed):
     ex = Exercise.random(seed, 1)  # two layers: W2_new comes from the exact dEdW2
     net = ex.example.network.copy()
-    X, Y = net.check_Xy(ex.example.x, ex.example.y)
+    X, _ = net.check_Xy(ex.example.x, ex.example.y)
     _, caches = net.forward(X)
     net.set_params({"W2": np.asarray(ex.trace["W2_new"])})
     sim = simulate(ex.trace, ex.quantities, MISTAKES["updated_weights"])

@@ -69,7 +69,8 @@ class Tolerance:
         return bool(np.all(np.abs(given - exact) <= self.atol + self.rtol * np.abs(exact)))
 
     def __str__(self) -> str:
-        return f"every entry within {self.rtol * 100:g}% of the exact value, or within {self.atol:g} of it"
+        percent = f"{self.rtol * 100:g}%"
+        return f"every entry within {percent} of the exact value, or within {self.atol:g} of it"
 
 
 def as_answer(name: str, value: Any) -> np.ndarray:
