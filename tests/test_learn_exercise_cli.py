@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from chainrule.cli import main
@@ -106,3 +109,44 @@ def test_bad_answers_files_exit_2(tmp_path, capsys):
     (tmp_path / "ok.toml").write_text("dEdW1 = [[0, 0], [0, 0]]\n", encoding="utf-8")
     assert main(["check", str(tmp_path / "plain.md"), str(tmp_path / "ok.toml")]) == 2
     assert "holds no chainrule worksheet problem" in capsys.readouterr().err
+
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+
+
+@pytest.mark.parametrize("suffix", [".md", ".html"])
+def test_examples_are_current(tmp_path, suffix):
+    sheet, key = tmp_path / f"w{suffix}", tmp_path / f"k{suffix}"
+    assert main(["exercise", "--output", str(sheet), "--answers", str(key)]) == 0
+    for name, made in ((f"seed-worksheet{suffix}", sheet), (f"seed-answers{suffix}", key)):
+        assert (EXAMPLES / name).read_text(encoding="utf-8") == made.read_text(encoding="utf-8"), (
+            f"examples/{name} is stale: chainrule exercise --output examples/seed-worksheet"
+            f"{suffix} --answers examples/seed-answers{suffix}"
+        )
+
+
+def readme_section() -> str:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    return re.search(r"## Learn by doing\n(.*?)\n## ", text, re.S).group(1)
+
+
+def test_readme_check_example_is_what_check_prints(tmp_path, capsys, monkeypatch):
+    section = readme_section()
+    toml = re.search(r"```toml\n(.*?)```", section, re.S).group(1)
+    shown = re.search(r"```text\n\$ chainrule check (\S+) (\S+)\n(.*?)```", section, re.S)
+    (tmp_path / shown.group(2)).write_text(toml, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    capsys.readouterr()
+    assert main(["check", str(ROOT / shown.group(1)), shown.group(2)]) == 1
+    assert capsys.readouterr().out == shown.group(3)
+
+
+def test_readme_python_example_runs():
+    code = re.search(r"```python\n(.*?)```", readme_section(), re.S).group(1)
+    namespace: dict = {}
+    exec(compile(code, "README learn by doing", "exec"), namespace)
+    ex = namespace["ex"]
+    assert ex.check("dEdW1", [[0.001093, -0.001345], [0.000219, -0.000269]]).status == "right"
+    report = ex.grade({"dEdW2": [[-0.021869], [-0.022037]], "dEdB2": [-0.15]})
+    assert report.names("right") == ["dEdW2"] and report.names("wrong") == ["dEdB2"]
