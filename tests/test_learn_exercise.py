@@ -389,3 +389,18 @@ def test_answers_toml_round_trips_through_the_check(tmp_path):
 
     assert ex.grade(read_answers(tmp_path / "a.toml")).passed
     assert ex.grade(read_answers(tmp_path / "a.json")).passed
+
+
+def test_mistaken_answers_are_graded_with_that_mistake():
+    ex = Exercise.seed()
+    report = ex.grade(ex.mistaken_answers("wrong_sign"))
+    # b1's step is 0.5 * 0.0022 on 1: the wrong sign moves it by less than the 0.5 % allowed.
+    assert report.names("wrong") == ["W1_new", "W2_new", "b2_new"]
+    # The notebook's W2 = [[-0.4], [0.5]] and dEdW2 = [[-0.021869], [-0.022037]], lr = 0.5.
+    np.testing.assert_allclose(
+        ex.mistaken_answers("wrong_sign")["W2_new"], [[-0.4109345], [0.4889815]], atol=1e-6
+    )
+    assert str(report.mark("W2_new")).startswith("W2_new: wrong. the wrong sign in the update")
+    assert str(report.mark("dEdW2")) == "dEdW2: right"
+    with pytest.raises(ValueError, match="mistake must be one of"):
+        ex.mistaken_answers("typo")

@@ -50,6 +50,7 @@ from ..step import train_step
 from ..trace import Trace
 from . import exercise_render as render
 from .grading import Mark, Report, Tolerance, grade
+from .grading_mistakes import MISTAKES, simulate
 
 GROUPS = ("forward", "error", "deltas", "gradients", "update")
 """The groups of quantities ``blank`` accepts, in the order a step computes them."""
@@ -385,6 +386,17 @@ class Exercise:
                 f"{name!r} is not a blank of this worksheet; its blanks are {self.blanks}"
             )
         return self.grade({name: value}).mark(name)
+
+    def mistaken_answers(self, mistake: str) -> dict[str, np.ndarray]:
+        """The blanks as a learner making ``mistake`` wherever it can be made would fill them.
+
+        ``mistake`` is a key of :data:`~chainrule.learn.grading_mistakes.MISTAKES`, e.g.
+        ``"fprime_forgotten"``; later answers are worked from the mistaken ones.
+        """
+        if mistake not in MISTAKES:
+            raise ValueError(f"mistake must be one of {', '.join(MISTAKES)}, got {mistake!r}")
+        values = simulate(self.trace, self.quantities, MISTAKES[mistake])
+        return {name: values[name] for name in self.blanks}
 
     # -- rendering -------------------------------------------------------------------
     def worksheet(self, format: str = "markdown") -> str:

@@ -84,7 +84,8 @@ def meaning(name: str) -> str:
     """What quantity ``name`` is, in words."""
     kind, k = split(name)
     below = "x" if k == 1 else f"outL{k - 1}"
-    return MEANINGS[kind].format(k=k, below=below)
+    text = MEANINGS[kind].format(k=k, below=below)
+    return text[0].upper() + text[1:]
 
 
 def shown(trace: Trace, name: str) -> np.ndarray:
@@ -116,7 +117,10 @@ def _line(trace: Trace, name: str, blank: bool, precision: int) -> Expr:
 
 
 def _shape_words(shape: tuple[int, ...]) -> str:
-    return "a number" if shape == () else " x ".join(str(n) for n in shape)
+    if len(shape) < 2:
+        count = int(np.prod(shape))
+        return "a number" if shape == () else f"{count} value{'s' if count != 1 else ''}"
+    return " x ".join(str(n) for n in shape)
 
 
 def _rows(trace: Trace, quantities: list[str], blanks: list[str]) -> list[tuple[str, list[str]]]:

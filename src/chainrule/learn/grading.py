@@ -132,6 +132,15 @@ class Mark:
     mistakes: tuple[Mistake, ...] = ()
     hint: str = ""
 
+    def __str__(self) -> str:
+        if self.status != "wrong":
+            return f"{self.name}: {self.status}"
+        named = " or ".join(m.title for m in self.mistakes)
+        return f"{self.name}: wrong. {named + '. ' if named else ''}{self.hint}"
+
+    def _repr_markdown_(self) -> str:
+        return f"**{self.name}**: {str(self).split(': ', 1)[1]}"
+
 
 @dataclass
 class Report:
