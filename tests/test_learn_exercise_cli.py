@@ -81,6 +81,8 @@ def test_check_names_the_mistake_and_exits_1(tmp_path, capsys):
     [
         (["exercise", "--blank", "dEdW7"], "blank: 'dEdW7'"),
         (["exercise", "--difficulty", "2"], "--difficulty applies to --random"),
+        (["exercise", "--seed", "3"], "--seed applies to --random"),
+        (["exercise", "--rtol", "0", "--atol", "0"], "rtol and atol cannot both be 0"),
         (["exercise", "--output", "w.txt"], "give --format"),
         (["check", "missing.md", "a.toml"], "cannot read worksheet"),
     ],

@@ -44,12 +44,13 @@ def _format(args: argparse.Namespace) -> str:
 
 
 def _exercise(args: argparse.Namespace) -> int:
-    if args.difficulty is not None and not args.random:
-        raise ValueError("--difficulty applies to --random worksheets only")
+    for option, value in (("--seed", args.seed), ("--difficulty", args.difficulty)):
+        if value is not None and not args.random:
+            raise ValueError(f"{option} applies to --random worksheets only")
     fmt = _format(args)
     tolerance = Tolerance(rtol=args.rtol, atol=args.atol)
     if args.random:
-        exercise = Exercise.random(args.seed, args.difficulty or 1, args.blank, tolerance)
+        exercise = Exercise.random(args.seed or 0, args.difficulty or 1, args.blank, tolerance)
     elif args.spec:
         exercise = Exercise.from_spec(args.spec, args.blank, tolerance)
     else:
@@ -112,9 +113,7 @@ def add_parsers(commands: Any, non_negative_int: Any) -> None:
     source = ex.add_mutually_exclusive_group()
     source.add_argument("--spec", metavar="FILE", help="a JSON or TOML spec, as for explain")
     source.add_argument("--random", action="store_true", help="a random small network")
-    ex.add_argument(
-        "--seed", type=non_negative_int, default=0, help="the random worksheet's seed (0)"
-    )
+    ex.add_argument("--seed", type=non_negative_int, help="the random worksheet's seed (0)")
     ex.add_argument(
         "--difficulty",
         type=int,

@@ -248,9 +248,11 @@ def recompute(
         e = loss.per_instance(y, np.asarray(V[f"outL{L}"]))
         return e * np.shape(y)[1] if key == "sum_for_mean" else e
     if kind == "E":
-        return np.asarray(reduce(np.asarray(V["e"]), "sum" if key else info["reduction"]))
+        reduction = "sum" if key == "sum_for_mean" else info["reduction"]
+        return np.asarray(reduce(np.asarray(V["e"]), reduction))
     if kind == "dEdOutL" and k == L:
-        return loss.instance_gradient(y, np.asarray(V[f"outL{L}"])) * (1.0 if key else scale)
+        factor = 1.0 if key == "mean_forgotten" else scale  # dE/de
+        return loss.instance_gradient(y, np.asarray(V[f"outL{L}"])) * factor
     if kind == "dEdInL":
         dA, Z, A = np.asarray(V[f"dEdOutL{k}"]), np.asarray(V[f"inL{k}"]), np.asarray(V[f"outL{k}"])
         if key == "fprime_forgotten":
