@@ -58,6 +58,10 @@ def test_exact_answers_of_200_random_worksheets_grade_all_right():
         report = ex.grade(ex.answers())
         assert report.passed, str(report)
         assert report.names("right") == ex.blanks
+        # The problem a worksheet embeds rebuilds the same step.
+        again = Exercise.from_dict(json.loads(json.dumps(ex.to_dict())))
+        for name in ex.quantities:
+            np.testing.assert_array_equal(again.trace[name], ex.trace[name])
 
 
 def test_exact_answers_rounded_as_the_worksheet_asks_grade_right():
@@ -404,3 +408,11 @@ def test_mistaken_answers_are_graded_with_that_mistake():
     assert str(report.mark("dEdW2")) == "dEdW2: right"
     with pytest.raises(ValueError, match="mistake must be one of"):
         ex.mistaken_answers("typo")
+
+
+def test_a_wrong_weight_gradient_points_at_the_input_it_implies():
+    ex = Exercise.seed(blank="gradients")
+    # dEdW2 = outL1.T @ dEdInL2 taken with x = [0.5, 0.1] in place of outL1.
+    mark = ex.check("dEdW2", [[0.5 * -0.029155], [0.1 * -0.029155]])
+    assert mark.status == "wrong" and mark.mistakes == ()
+    assert "implies dinL2/dW2 = [0.5 0.1], but it is outL1 = [0.7501 0.7558]" in mark.hint

@@ -357,4 +357,17 @@ def _redo(
                     f"{text}. Your answer implies doutL{k}/dinL{k} = {_compact(implied)}, "
                     f"but f'(inL{k}) = {_compact(right)}."
                 )
+    if kind == "dEdW" and np.shape(mine["x"])[0] == 1:
+        # One instance: dEdWk[i, j] = below[i] * dEdInLk[j], so each column implies below.
+        dZ = np.asarray(mine[f"dEdInL{k}"], dtype=float)[0]
+        below = np.asarray(mine["x" if k == 1 else f"outL{k - 1}"], dtype=float)[0]
+        j = int(np.argmax(np.abs(dZ)))
+        if abs(dZ[j]) > 1e-12:
+            with np.printoptions(precision=4, suppress=True):
+                implied = answer[:, j] / dZ[j]
+                return (
+                    f"{text}. Column {j + 1} of your answer implies dinL{k}/dW{k} = "
+                    f"{_compact(implied)}, but it is {'x' if k == 1 else f'outL{k - 1}'} = "
+                    f"{_compact(below)}."
+                )
     return f"{text}; from your earlier values that gives {_compact(np.round(own, 6))}."
