@@ -42,12 +42,6 @@ from .grading_mistakes import split
 
 FORMATS = ("markdown", "latex", "html")
 MARKER = "chainrule-worksheet"
-SECTION_TITLES = {
-    "forward": "Forward pass",
-    "error": "Error",
-    "deltas": "Backpropagation",
-    "update": "Updating parameters",
-}
 MEANINGS = {
     "inL": "input to layer {k}: {below} @ W{k} + b{k}",
     "outL": "output of layer {k}: f(inL{k})",
@@ -123,7 +117,7 @@ def _shape_words(shape: tuple[int, ...]) -> str:
     return " x ".join(str(n) for n in shape)
 
 
-def _rows(trace: Trace, quantities: list[str], blanks: list[str]) -> list[tuple[str, list[str]]]:
+def _sections(quantities: list[str]) -> list[tuple[str, list[str]]]:
     """The sections in order, each with its quantities."""
     out: list[tuple[str, list[str]]] = []
     for name in quantities:
@@ -217,7 +211,7 @@ def _markdown(
     out += ["", "## Given", ""]
     out += [f"$$ {Op('=', [Sym(n), Mat(v, p)]).latex()} $$" for n, v in _given(trace)]
     out += ["", "## Diagram", "", diagram(trace, blanks).rstrip("\n"), ""]
-    for section, names in _rows(trace, quantities, blanks):
+    for section, names in _sections(quantities):
         out += [f"## {section}", ""]
         for name in names:
             blank = name in blanks
@@ -257,7 +251,7 @@ def _latex(
         r"\subsection*{Given}",
     ]
     out += [f"\\[ {Op('=', [Sym(n), Mat(v, p)]).latex()} \\]" for n, v in _given(trace)]
-    for section, names in _rows(trace, quantities, blanks):
+    for section, names in _sections(quantities):
         out.append(f"\\subsection*{{{latex_escape(section)}}}")
         for name in names:
             blank = name in blanks
@@ -289,7 +283,7 @@ def _html_body(
     out += [f"<li>{escape(line)}</li>" for line in [*conventions(trace), *NAMES]]
     out += ["</ul>", "<h2>Diagram</h2>", diagram(trace, blanks), "<h2>Given</h2>"]
     out += [math_block(Op("=", [Sym(n), Mat(v, p)])) for n, v in _given(trace)]
-    for section, names in _rows(trace, quantities, blanks):
+    for section, names in _sections(quantities):
         out.append(f"<h2>{escape(section)}</h2>")
         for name in names:
             blank = name in blanks
