@@ -130,7 +130,7 @@ def test_examples_are_current(tmp_path, suffix):
 
 def readme_section() -> str:
     text = (ROOT / "README.md").read_text(encoding="utf-8")
-    return re.search(r"## Learn by doing\n(.*?)\n## ", text, re.S).group(1)
+    return re.search(r"### Worksheets and answer checking\n(.*?)\n##", text, re.S).group(1)
 
 
 def test_readme_check_example_is_what_check_prints(tmp_path, capsys, monkeypatch):
