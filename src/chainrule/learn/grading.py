@@ -186,14 +186,28 @@ class Report:
         return lines
 
     def summary(self) -> str:
-        """One line: how many answers are right, wrong, carried over and missing."""
+        """One line: how many answers are right, wrong, carried over and missing, and the
+        mistakes named (each once, with how many answers it made wrong)."""
         counts = {status: len(self.names(status)) for status in STATUSES}
-        mistakes = counts["wrong"]
         text = (
-            f"{counts['right']} right, {mistakes} wrong, {counts['carried']} carried over from an "
-            f"earlier answer, {counts['missing']} missing"
+            f"{counts['right']} right, {counts['wrong']} wrong, {counts['carried']} carried over "
+            f"from an earlier answer, {counts['missing']} missing."
         )
-        return f"{text}: {mistakes} mistake{'s' if mistakes != 1 else ''} to look at."
+        named: dict[str, int] = {}
+        for mark in self.marks:
+            if mark.status == "wrong":
+                title = " or ".join(m.title for m in mark.mistakes) or "not a common mistake"
+                named[title] = named.get(title, 0) + 1
+        if named:
+            text += (
+                " Mistakes: "
+                + "; ".join(
+                    title + (f" ({count} answers)" if count > 1 else "")
+                    for title, count in named.items()
+                )
+                + "."
+            )
+        return text
 
     def __str__(self) -> str:
         out = [f"Answers checked ({self.tolerance})."]
