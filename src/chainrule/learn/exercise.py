@@ -190,16 +190,6 @@ class Exercise:
         precision: int = 6,
     ) -> None:
         spec = spec_of(network, x, y, lr, loss, reduction)
-        self._setup(spec, blank, tolerance, title, precision)
-
-    def _setup(
-        self,
-        spec: dict[str, Any],
-        blank: str | Iterable[str],
-        tolerance: Tolerance | None,
-        title: str,
-        precision: int,
-    ) -> None:
         if tolerance is not None and not isinstance(tolerance, Tolerance):
             raise TypeError(f"tolerance must be a Tolerance, got {type(tolerance).__name__}")
         if isinstance(precision, bool) or not isinstance(precision, int) or not 0 < precision < 17:
