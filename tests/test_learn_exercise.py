@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from chainrule import Network, Trace
+from chainrule.datasets.catalog import SEED_SPEC
 from chainrule.layers import Dense
 from chainrule.learn import MISTAKES, Exercise, Tolerance
 from chainrule.learn.exercise_render import answers_toml
@@ -366,6 +367,11 @@ def test_notebook_display():
         (lambda: Exercise.seed().grade({"dEdW1": [[1, 2], [3]]}), ValueError, "answer for dEdW1"),
         (lambda: Exercise.seed(blank="deltas").grade({"dEdW1": 0}), ValueError, "not blanks"),
         (lambda: Exercise.seed(blank="deltas").check("x", 0), ValueError, "not a blank"),
+        (
+            lambda: Exercise.from_spec({**SEED_SPEC, "l2": 0.1}),
+            ValueError,
+            "field 'l2': a worksheet covers plain gradient descent",
+        ),
     ],
 )
 def test_bad_input_is_refused_naming_it(make, error, message):

@@ -45,9 +45,12 @@ def test_latex_worksheet_blanks_are_question_marks():
 
 
 def test_markdown_worksheet_has_the_diagram_with_blanks():
-    md = Exercise.seed(blank="forward").worksheet("markdown")
+    md = Exercise.seed(blank="forward,error").worksheet("markdown")
     svg = md[md.index("<svg") : md.index("</svg>")]
     assert ">?<" in svg and "nan" not in svg  # the outputs are to be worked out
+    assert "E = ?" in svg and "0.0118" not in md  # and so is the error
+    given = Exercise.seed(blank="gradients").worksheet("markdown")
+    assert "E = 0.0118" in given[given.index("<svg") : given.index("</svg>")]
     assert "0.15" in svg and "-0.4" in svg  # the weights are given
     assert "\n\n" not in svg  # an HTML block in Markdown ends at a blank line
 

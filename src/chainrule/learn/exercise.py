@@ -227,7 +227,7 @@ class Exercise:
         title: str,
         precision: int = 6,
     ) -> Exercise:
-        example = spec_from_dict(dict(spec), title=title)
+        example = _without_l2(spec_from_dict(dict(spec), title=title))
         return cls(
             example.network,
             example.x,
@@ -260,7 +260,7 @@ class Exercise:
         """The step of a spec file (JSON or TOML) or mapping, as ``chainrule explain --spec``."""
         if isinstance(spec, Mapping):
             return cls._from_spec_mapping(spec, blank, tolerance, "the spec's network")
-        example = load_spec(spec)
+        example = _without_l2(load_spec(spec))
         return cls(
             example.network,
             example.x,
@@ -421,6 +421,15 @@ class Exercise:
             self.title,
             self.precision,
         )
+
+
+def _without_l2(example: Example) -> Example:
+    if example.l2:
+        raise ValueError(
+            f"field 'l2': a worksheet covers plain gradient descent without L2 regularization; "
+            f"give l2 = 0, got {example.l2!r}"
+        )
+    return example
 
 
 def read_answers(path: str | Path) -> dict[str, Any]:

@@ -24,6 +24,7 @@ Examples
 from __future__ import annotations
 
 import json
+import re
 from html import escape
 from typing import Any
 
@@ -177,21 +178,30 @@ def extract(text: str) -> dict[str, Any]:
     return data
 
 
-def _masked(trace: Trace, blanks: list[str]) -> Trace:
-    """A copy of ``trace`` with the blanks' values unknown (NaN), for the diagram."""
+def _masked(trace: Trace, quantities: list[str], blanks: list[str]) -> Trace:
+    """A copy of ``trace`` holding only what the worksheet shows; the rest unknown (NaN).
+
+    Shown: ``x``, ``y``, the parameters and the quantities that are not blank (``E`` of
+    one instance with ``e``). Everything else (the blanks, the error after the step) is
+    NaN, so that the diagram cannot give an answer away.
+    """
+    known = {"x", "y", *(q for q in quantities if q not in blanks)}
+    known |= {f"{p}{k}" for k in range(1, int(trace.info["n_layers"]) + 1) for p in "Wb"}
+    if "e" in known:
+        known.add("E")
     masked = Trace()
     masked.info = dict(trace.info)
     for name, value in trace.items():
         array = np.asarray(value, dtype=float)
-        masked.record(name, np.full_like(array, np.nan) if name in blanks else array)
+        masked.record(name, array if name in known else np.full_like(array, np.nan))
     return masked
 
 
-def diagram(trace: Trace, blanks: list[str]) -> str:
-    """The forward view of explain's diagram, every blank value drawn as ``?``."""
+def diagram(trace: Trace, quantities: list[str], blanks: list[str]) -> str:
+    """The forward view of explain's diagram, every value not shown drawn as ``?``."""
     with np.errstate(invalid="ignore"):
-        svg = render_svg(_masked(trace, blanks), view="forward")
-    return svg.replace(">nan<", ">?<").replace("= nan", "= ?")
+        svg = render_svg(_masked(trace, quantities, blanks), view="forward")
+    return re.sub(r"\bnan\b", "?", svg)
 
 
 def _intro(tolerance: str) -> list[str]:
@@ -210,7 +220,7 @@ def _markdown(
     out += [f"- {line}" for line in [*conventions(trace), *NAMES]]
     out += ["", "## Given", ""]
     out += [f"$$ {Op('=', [Sym(n), Mat(v, p)]).latex()} $$" for n, v in _given(trace)]
-    out += ["", "## Diagram", "", diagram(trace, blanks).rstrip("\n"), ""]
+    out += ["", "## Diagram", "", diagram(trace, quantities, blanks).rstrip("\n"), ""]
     for section, names in _sections(quantities):
         out += [f"## {section}", ""]
         for name in names:
@@ -281,7 +291,7 @@ def _html_body(
     out += [f"<p>{escape(line)}</p>" for line in _intro(tolerance)]
     out.append("<p><strong>Conventions in force</strong></p><ul>")
     out += [f"<li>{escape(line)}</li>" for line in [*conventions(trace), *NAMES]]
-    out += ["</ul>", "<h2>Diagram</h2>", diagram(trace, blanks), "<h2>Given</h2>"]
+    out += ["</ul>", "<h2>Diagram</h2>", diagram(trace, quantities, blanks), "<h2>Given</h2>"]
     out += [math_block(Op("=", [Sym(n), Mat(v, p)])) for n, v in _given(trace)]
     for section, names in _sections(quantities):
         out.append(f"<h2>{escape(section)}</h2>")
