@@ -4,7 +4,7 @@ A learner's answer is judged against what follows from *their own* earlier answe
 this module recomputes one quantity at a time from a mapping of glossary-named values
 (``x, y, Wk, bk, inLk, outLk, e, E, dEdOutLk, dEdInLk, dEdWk, dEdBk, Wk_new, bk_new``).
 Every recomputation calls the engine's own pieces: :meth:`Dense.forward
-<chainrule.layers.Dense.forward>` and :meth:`~chainrule.layers.Dense.backward_from_dZ`,
+<chainrule.layers.Dense.forward>` and :meth:`~chainrule.layers.Dense.backward_affine`,
 the activation's ``value`` and ``backprop``, the loss's ``per_instance`` and
 ``instance_gradient``, :func:`~chainrule.losses.reduce` and the :class:`~chainrule.SGD`
 update. A :class:`Mistake` changes exactly one chain-rule factor of the quantities it
@@ -264,8 +264,8 @@ def recompute(
         dZ = np.asarray(V[f"dEdInL{k}"])
         if key == "bias_not_summed":
             return dZ
-        grads = _layer(V, info, k).backward_from_dZ(dZ, _cache(V, k), need_dA_prev=False)[1]
-        grad = grads["W" if kind == "dEdW" else "b"]
+        _, dW, db = _layer(V, info, k).backward_affine(dZ, _cache(V, k), need_dA_prev=False)
+        grad = dW if kind == "dEdW" else db
         if key == "mean_twice":
             return grad / n
         return grad.T if key == "dEdW_transposed" else grad
@@ -278,7 +278,7 @@ def recompute(
                 return None
             W = W.T
         dZ = np.asarray(V[f"dEdInL{above}"])
-        return _layer(V, info, above, W).backward_from_dZ(dZ, _cache(V, above))[0]
+        return _layer(V, info, above, W).backward_affine(dZ, _cache(V, above))[0]
     # W_new, b_new
     param = name[:-4]
     if param in info["frozen"]:
