@@ -16,6 +16,7 @@ from typing import Any
 from ..io.atomic import atomic_write
 from ..learn.exercise import GROUPS, Exercise, read_answers
 from ..learn.grading import Tolerance
+from .options import Number, writable_file
 
 SUFFIXES = {".md": "markdown", ".markdown": "markdown", ".tex": "latex", ".html": "html"}
 SUFFIX_OF = {"markdown": ".md", "latex": ".tex", "html": ".html"}
@@ -48,6 +49,9 @@ def _exercise(args: argparse.Namespace) -> int:
         if value is not None and not args.random:
             raise ValueError(f"{option} applies to --random worksheets only")
     fmt = _format(args)
+    for option, path in (("--output", args.output), ("--answers", args.answers)):
+        if path is not None:
+            writable_file(path, option)
     tolerance = Tolerance(rtol=args.rtol, atol=args.atol)
     if args.random:
         exercise = Exercise.random(args.seed or 0, args.difficulty or 1, args.blank, tolerance)
@@ -55,8 +59,7 @@ def _exercise(args: argparse.Namespace) -> int:
         exercise = Exercise.from_spec(args.spec, args.blank, tolerance)
     else:
         exercise = Exercise.seed(args.blank, tolerance)
-    if args.precision is not None:
-        exercise.precision = args.precision
+    exercise.precision = args.precision
     sheet = exercise.worksheet(fmt)
     key = args.answers
     if key is None and args.output is not None:
@@ -81,27 +84,7 @@ def _check(args: argparse.Namespace) -> int:
     return 0 if report.passed else 1
 
 
-def _precision(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if not 1 <= value <= 16:
-        raise argparse.ArgumentTypeError(f"expected a number from 1 to 16, got {value}")
-    return value
-
-
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text}")
-    return value
-
-
-def add_parsers(commands: Any, non_negative_int: Any) -> None:
+def add_parser(commands: Any) -> None:
     """Add the ``exercise`` and ``check`` subcommands to the CLI's subparsers."""
     ex = commands.add_parser(
         "exercise",
@@ -111,21 +94,28 @@ def add_parsers(commands: Any, non_negative_int: Any) -> None:
         "answers with `chainrule check`.",
     )
     source = ex.add_mutually_exclusive_group()
-    source.add_argument("--spec", metavar="FILE", help="a JSON or TOML spec, as for explain")
+    source.add_argument(
+        "--spec",
+        metavar="FILE",
+        help="a JSON or TOML spec, as for explain (default: the seed's step)",
+    )
     source.add_argument("--random", action="store_true", help="a random small network")
-    ex.add_argument("--seed", type=non_negative_int, help="the random worksheet's seed (0)")
+    ex.add_argument(
+        "--seed", type=Number(int, low=0), help="the random worksheet's seed (default: 0)"
+    )
     ex.add_argument(
         "--difficulty",
         type=int,
         choices=(1, 2, 3),
-        help="random worksheets: 1 (default) two small sigmoid layers, one instance; 2 up to "
-        "three layers, a batch of up to two; 3 every activation and loss, batches, mean or sum",
+        help="random worksheets: 1 two small sigmoid layers, one instance; 2 up to three "
+        "layers, a batch of up to two; 3 every activation and loss, batches, mean or sum "
+        "(default: 1)",
     )
     ex.add_argument(
         "--blank",
         default=",".join(GROUPS),
         help=f"groups ({', '.join(GROUPS)}) and quantity names (e.g. dEdW1) to leave blank, "
-        "separated by commas (default: all groups)",
+        "separated by commas",
     )
     ex.add_argument(
         "--format",
@@ -133,18 +123,26 @@ def add_parsers(commands: Any, non_negative_int: Any) -> None:
         help="markdown, latex (a pdflatex document) or html (one self-contained page); "
         "default: from the --output name, else markdown",
     )
-    ex.add_argument("--output", metavar="FILE", help="write the worksheet to FILE (else stdout)")
+    ex.add_argument(
+        "--output", metavar="FILE", help="write the worksheet to FILE (default: standard output)"
+    )
     ex.add_argument(
         "--answers",
         metavar="FILE",
         help="write the answer key to FILE (default with --output: NAME-answers next to it)",
     )
-    ex.add_argument("--precision", type=_precision, help="digits shown (default 6)")
+    ex.add_argument("--precision", type=Number(int, low=1, high=16), default=6, help="digits shown")
     ex.add_argument(
-        "--rtol", type=_fraction, default=Tolerance.rtol, help="relative tolerance (0.005)"
+        "--rtol",
+        type=Number(float, low=0, high=1, high_open=True),
+        default=Tolerance.rtol,
+        help="relative tolerance of an answer's entries",
     )
     ex.add_argument(
-        "--atol", type=_fraction, default=Tolerance.atol, help="absolute tolerance (1e-06)"
+        "--atol",
+        type=Number(float, low=0, high=1, high_open=True),
+        default=Tolerance.atol,
+        help="absolute tolerance of an answer's entries",
     )
     ex.set_defaults(handler=_exercise)
 
