@@ -11,6 +11,7 @@ from .interop.torch import from_torch, to_torch
 from .io.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from .io.files import load, save
 from .layers import Dense, DenseCache
+from .learn import Exercise
 from .losses import LOSSES, Loss, get_loss
 from .network import Network
 from .optimizers import SGD, Adam, AdamW, Optimizer
@@ -47,6 +48,7 @@ __all__ = [
     "DenseCache",
     "DivergenceError",
     "Example",
+    "Exercise",
     "Explanation",
     "GradCheckReport",
     "History",

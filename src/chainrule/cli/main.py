@@ -27,7 +27,7 @@ from ..datasets.spec import load_spec
 from ..errors import DivergenceError
 from ..explain import explain
 from ..io.atomic import atomic_write
-from . import train
+from . import learn, train
 from .options import Number, Parser, writable_file
 
 # What a command may fail with, besides argparse's own errors: bad input, a missing
@@ -172,6 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ex.set_defaults(handler=_explain)
     train.add_parser(commands)
+    learn.add_parser(commands)
     bench = commands.add_parser(
         "bench",
         help="time one epoch against the matrix-product floor, NumPy, PyTorch and scikit-learn",
