@@ -17,7 +17,7 @@ from .optimizers import SGD, Adam, AdamW, Optimizer
 from .step import train_step
 from .trace import Trace, Tracer
 from .training.callbacks import History
-from .training.guards import check_params_finite, check_step_finite
+from .training.guard import check_params_finite, check_step_finite
 from .training.loop import fit
 
 __version__ = "0.1.0"

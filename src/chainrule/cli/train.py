@@ -134,7 +134,7 @@ def _gradient_norms(X: Any, y: Any, scale: bool) -> Any:
     """A GradientNorms callback on up to 500 training rows, encoded as the network sees them."""
     from sklearn.preprocessing import LabelBinarizer, StandardScaler
 
-    from ..training.monitors import GradientNorms
+    from ..training.callbacks import GradientNorms
 
     X_probe = StandardScaler().fit_transform(X) if scale else np.asarray(X, dtype=float)
     Y = LabelBinarizer().fit_transform(y).astype(float)

@@ -51,7 +51,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     cosine``, ``learning_rate_init``, ``max_iter``, ``early_stopping``, ...) plus
     ``class_weight`` (None, a dict or ``"balanced"``), ``dropout``, ``clip_norm``,
     ``weight_decay``, ``initializer``, ``dtype`` and ``callbacks`` (passed to
-    :func:`chainrule.training.fit`, e.g. :class:`chainrule.training.monitors.GradientNorms`).
+    :func:`chainrule.training.fit`, e.g. :class:`chainrule.training.callbacks.GradientNorms`).
 
     Attributes
     ----------
