@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .. import __version__
+from .._version import __version__
 from ..bench.run import add_arguments as add_bench_arguments
 from ..datasets.catalog import seed_example
 from ..datasets.spec import load_spec

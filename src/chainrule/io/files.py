@@ -58,6 +58,7 @@ from typing import Any
 
 import numpy as np
 
+from .._version import __version__
 from ..activations import ACTIVATIONS
 from ..errors import ModelFileError
 from ..layers import Dense
@@ -96,8 +97,6 @@ def register_kind(
 
 
 def _version() -> str:
-    from .. import __version__
-
     return __version__
 
 
