@@ -399,6 +399,8 @@ def train_epoch(
     # The guard reports NaN and infinity, not a NumPy warning.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for index, (Xb, yb, wb) in enumerate(batches, start=position.batch):
+            if signals.pending:  # before the update; after the last, the epoch is logged first
+                signals.deliver()
             E = update(Xb, yb, wb, params, trainable, run.state, epoch, index)
             if E is not None:  # None: skipped by the guard
                 total += E * Xb.shape[0]
@@ -408,8 +410,6 @@ def train_epoch(
                     if checkpointer.due(position.updates):
                         position.batch, position.total, position.seen = index + 1, total, seen
                         checkpointer.save(run.network, run.state, run.rng, position, run.history)
-            if signals.pending:
-                signals.deliver()
     position.batch, position.total, position.seen = 0, 0.0, 0
     if index < 0:
         raise ValueError(f"X gave no batches in epoch {epoch}")
