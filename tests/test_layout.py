@@ -162,3 +162,16 @@ def test_no_engine_module_imports_a_wing():
         if target.count(".") >= 1 and target.split(".")[1] in WINGS
     }
     assert upward == set()
+
+
+def test_a_trace_without_renderers_shows_its_repr(monkeypatch):
+    from chainrule import Trace, seed_example, train_step
+    from chainrule import trace as trace_module
+
+    seed, trace = seed_example(), Trace()
+    train_step(seed.network, seed.x, seed.y, lr=seed.lr, tracer=trace)
+    assert "<math" in trace._repr_html_()  # import chainrule registered the explanations'
+    monkeypatch.setattr(trace_module, "_RENDERERS", {})
+    assert trace._repr_html_() is None and trace._repr_markdown_() is None
+    with pytest.raises(ValueError, match="kind must be 'html' or 'markdown'"):
+        trace_module.register_renderer("latex", str)
