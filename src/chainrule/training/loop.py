@@ -302,9 +302,12 @@ def prepare(
     validation = X_val is not None
     monitor, lower_is_better = resolve_monitor(settings.monitor, settings.metrics, validation)
     stopping = EarlyStopping(
-        monitor, lower_is_better, settings.patience, settings.min_delta,
-        settings.restore_best_weights,
-    )  # fmt: skip
+        monitor=monitor,
+        lower_is_better=lower_is_better,
+        patience=settings.patience,
+        min_delta=settings.min_delta,
+        restore_best_weights=settings.restore_best_weights,
+    )
     n = source.n_samples
     batch = min(settings.batch_size or n, n) if n else settings.batch_size or 1
     on_train = settings.train_metrics and isinstance(source, ArraySource)  # out of core: no pass
@@ -329,11 +332,25 @@ def prepare(
         )
     history.optimizer_state = state
     return Run(
-        network, settings, source, rng, batch, gradients, update, guard, names, state, position,
-        checkpointer, history, stopping,
-        source.X if on_train else None, source.y if on_train else None,  # type: ignore[union-attr]
-        X_val, y_val,
-    )  # fmt: skip
+        network=network,
+        settings=settings,
+        source=source,
+        rng=rng,
+        batch=batch,
+        gradients=gradients,
+        update=update,
+        guard=guard,
+        names=names,
+        state=state,
+        position=position,
+        checkpointer=checkpointer,
+        history=history,
+        stopping=stopping,
+        X_metrics=source.X if on_train else None,  # type: ignore[union-attr]
+        y_metrics=source.y if on_train else None,  # type: ignore[union-attr]
+        X_val=X_val,
+        y_val=y_val,
+    )
 
 
 def train(run: Run) -> History:
@@ -430,9 +447,15 @@ def end_epoch(run: Run, epoch: int, total: float, seen: int, report: EpochReport
         )
     logs = {"loss": total / seen, "lr": run.state["lr"]}
     evaluate(
-        network, settings.loss, dict(settings.metrics), logs,
-        run.X_metrics, run.y_metrics, run.X_val, run.y_val,
-    )  # fmt: skip
+        network,
+        settings.loss,
+        dict(settings.metrics),
+        logs,
+        run.X_metrics,
+        run.y_metrics,
+        run.X_val,
+        run.y_val,
+    )
     history.append(logs)
     position.last_monitor = logs.get(stopping.monitor)
     if position.last_monitor is not None and not stopping.lower_is_better:
