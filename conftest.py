@@ -6,6 +6,7 @@ DEPRECATED_ALIASES = {
     "batches": "training.sources",
     "callbacks": "training.callbacks",
     "checkpoint": "io.checkpoint",
+    "cli_train": "cli.train",
     "guards": "training.guard",
     "metrics": "evaluation.metrics",
     "monitors": "training.callbacks",

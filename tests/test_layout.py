@@ -21,6 +21,7 @@ OLD_TO_NEW = {
     "batches": ("training.sources", "batch_source"),
     "callbacks": ("training.callbacks", "History"),
     "checkpoint": ("io.checkpoint", "save_checkpoint"),
+    "cli_train": ("cli.train", "run"),
     "guards": ("training.guard", "check_step_finite"),
     "metrics": ("evaluation.metrics", "classification_metrics"),
     "monitors": ("training.callbacks", "GradientNorms"),
