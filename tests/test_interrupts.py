@@ -249,3 +249,28 @@ def test_partial_fit_after_an_interrupted_fit_continues_from_one_step(monkeypatc
     assert interrupted._optimizer_state["t"] == t + 6
     assert interrupted.n_iter_ == 2
     assert all(np.isfinite(p).all() for p in interrupted.network_.params.values())
+
+
+def test_updates_are_copied_first_only_where_an_interrupt_could_tear_them():
+    from chainrule.training.interrupts import DeferredSignals, whole_updates
+
+    class Custom(Adam):
+        pass
+
+    def update(*args):
+        return None
+
+    found = {}
+
+    def in_a_thread():
+        with DeferredSignals() as signals:
+            found["thread"] = whole_updates(update, Adam(), signals) is update
+
+    with DeferredSignals() as signals:
+        assert whole_updates(update, Adam(), signals) is update
+        assert whole_updates(update, SGD(), signals) is update
+        assert whole_updates(update, Custom(), signals) is not update
+    thread = threading.Thread(target=in_a_thread)
+    thread.start()
+    thread.join()
+    assert found["thread"]  # no signal can raise in another thread

@@ -57,19 +57,18 @@ class DeferredSignals:
     def __init__(self) -> None:
         self.previous: dict[int, Any] = {}
         self.pending: list[tuple[int, FrameType | None]] = []
-
-    @property
-    def deferring(self) -> bool:
-        """Whether SIGINT is held back (it always is in the main thread, unless ignored)."""
-        return getattr(signal, "SIGINT", None) in self.previous
+        # Whether a signal could still raise in the middle of an update.
+        self.interruptible = False
 
     def __enter__(self) -> DeferredSignals:
         if threading.current_thread() is not threading.main_thread():
-            return self
+            return self  # signals run their handlers in the main thread only
         for signum in SIGNALS:
             handler = signal.getsignal(signum)
-            # Ignored stays ignored; a handler installed outside Python is left alone.
-            if handler is signal.SIG_IGN or handler is None:
+            if handler is signal.SIG_IGN:
+                continue  # ignored stays ignored
+            if handler is None:  # installed outside Python: left alone, and it may raise
+                self.interruptible = True
                 continue
             self.previous[signum] = handler
             signal.signal(signum, self._note)
@@ -108,15 +107,15 @@ class DeferredSignals:
 def whole_updates(
     update: Callable[..., Any], optimizer: Optimizer, signals: DeferredSignals
 ) -> Callable[..., Any]:
-    """``update`` as is where nothing can interrupt it half-way (chainrule's optimizers
-    with signals deferred); else wrapped so that an exception from inside it (a
-    ``KeyboardInterrupt`` included) puts the parameters and the optimizer state back as
-    they were before it.
+    """``update`` as is where nothing can interrupt it half-way (chainrule's optimizers,
+    with signals deferred or out of reach); else wrapped so that an exception from inside
+    it (a ``KeyboardInterrupt`` included) puts the parameters and the optimizer state back
+    as they were before it.
 
     ``update(Xb, yb, wb, params, trainable, state, epoch, index)`` is the fit's
     :class:`~chainrule.training.update.BatchStep`.
     """
-    if type(optimizer) in OWN_OPTIMIZERS and signals.deferring:
+    if type(optimizer) in OWN_OPTIMIZERS and not signals.interruptible:
         return update
 
     def copied_first(*args: Any) -> Any:
