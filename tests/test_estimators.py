@@ -283,3 +283,24 @@ def test_adaptive_learning_rate_divides_by_five_on_a_plateau():
     rates = sorted(set(clf.history_["lr"]), reverse=True)
     assert rates[0] == 0.5 and len(rates) > 1
     np.testing.assert_allclose(np.array(rates[1:]) / np.array(rates[:-1]), 0.2)
+
+
+def test_hyper_parameters_are_checked_once_into_frozen_settings():
+    import dataclasses
+
+    from chainrule.estimators.settings import MLPSettings, check_all
+
+    est = MLPClassifier(hidden_layer_sizes=7, activation="logistic", solver="sgd", dtype="float32")
+    settings = check_all(est)
+    assert settings == check_all(est.get_params(deep=False))
+    assert settings.hidden_layer_sizes == (7,) and settings.activations == ("sigmoid",)
+    assert settings.dtype == np.float32
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.alpha = 1.0  # type: ignore[misc]
+    assert isinstance(settings, MLPSettings)
+    with pytest.raises(TypeError, match=r"unknown hyper-parameters \['hidden'\]"):
+        check_all({"hidden": 3})
+    with pytest.raises(TypeError, match="params must be a mapping"):
+        check_all([("alpha", 1.0)])
+    with pytest.raises(ValueError, match="learning_rate_init must be a number > 0, got nan"):
+        check_all({"learning_rate_init": float("nan")})

@@ -186,7 +186,7 @@ class _BaseMLP(BaseEstimator):
         classes: Any = None,
         run: dict[str, Any] | None = None,
     ) -> _BaseMLP:
-        settings = check_all(self.get_params(deep=False))
+        settings = check_all(self)
         continuing = hasattr(self, "network_") and (incremental or settings.warm_start)
         X, y, Y, w, items = fit_input(
             self,

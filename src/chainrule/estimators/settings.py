@@ -33,6 +33,7 @@ from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
+from sklearn.base import BaseEstimator
 from sklearn.model_selection import train_test_split
 
 from ..activations import ACTIVATIONS
@@ -214,9 +215,13 @@ FIELDS = tuple(field.name for field in dataclasses.fields(MLPSettings))
 NAMES = (*(name for name in FIELDS if name != "activations"), "activation")
 
 
-def check_all(params: Mapping[str, Any]) -> MLPSettings:
+def check_all(params: Mapping[str, Any] | BaseEstimator) -> MLPSettings:
     """Check the hyper-parameters in ``params`` (scikit-learn's names; those left out take
-    their defaults) and return them as :class:`MLPSettings`."""
+    their defaults), or those of an estimator, and return them as :class:`MLPSettings`."""
+    if isinstance(params, BaseEstimator):
+        params = params.get_params(deep=False)
+    if not isinstance(params, Mapping):
+        raise TypeError(f"params must be a mapping of hyper-parameters, got {params!r:.60}")
     unknown = sorted(set(params) - set(NAMES))
     if unknown:
         raise TypeError(f"unknown hyper-parameters {unknown}; known: {', '.join(sorted(NAMES))}")
