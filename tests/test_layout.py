@@ -147,7 +147,6 @@ CYCLES_BEING_REMOVED = [
         "chainrule._network_params",
         "chainrule.network",
     ],
-    ["chainrule.explain.derivation", "chainrule.explain.text"],
     ["chainrule.interop.onnx", "chainrule.interop.onnx_estimators"],
 ]
 
