@@ -67,7 +67,7 @@ from .report import EpochReport
 from .resume import FINISHED, Checkpointer, RunPosition, describe_seed, identity, replay_generator
 from .settings import FitSettings
 from .sources import ArraySource, Batch, batch_source
-from .update import BatchGradients, BatchStep, batch_gradients
+from .update import BatchGradients, BatchUpdate, batch_gradients
 from .validation import Source, validation_set
 
 
@@ -227,7 +227,7 @@ def fit(
 class Run:
     """What one fit's epoch loop works with, built by :func:`prepare`.
 
-    ``update`` trains on one batch (:class:`~chainrule.training.update.BatchStep`),
+    ``update`` trains on one batch (:class:`~chainrule.training.update.BatchUpdate`),
     ``gradients`` is how it computes them, ``batch`` the batch size in rows, ``names``
     the trainable parameters, ``state`` the optimizer's state, ``position`` where the
     run stands (what a checkpoint saves), ``X_metrics`` the training rows the metrics
@@ -240,7 +240,7 @@ class Run:
     rng: np.random.Generator
     batch: int
     gradients: BatchGradients
-    update: BatchStep
+    update: BatchUpdate
     guard: Guard
     names: list[str]
     state: dict[str, Any]
@@ -319,7 +319,7 @@ def prepare(
         network, settings.loss, batch=batch, reduction=settings.reduction, rng=rng
     )
     names = network.trainable
-    update = BatchStep(
+    update = BatchUpdate(
         gradients, guard, settings.optimizer, names, l2=settings.l2, clip_norm=settings.clip_norm
     )
     state = settings.optimizer.init({k: network.params[k] for k in names})
