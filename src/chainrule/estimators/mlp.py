@@ -26,12 +26,14 @@ True
 from __future__ import annotations
 
 import copy
+import warnings
 from typing import Any
 
 import numpy as np
 
 try:
     from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+    from sklearn.exceptions import ConvergenceWarning
     from sklearn.metrics import accuracy_score, r2_score
     from sklearn.preprocessing import LabelBinarizer
     from sklearn.utils.class_weight import compute_sample_weight
@@ -45,10 +47,24 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 from ..errors import ModelFileError
 from ..io.files import load, save
 from ..network import Network
+from ..training.callbacks import Callback
 from ..training.loop import fit
 from . import files as _estimator_io
 from .input import EncodedBatches, fit_input
 from .settings import check_all
+
+
+class _IterationLines(Callback):
+    """``verbose=True``: scikit-learn's per-iteration lines, printed as each epoch ends."""
+
+    def __init__(self) -> None:
+        self.n_iter = 0
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float], network: Network) -> None:
+        self.n_iter += 1
+        print(f"Iteration {self.n_iter}, loss = {logs['loss']:.8f}")
+        if "val_score" in logs:
+            print(f"Validation score: {logs['val_score']:f}")
 
 
 class _BaseMLP(BaseEstimator):
@@ -211,8 +227,10 @@ class _BaseMLP(BaseEstimator):
         if items is not None:
             X, Y, w = EncodedBatches(self, items, X.dtype), None, None
         batch = settings.batch_rows(n)
-        mean_weight = 1.0 if w is None else float(np.mean(w)) or 1.0  # 0: fit refuses w
         state = copy.deepcopy(getattr(self, "_optimizer_state", None)) if incremental else None
+        callbacks = list(settings.callbacks or ())
+        if settings.verbose:
+            callbacks.append(_IterationLines())
         history = fit(
             network,
             X,
@@ -224,8 +242,10 @@ class _BaseMLP(BaseEstimator):
             shuffle=bool(settings.shuffle),
             random_state=rng,
             validation_data=validation,
-            # scikit-learn's stopping rule: no improvement by tol for n_iter_no_change epochs.
+            # scikit-learn's stopping rule: no improvement by tol for more than
+            # n_iter_no_change epochs, the best following every gain.
             early_stopping=not incremental,
+            stopping_rule="sklearn",
             monitor="val_score" if validation is not None else "loss",
             patience=int(settings.n_iter_no_change),
             min_delta=float(settings.tol),
@@ -233,37 +253,94 @@ class _BaseMLP(BaseEstimator):
             schedule=settings.schedule(),
             metrics={"score": self._score_metric} if validation is not None else (),
             train_metrics=False,
-            verbose=1 if settings.verbose else 0,
-            # scikit-learn's penalty: alpha / 2 * ||W||^2 per batch, over the batch's weight.
-            l2=float(settings.alpha) / (batch * mean_weight),
+            # scikit-learn's lines, never a progress bar (chainrule.fit(verbose=1) has one).
+            verbose=0,
+            # scikit-learn's penalty: alpha / 2 * ||W||^2 over each batch's rows or weight.
+            l2=float(settings.alpha),
+            l2_scale="batch",
             clip_norm=settings.clip_norm,
-            callbacks=settings.callbacks,
+            callbacks=callbacks,
             sample_weight=w,
             optimizer_state=state,
             **(run or {}),
         )
         self._set_fitted(network, history, incremental=continuing, n_samples=n)
+        stopped = history.stop_reason == "early_stopping"
+        if stopped and settings.verbose:
+            what = "Validation score" if validation is not None else "Training loss"
+            print(
+                f"{what} did not improve more than tol={float(settings.tol):f} for "
+                f"{int(settings.n_iter_no_change)} consecutive epochs. Stopping."
+            )
+        if not incremental and not stopped and history.epochs == int(settings.max_iter):
+            warnings.warn(
+                f"Stochastic Optimizer: Maximum iterations ({int(settings.max_iter)}) reached "
+                "and the optimization hasn't converged yet.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
         return self
 
     def _class_weight(self, y: np.ndarray, w: np.ndarray | None) -> np.ndarray | None:
         return w
 
+    # -- the weights, scikit-learn's way --------------------------------------------------
+    # coefs_ and intercepts_ are views of network_, so the two always agree; setting them
+    # (scikit-learn's tests do, before partial_fit or a warm-started fit) replaces the
+    # network's weights after checking every shape.
+    @property
+    def coefs_(self) -> list[np.ndarray]:
+        """The weights ``W1 .. WL``, each ``(n_in, n_out)``: the arrays of ``network_``."""
+        if "network_" not in self.__dict__:
+            raise AttributeError("coefs_ exists once the estimator is fitted")
+        return [layer.W for layer in self.network_.layers]
+
+    @coefs_.setter
+    def coefs_(self, value: Any) -> None:
+        self._set_weights("coefs_", "W", value)
+
+    @property
+    def intercepts_(self) -> list[np.ndarray]:
+        """The biases ``b1 .. bL``, each ``(n_out,)``: the arrays of ``network_``."""
+        if "network_" not in self.__dict__:
+            raise AttributeError("intercepts_ exists once the estimator is fitted")
+        return [layer.b for layer in self.network_.layers]
+
+    @intercepts_.setter
+    def intercepts_(self, value: Any) -> None:
+        self._set_weights("intercepts_", "b", value)
+
+    def _set_weights(self, attribute: str, kind: str, value: Any) -> None:
+        if "network_" not in self.__dict__:
+            raise AttributeError(
+                f"{attribute} can be set only on a fitted estimator (after fit or "
+                "partial_fit), whose network gives the shapes; fit or partial_fit first"
+            )
+        n = self.network_.n_layers
+        if isinstance(value, str | np.ndarray) or not hasattr(value, "__len__"):
+            raise TypeError(f"{attribute} must be a list of {n} arrays, got {type(value).__name__}")
+        if len(value) != n:
+            raise ValueError(f"{attribute} must hold {n} arrays (one per layer), got {len(value)}")
+        network = self.network_.copy()
+        # set_params checks every shape (and finiteness) before it changes anything.
+        network.set_params({f"{kind}{k}": v for k, v in enumerate(value, start=1)})
+        self.network_ = network
+
     def _set_fitted(self, network: Network, history: Any, *, incremental: bool, n_samples: int):
         self.network_ = network
         self._optimizer_state = history.optimizer_state
-        self.coefs_ = [layer.W for layer in network.layers]
-        self.intercepts_ = [layer.b for layer in network.layers]
         self.n_layers_ = network.n_layers + 1
         self.n_outputs_ = network.n_outputs
         losses = list(history["loss"]) if "loss" in history else []
         scores = list(history["val_score"]) if "val_score" in history else None
+        # As scikit-learn: n_iter_ counts the last call's epochs (1 for partial_fit); t_,
+        # the samples seen, and the loss curve go on across warm starts.
+        self.n_iter_ = history.epochs
         if incremental:
             self.loss_curve_ = [*self.loss_curve_, *losses]
-            self.n_iter_ += history.epochs
             self.t_ += history.epochs * n_samples
         else:
             self.loss_curve_ = losses
-            self.n_iter_ = history.epochs
             self.t_ = history.epochs * n_samples
         self.validation_scores_ = scores
         self.best_validation_score_ = max(scores) if scores else None

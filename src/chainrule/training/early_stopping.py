@@ -5,6 +5,9 @@ data, else ``loss``; lower is better for names with ``loss``, higher otherwise.
 Plateau schedules follow the same quantity. With ``early_stopping=True`` a fit stops
 once ``patience`` epochs in a row have not improved on the best value by more than
 ``min_delta``, and with ``restore_best_weights`` puts back the weights of the best epoch.
+That is Keras's rule (``rule="keras"``). scikit-learn's (``rule="sklearn"``) differs in two
+ways: the best value follows every gain, even one within ``min_delta``, and the fit stops
+once *more than* ``patience`` epochs in a row have not improved by ``min_delta``.
 
 The best value, the count of bad epochs and the best weights live in the run's
 position (:class:`chainrule.training.resume.RunPosition`), so that they survive a resume.
@@ -28,6 +31,8 @@ import numpy as np
 
 from ..checks import Array
 from .callbacks import History
+
+STOPPING_RULES = ("keras", "sklearn")
 
 
 def resolve_monitor(
@@ -60,6 +65,7 @@ class EarlyStopping:
     patience: int
     min_delta: float
     restore_best_weights: bool
+    rule: str = "keras"
 
     def ran_out(
         self, position: Any, value: float, epoch: int, params: dict[str, Array], history: History
@@ -71,18 +77,20 @@ class EarlyStopping:
         ``position`` (a :class:`~chainrule.training.resume.RunPosition`) holds ``best``,
         ``bad_epochs`` and ``best_params`` across epochs.
         """
-        better = (
-            position.best is None
-            or (self.lower_is_better and value < position.best - self.min_delta)
-            or (not self.lower_is_better and value > position.best + self.min_delta)
-        )
-        if better:
-            position.best, position.bad_epochs, history.best_epoch = value, 0, epoch
+        first = position.best is None
+        sign = 1.0 if self.lower_is_better else -1.0
+        better = first or sign * value < sign * position.best - self.min_delta
+        gain = first or sign * value < sign * position.best
+        if better or (gain and self.rule == "sklearn"):
+            position.best, history.best_epoch = value, epoch
             if self.restore_best_weights:
                 position.best_params = {k: np.array(v, copy=True) for k, v in params.items()}
+        if better:
+            position.bad_epochs = 0
             return False
         position.bad_epochs += 1
-        if position.bad_epochs >= self.patience:
+        # scikit-learn stops after patience + 1 bad epochs in a row, Keras after patience.
+        if position.bad_epochs >= self.patience + (self.rule == "sklearn"):
             history.stop_reason = "early_stopping"
             return True
         return False

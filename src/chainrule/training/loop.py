@@ -89,12 +89,14 @@ def fit(
     patience: int = 10,
     min_delta: float = 0.0,
     restore_best_weights: bool = True,
+    stopping_rule: str = "keras",
     schedule: str | Schedule | None = None,
     metrics: Sequence[str] | Mapping[str, Metric] = (),
     train_metrics: bool = True,
     callbacks: Sequence[Callback | Callable[..., Any]] = (),
     verbose: int = 0,
     l2: float = 0.0,
+    l2_scale: str = "fixed",
     clip_norm: float | None = None,
     sample_weight: Any = None,
     reduction: str = "mean",
@@ -141,6 +143,10 @@ def fit(
         Default ``val_loss`` with validation data, else ``loss``.
     restore_best_weights : bool
         With early stopping, put back the weights of the best epoch at the end.
+    stopping_rule : {"keras", "sklearn"}
+        Keras's rule, or scikit-learn's MLP rule: the best follows every gain and the fit
+        stops after more than ``patience`` epochs without a gain of ``min_delta``
+        (:mod:`chainrule.training.early_stopping`).
     schedule : str or Schedule, optional
         Learning rate per epoch (:mod:`chainrule.schedules`); ReduceOnPlateau follows
         ``monitor``.
@@ -154,6 +160,9 @@ def fit(
         0: silent; 1: a tqdm progress bar (the ``progress`` extra); 2: a line per epoch.
     l2 : float
         L2 penalty ``l2 / 2 * sum ||Wk||^2`` added to the batch loss.
+    l2_scale : {"fixed", "batch"}
+        ``"batch"``: each batch's ``l2`` is ``l2`` over its rows or summed sample weights,
+        scikit-learn's ``alpha`` (:func:`chainrule.regularization.batch_l2`).
     clip_norm : float, optional
         Clip the gradients to this global norm before each update.
     sample_weight : array-like, shape (n_samples,), optional
@@ -197,12 +206,14 @@ def fit(
         patience=patience,
         min_delta=min_delta,
         restore_best_weights=restore_best_weights,
+        stopping_rule=stopping_rule,
         schedule=schedule,
         metrics=metrics,
         train_metrics=train_metrics,
         callbacks=callbacks,
         verbose=verbose,
         l2=l2,
+        l2_scale=l2_scale,
         clip_norm=clip_norm,
         reduction=reduction,
         on_nonfinite=on_nonfinite,
@@ -307,6 +318,7 @@ def prepare(
         patience=settings.patience,
         min_delta=settings.min_delta,
         restore_best_weights=settings.restore_best_weights,
+        rule=settings.stopping_rule,
     )
     n = source.n_samples
     batch = min(settings.batch_size or n, n) if n else settings.batch_size or 1
@@ -320,7 +332,13 @@ def prepare(
     )
     names = network.trainable
     update = BatchUpdate(
-        gradients, guard, settings.optimizer, names, l2=settings.l2, clip_norm=settings.clip_norm
+        gradients,
+        guard,
+        settings.optimizer,
+        names,
+        l2=settings.l2,
+        clip_norm=settings.clip_norm,
+        l2_scale=settings.l2_scale,
     )
     state = settings.optimizer.init({k: network.params[k] for k in names})
     if optimizer_state is not None:

@@ -29,8 +29,10 @@ import numpy as np
 from ..checks import check_positive, check_reduction
 from ..losses import Loss, get_loss
 from ..optimizers import Optimizer, get_optimizer
+from ..regularization import L2_SCALES
 from ..schedules import Schedule, get_schedule
 from .callbacks import Callback, as_callback
+from .early_stopping import STOPPING_RULES
 from .guard import ON_NONFINITE
 from .logs import Metric, get_metrics
 
@@ -63,12 +65,14 @@ class FitSettings:
     patience: int = 10
     min_delta: float = 0.0
     restore_best_weights: bool = True
+    stopping_rule: str = "keras"
     schedule: Schedule = dataclasses.field(default_factory=lambda: get_schedule(None))
     metrics: Mapping[str, Metric] = dataclasses.field(default_factory=dict)
     train_metrics: bool = True
     callbacks: tuple[Callback, ...] = ()
     verbose: int = 0
     l2: float = 0.0
+    l2_scale: str = "fixed"
     clip_norm: float | None = None
     reduction: str = "mean"
     on_nonfinite: str = "raise"
@@ -88,12 +92,14 @@ class FitSettings:
         patience: int = 10,
         min_delta: float = 0.0,
         restore_best_weights: bool = True,
+        stopping_rule: str = "keras",
         schedule: str | Schedule | None = None,
         metrics: Sequence[str] | Mapping[str, Metric] = (),
         train_metrics: bool = True,
         callbacks: Sequence[Callback | Callable[..., Any]] = (),
         verbose: int = 0,
         l2: float = 0.0,
+        l2_scale: str = "fixed",
         clip_norm: float | None = None,
         reduction: str = "mean",
         on_nonfinite: str = "raise",
@@ -109,6 +115,12 @@ class FitSettings:
             clip_norm = float(check_positive(clip_norm, "clip_norm"))
         if on_nonfinite not in ON_NONFINITE:
             raise ValueError(f"on_nonfinite must be one of {ON_NONFINITE}, got {on_nonfinite!r}")
+        if stopping_rule not in STOPPING_RULES:
+            raise ValueError(
+                f"stopping_rule must be one of {STOPPING_RULES}, got {stopping_rule!r}"
+            )
+        if l2_scale not in L2_SCALES:
+            raise ValueError(f"l2_scale must be one of {L2_SCALES}, got {l2_scale!r}")
         if isinstance(verbose, bool) or not isinstance(verbose, int) or verbose < 0:
             raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
         if isinstance(callbacks, str) or not isinstance(callbacks, Sequence):
@@ -125,12 +137,14 @@ class FitSettings:
             patience=int(check_positive(patience, "patience", integer=True)),
             min_delta=_at_least_zero(min_delta, "min_delta"),
             restore_best_weights=_flag(restore_best_weights, "restore_best_weights"),
+            stopping_rule=stopping_rule,
             schedule=get_schedule(schedule),
             metrics=get_metrics(metrics),
             train_metrics=_flag(train_metrics, "train_metrics"),
             callbacks=tuple(as_callback(c) for c in callbacks),
             verbose=verbose,
             l2=_at_least_zero(l2, "l2"),
+            l2_scale=l2_scale,
             clip_norm=clip_norm,
             reduction=check_reduction(reduction),
             on_nonfinite=on_nonfinite,
