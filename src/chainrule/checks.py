@@ -50,10 +50,36 @@ def as_float_array(value: object, name: str, dtype: Any = None) -> Array:
     if array.dtype.kind not in "biuf":
         raise TypeError(f"{name} must be numeric, got dtype {array.dtype}")
     if dtype is not None:
-        return array.astype(dtype, copy=False)
+        target = np.dtype(dtype)
+        # Narrowing (float64 to float32) turns values beyond the target's range into
+        # infinity with an overflow warning: name the value instead.
+        with np.errstate(over="ignore"):
+            converted = array.astype(target, copy=False)
+        if (
+            target.kind == "f"
+            and array.dtype.kind == "f"
+            and target.itemsize < array.dtype.itemsize
+        ):
+            _check_range(array, converted, name)
+        return converted
     if array.dtype.kind != "f" or array.dtype.itemsize < 4:
         return array.astype(np.float64)
     return array
+
+
+def _check_range(array: np.ndarray, converted: np.ndarray, name: str) -> None:
+    """Raise ``ValueError`` if a finite value of ``array`` became infinite in ``converted``."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        if converted.size == 0 or np.isfinite(np.add.reduce(converted, axis=None)):
+            return  # the common case: one pass, no allocation the size of the data
+    lost = np.isfinite(array) & ~np.isfinite(converted)
+    if lost.any():
+        value = float(array[lost].flat[0])
+        raise ValueError(
+            f"{name}: value {value:.6g} is outside {converted.dtype.name}'s range "
+            f"(largest magnitude {float(np.finfo(converted.dtype).max):.6g}); scale the data "
+            "or use float64"
+        )
 
 
 def check_finite(array: Array, name: str) -> None:

@@ -54,7 +54,7 @@ import numpy as np
 from ..checks import Array
 from ..errors import DivergenceError
 from ..initializers import as_generator
-from ..losses import Loss
+from ..losses import Loss, check_targets
 from ..network import Network
 from ..optimizers import Optimizer
 from ..schedules import Schedule
@@ -276,6 +276,9 @@ def prepare(
     if not isinstance(network.layers[0].W, np.ndarray):
         raise TypeError("fit trains NumPy networks; convert the parameters with astype()")
     source = batch_source(network, X, y, sample_weight, settings.epochs)
+    # Once per fit; out of core, the pairing only (a batch's values are not scanned).
+    y_all = source.y if isinstance(source, ArraySource) else None
+    check_targets(settings.loss, network.layers[-1].activation, network.n_outputs, y_all)
     rng = as_generator(random_state)
     if checkpoint is not None and not isinstance(source, ArraySource):
         raise ValueError(
@@ -299,6 +302,7 @@ def prepare(
     X_val, y_val, source = validation_set(
         network, source, validation_data, settings.validation_split, rng
     )
+    check_targets(settings.loss, network.layers[-1].activation, network.n_outputs, y_val)
     validation = X_val is not None
     monitor, lower_is_better = resolve_monitor(settings.monitor, settings.metrics, validation)
     stopping = EarlyStopping(
