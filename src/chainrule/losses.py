@@ -30,6 +30,7 @@ from array_api_compat import array_namespace
 
 from .activations import Activation, Sigmoid, Softmax
 from .checks import Array, check_reduction, shape_of
+from .names import lookup
 
 
 def reduction_scale(reduction: str, n_samples: int, scale: float = 1.0) -> float:
@@ -321,12 +322,7 @@ def get_loss(loss: str | Loss) -> Loss:
         return loss
     if not isinstance(loss, str):
         raise TypeError(f"loss must be a name or a Loss, got {type(loss).__name__}")
-    key = ALIASES.get(loss.lower(), loss.lower())
-    try:
-        return LOSSES[key]()
-    except KeyError:
-        known = ", ".join(sorted(LOSSES))
-        raise ValueError(f"unknown loss {loss!r}; known: {known}") from None
+    return lookup(LOSSES, loss, "loss", aliases=ALIASES)()
 
 
 def check_targets(loss: Loss, output: Activation, n_outputs: int, y: Array | None = None) -> None:

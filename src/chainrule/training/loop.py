@@ -51,7 +51,7 @@ from typing import Any
 
 import numpy as np
 
-from ..checks import Array
+from ..checks import Array, check_bool
 from ..errors import DivergenceError
 from ..initializers import as_generator
 from ..losses import Loss, check_targets
@@ -64,7 +64,15 @@ from .guard import Guard
 from .interrupts import DeferredSignals, whole_updates
 from .logs import Metric, evaluate
 from .report import EpochReport
-from .resume import FINISHED, Checkpointer, RunPosition, describe_seed, identity, replay_generator
+from .resume import (
+    FINISHED,
+    Checkpointer,
+    RunPosition,
+    check_optimizer_state,
+    describe_seed,
+    identity,
+    replay_generator,
+)
 from .settings import FitSettings
 from .sources import ArraySource, Batch, batch_source
 from .update import BatchGradients, BatchUpdate, batch_gradients
@@ -144,7 +152,7 @@ def fit(
     schedule : str or Schedule, optional
         Learning rate per epoch (:mod:`chainrule.schedules`); ReduceOnPlateau follows
         ``monitor``.
-    metrics : sequence of names or mapping of name to ``f(y, A) -> float``
+    metrics : name, sequence of names or mapping of name to ``f(y, A) -> float``
         Computed after each epoch on the training data and on the validation data,
         in inference mode (no dropout). Built in: ``accuracy``, ``mse``, ``mae``.
     train_metrics : bool
@@ -185,6 +193,8 @@ def fit(
         error carries ``history`` and ``network``), or skip that batch (recorded in
         ``History.skipped_batches``; an epoch with every batch skipped raises).
     """
+    if not isinstance(network, Network):
+        raise TypeError(f"network must be a chainrule Network, got {type(network).__name__}")
     settings = FitSettings.check(
         loss=loss,
         optimizer=optimizer,
@@ -285,8 +295,9 @@ def prepare(
             "checkpoint needs X and y in memory (resuming reads the data again in the same "
             f"order); got X of type {type(X).__name__}"
         )
-    if not isinstance(resume, bool) or (resume and checkpoint is None):
-        raise ValueError(f"resume must be True (with checkpoint=PATH) or False, got {resume!r}")
+    check_bool(resume, "resume")
+    if resume and checkpoint is None:
+        raise ValueError("resume=True needs checkpoint=PATH, the file to resume from")
     checkpointer = Checkpointer.create(checkpoint, checkpoint_every, {})
     saved = None
     if checkpointer is not None:
@@ -328,7 +339,7 @@ def prepare(
     )
     state = settings.optimizer.init({k: network.params[k] for k in names})
     if optimizer_state is not None:
-        state = optimizer_state
+        state = check_optimizer_state(optimizer_state, state)
     position = RunPosition(sched_state=settings.schedule.init(state["lr"]))
     if saved is not None and checkpointer is not None:
         state, position = checkpointer.restore(
