@@ -103,8 +103,8 @@ def describe(obj: Any) -> str:
 def describe_network(network: Network) -> str:
     """The architecture: each layer with its sizes, activation (and its settings) and
     dropout, the dtype and the frozen parameters; not the weights."""
-    layers = "; ".join(repr(layer) for layer in network.layers)
-    return f"{layers}; dtype={network.dtype}; frozen={sorted(network.frozen)}"
+    layers = "; ".join(repr(layer) for layer in network.layers)  # with each layer's settings
+    return f"{network!r}; {layers}; frozen={sorted(network.frozen)}"
 
 
 def describe_seed(random_state: Any, rng: np.random.Generator) -> str:
