@@ -138,16 +138,8 @@ def test_the_cycle_check_finds_a_cycle_through_a_function_and_type_checking(tmp_
     assert cycles(module_graph(package)) == [["pkg.a", "pkg.sub.b"]]
 
 
-# The cycles left while their modules are being rewritten (issue 14; pyproject.toml's
-# acyclic contract lists the same imports). The list can only shrink: a cycle that is
-# gone fails the test below until its entry is removed, and any other cycle fails it.
-CYCLES_BEING_REMOVED = [
-    ["chainrule.interop.onnx", "chainrule.interop.onnx_estimators"],
-]
-
-
 def test_no_import_cycles():
-    assert sorted(cycles(module_graph(PACKAGE))) == sorted(CYCLES_BEING_REMOVED)
+    assert cycles(module_graph(PACKAGE)) == []
 
 
 def test_the_engine_contract_lists_every_engine_module():

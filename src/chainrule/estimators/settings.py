@@ -36,13 +36,13 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.model_selection import train_test_split
 
-from ..activations import ACTIVATIONS
+from ..activations import get_activation
+from ..checks import check_bool
+from ..names import did_you_mean
 from ..network import Network
 from ..optimizers import SGD, Adam, AdamW, Optimizer
 from ..schedules import Constant, Cosine, ReduceOnPlateau, Schedule
 
-# scikit-learn's activation names, mapped to the engine's.
-ACTIVATION_NAMES = {"logistic": "sigmoid", **{name: name for name in ACTIVATIONS}}
 SOLVERS = ("adam", "adamw", "sgd")
 LEARNING_RATES = ("constant", "adaptive", "cosine")
 INITIALIZERS = ("auto", "glorot_uniform", "glorot_normal", "he_uniform", "he_normal")
@@ -81,10 +81,16 @@ def activations(value: Any, n_hidden: int) -> list[str]:
         )
     found = []
     for name in names:
-        if not isinstance(name, str) or name not in ACTIVATION_NAMES or name == "softmax":
-            known = ", ".join(sorted(set(ACTIVATION_NAMES) - {"softmax"}))
-            raise ValueError(f"unknown activation {name!r}; known: {known}")
-        found.append(ACTIVATION_NAMES[name])
+        if not isinstance(name, str):
+            raise TypeError(f"activation must be a name or one name per hidden layer, got {name!r}")
+        # The engine's names, in any case, and scikit-learn's logistic (get_activation's).
+        engine = get_activation(name).name
+        if engine == "softmax":
+            raise ValueError(
+                f"activation {name!r} is an output activation (the classifier's own); "
+                "hidden layers take relu, tanh, logistic, identity, leaky_relu or softplus"
+            )
+        found.append(engine)
     return found
 
 
@@ -229,12 +235,13 @@ def check_all(params: Mapping[str, Any] | BaseEstimator) -> MLPSettings:
     p = {name: getattr(defaults, name) for name in FIELDS if name != "activations"}
     p["activation"] = "relu"
     p.update(params)
-    if p["solver"] not in SOLVERS:
-        raise ValueError(f"solver must be one of {SOLVERS}, got {p['solver']!r}")
-    if p["learning_rate"] not in LEARNING_RATES:
-        raise ValueError(
-            f"learning_rate must be one of {LEARNING_RATES}, got {p['learning_rate']!r}"
-        )
+    for name, known in (("solver", SOLVERS), ("learning_rate", LEARNING_RATES)):
+        value = p[name]
+        if value not in known:
+            hint = did_you_mean(value, known) if isinstance(value, str) else ""
+            raise ValueError(f"{name} must be one of {known}, got {value!r}{hint}")
+    for name in ("shuffle", "warm_start", "early_stopping", "nesterovs_momentum"):
+        check_bool(p[name], name)  # "no" would count as true
     _number(p["alpha"], "alpha", low=0, low_open=False)
     _number(p["learning_rate_init"], "learning_rate_init", low=0, low_open=True)
     _number(p["max_iter"], "max_iter", low=0, low_open=True, integer=True)
@@ -265,7 +272,9 @@ def check_all(params: Mapping[str, Any] | BaseEstimator) -> MLPSettings:
         if dtype is None or dtype.name not in ("float32", "float64"):
             raise ValueError(f"dtype must be None, float32 or float64, got {p['dtype']!r}")
     if p["initializer"] not in INITIALIZERS:
-        raise ValueError(f"initializer must be one of {INITIALIZERS}, got {p['initializer']!r}")
+        init = p["initializer"]
+        hint = did_you_mean(init, INITIALIZERS) if isinstance(init, str) else ""
+        raise ValueError(f"initializer must be one of {INITIALIZERS}, got {init!r}{hint}")
     seed = p["random_state"]
     if not (
         seed is None

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from ..checks import Array
+from ..names import did_you_mean
 from .callbacks import History
 
 STOPPING_RULES = ("keras", "sklearn")
@@ -45,14 +46,16 @@ def resolve_monitor(
     validation data (``val_`` keys are then known).
     """
     if monitor is not None and not isinstance(monitor, str):
-        raise TypeError(f"monitor must be a name of the history or None, got {monitor!r}")
+        raise TypeError(f"monitor must be a name (str) or None, got {monitor!r:.40}")
     monitor = monitor or ("val_loss" if validation else "loss")
     if monitor.startswith("val_") and not validation:
         raise ValueError(f"monitor={monitor!r} needs validation_data or validation_split")
     known = ["loss", *metric_names]
     known += [f"val_{k}" for k in known] if validation else []
     if monitor not in known:
-        raise ValueError(f"monitor must be one of {known}, got {monitor!r}")
+        raise ValueError(
+            f"monitor must be one of {known}, got {monitor!r}{did_you_mean(monitor, known)}"
+        )
     return monitor, "loss" in monitor
 
 

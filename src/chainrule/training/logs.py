@@ -22,6 +22,7 @@ import numpy as np
 
 from ..checks import Array
 from ..losses import Loss
+from ..names import lookup
 from ..network import Network
 
 Metric = Callable[[Array, Array], float]
@@ -41,17 +42,21 @@ METRICS: dict[str, Metric] = {
 }
 
 
-def get_metrics(metrics: Sequence[str] | Mapping[str, Metric]) -> dict[str, Metric]:
-    """The metric functions by name: built-in names or a mapping given as is."""
+def get_metrics(metrics: str | Sequence[str] | Mapping[str, Metric]) -> dict[str, Metric]:
+    """The metric functions by name: one built-in name, several, or a mapping given as is."""
     if isinstance(metrics, Mapping):
         return dict(metrics)
-    if isinstance(metrics, str):
-        raise TypeError(f"metrics must be a sequence of names or a mapping, got {metrics!r}")
+    if isinstance(metrics, str):  # one name, not its letters
+        metrics = [metrics]
+    if not isinstance(metrics, Sequence):
+        raise TypeError(
+            f"metrics must be a name, a sequence of names or a mapping of name to function, "
+            f"got {type(metrics).__name__}"
+        )
     found = {}
     for name in metrics:
-        if name not in METRICS:
-            raise ValueError(f"unknown metric {name!r}; known: {', '.join(METRICS)}")
-        found[name] = METRICS[name]
+        metric = lookup(METRICS, name, "metric")
+        found[name.lower()] = metric  # the history's key: the built-in name
     return found
 
 

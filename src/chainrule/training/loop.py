@@ -51,10 +51,10 @@ from typing import Any
 
 import numpy as np
 
-from ..checks import Array
+from ..checks import Array, check_bool
 from ..errors import DivergenceError
 from ..initializers import as_generator
-from ..losses import Loss
+from ..losses import Loss, check_targets
 from ..network import Network
 from ..optimizers import Optimizer
 from ..schedules import Schedule
@@ -64,7 +64,15 @@ from .guard import Guard
 from .interrupts import DeferredSignals, whole_updates
 from .logs import Metric, evaluate
 from .report import EpochReport
-from .resume import FINISHED, Checkpointer, RunPosition, describe_seed, identity, replay_generator
+from .resume import (
+    FINISHED,
+    Checkpointer,
+    RunPosition,
+    check_optimizer_state,
+    describe_seed,
+    identity,
+    replay_generator,
+)
 from .settings import FitSettings
 from .sources import ArraySource, Batch, batch_source
 from .update import BatchGradients, BatchUpdate, batch_gradients
@@ -150,7 +158,7 @@ def fit(
     schedule : str or Schedule, optional
         Learning rate per epoch (:mod:`chainrule.schedules`); ReduceOnPlateau follows
         ``monitor``.
-    metrics : sequence of names or mapping of name to ``f(y, A) -> float``
+    metrics : name, sequence of names or mapping of name to ``f(y, A) -> float``
         Computed after each epoch on the training data and on the validation data,
         in inference mode (no dropout). Built in: ``accuracy``, ``mse``, ``mae``.
     train_metrics : bool
@@ -194,6 +202,8 @@ def fit(
         error carries ``history`` and ``network``), or skip that batch (recorded in
         ``History.skipped_batches``; an epoch with every batch skipped raises).
     """
+    if not isinstance(network, Network):
+        raise TypeError(f"network must be a chainrule Network, got {type(network).__name__}")
     settings = FitSettings.check(
         loss=loss,
         optimizer=optimizer,
@@ -287,14 +297,18 @@ def prepare(
     if not isinstance(network.layers[0].W, np.ndarray):
         raise TypeError("fit trains NumPy networks; convert the parameters with astype()")
     source = batch_source(network, X, y, sample_weight, settings.epochs)
+    # Once per fit; out of core, the pairing only (a batch's values are not scanned).
+    y_all = source.y if isinstance(source, ArraySource) else None
+    check_targets(settings.loss, network.layers[-1].activation, network.n_outputs, y_all)
     rng = as_generator(random_state)
     if checkpoint is not None and not isinstance(source, ArraySource):
         raise ValueError(
             "checkpoint needs X and y in memory (resuming reads the data again in the same "
             f"order); got X of type {type(X).__name__}"
         )
-    if not isinstance(resume, bool) or (resume and checkpoint is None):
-        raise ValueError(f"resume must be True (with checkpoint=PATH) or False, got {resume!r}")
+    check_bool(resume, "resume")
+    if resume and checkpoint is None:
+        raise ValueError("resume=True needs checkpoint=PATH, the file to resume from")
     checkpointer = Checkpointer.create(checkpoint, checkpoint_every, {})
     saved = None
     if checkpointer is not None:
@@ -310,6 +324,7 @@ def prepare(
     X_val, y_val, source = validation_set(
         network, source, validation_data, settings.validation_split, rng
     )
+    check_targets(settings.loss, network.layers[-1].activation, network.n_outputs, y_val)
     validation = X_val is not None
     monitor, lower_is_better = resolve_monitor(settings.monitor, settings.metrics, validation)
     stopping = EarlyStopping(
@@ -342,7 +357,7 @@ def prepare(
     )
     state = settings.optimizer.init({k: network.params[k] for k in names})
     if optimizer_state is not None:
-        state = optimizer_state
+        state = check_optimizer_state(optimizer_state, state)
     position = RunPosition(sched_state=settings.schedule.init(state["lr"]))
     if saved is not None and checkpointer is not None:
         state, position = checkpointer.restore(

@@ -103,8 +103,8 @@ def describe(obj: Any) -> str:
 def describe_network(network: Network) -> str:
     """The architecture: each layer with its sizes, activation (and its settings) and
     dropout, the dtype and the frozen parameters; not the weights."""
-    layers = "; ".join(repr(layer) for layer in network.layers)
-    return f"{layers}; dtype={network.dtype}; frozen={sorted(network.frozen)}"
+    layers = "; ".join(repr(layer) for layer in network.layers)  # with each layer's settings
+    return f"{network!r}; {layers}; frozen={sorted(network.frozen)}"
 
 
 def describe_seed(random_state: Any, rng: np.random.Generator) -> str:
@@ -193,6 +193,32 @@ def identity(
         "optimizer_state": _digest_state(optimizer_state),
         "on_nonfinite": settings.on_nonfinite,
     }
+
+
+def check_optimizer_state(given: Any, fresh: dict[str, Any]) -> dict[str, Any]:
+    """``optimizer_state`` (an earlier fit's ``History.optimizer_state``), checked against
+    a fresh state of this fit's optimizer: the same entries, and per-parameter arrays for
+    the same parameters and shapes. Returned as is."""
+    what = "the state of this fit's optimizer (History.optimizer_state of an earlier fit)"
+    if not isinstance(given, dict):
+        raise TypeError(f"optimizer_state must be {what}, a dict; got {type(given).__name__}")
+    missing = sorted(set(fresh) - set(given))
+    if missing:
+        raise ValueError(
+            f"optimizer_state must be {what}, with entries {sorted(fresh)}; it lacks {missing}"
+        )
+    for key, arrays in fresh.items():
+        if not isinstance(arrays, dict):
+            continue
+        got = given[key]
+        shapes = {name: np.shape(a) for name, a in arrays.items()}
+        got_shapes = {n: np.shape(a) for n, a in got.items()} if isinstance(got, dict) else got
+        if got_shapes != shapes:
+            raise ValueError(
+                f"optimizer_state[{key!r}] must hold one array per trainable parameter, "
+                f"shapes {shapes}; got {got_shapes!r:.200}"
+            )
+    return given
 
 
 def replay_generator(epoch_rng: dict[str, Any]) -> np.random.Generator:

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from ..checks import check_positive, check_reduction
+from ..checks import check_bool, check_non_negative, check_positive, check_reduction
 from ..losses import Loss, get_loss
 from ..optimizers import Optimizer, get_optimizer
 from ..regularization import L2_SCALES
@@ -35,19 +35,6 @@ from .callbacks import Callback, as_callback
 from .early_stopping import STOPPING_RULES
 from .guard import ON_NONFINITE
 from .logs import Metric, get_metrics
-
-
-def _flag(value: Any, name: str) -> bool:
-    # bool("no") is True: a string here is a mistake, not a setting.
-    if not isinstance(value, bool | np.bool_ | int | np.integer) or value not in (0, 1):
-        raise TypeError(f"{name} must be True or False, got {value!r}")
-    return bool(value)
-
-
-def _at_least_zero(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
-        raise ValueError(f"{name} must be a number >= 0, got {value!r}")
-    return float(value)
 
 
 @dataclass(frozen=True)
@@ -108,7 +95,9 @@ class FitSettings:
         if batch_size is not None:
             batch_size = int(check_positive(batch_size, "batch_size", integer=True))
         if not isinstance(validation_split, int | float) or isinstance(validation_split, bool):
-            raise TypeError(f"validation_split must be a number, got {validation_split!r}")
+            raise TypeError(
+                f"validation_split must be a number in [0, 1), got {validation_split!r}"
+            )
         if validation_split and not 0 < validation_split < 1:
             raise ValueError(f"validation_split must be in (0, 1), got {validation_split!r}")
         if clip_norm is not None:
@@ -121,29 +110,34 @@ class FitSettings:
             )
         if l2_scale not in L2_SCALES:
             raise ValueError(f"l2_scale must be one of {L2_SCALES}, got {l2_scale!r}")
-        if isinstance(verbose, bool) or not isinstance(verbose, int) or verbose < 0:
-            raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
-        if isinstance(callbacks, str) or not isinstance(callbacks, Sequence):
-            raise TypeError(f"callbacks must be a sequence, got {type(callbacks).__name__}")
+        if verbose not in (0, 1, 2) or not isinstance(verbose, int | np.integer):
+            raise ValueError(
+                f"verbose must be 0, 1 (a progress bar) or 2 (a line per epoch), got {verbose!r}"
+            )
+        if isinstance(callbacks, str) or not hasattr(callbacks, "__iter__"):
+            raise TypeError(
+                "callbacks must be a sequence of Callback instances or functions, got "
+                f"{type(callbacks).__name__}"
+            )
         return cls(
             loss=get_loss(loss),
             optimizer=get_optimizer(optimizer),
             epochs=int(check_positive(epochs, "epochs", integer=True)),
             batch_size=batch_size,
-            shuffle=_flag(shuffle, "shuffle"),
+            shuffle=check_bool(shuffle, "shuffle"),
             validation_split=float(validation_split),
-            early_stopping=_flag(early_stopping, "early_stopping"),
+            early_stopping=check_bool(early_stopping, "early_stopping"),
             monitor=monitor,
             patience=int(check_positive(patience, "patience", integer=True)),
-            min_delta=_at_least_zero(min_delta, "min_delta"),
-            restore_best_weights=_flag(restore_best_weights, "restore_best_weights"),
+            min_delta=float(check_non_negative(min_delta, "min_delta")),
+            restore_best_weights=check_bool(restore_best_weights, "restore_best_weights"),
             stopping_rule=stopping_rule,
             schedule=get_schedule(schedule),
             metrics=get_metrics(metrics),
-            train_metrics=_flag(train_metrics, "train_metrics"),
+            train_metrics=check_bool(train_metrics, "train_metrics"),
             callbacks=tuple(as_callback(c) for c in callbacks),
             verbose=verbose,
-            l2=_at_least_zero(l2, "l2"),
+            l2=float(check_non_negative(l2, "l2")),
             l2_scale=l2_scale,
             clip_norm=clip_norm,
             reduction=check_reduction(reduction),

@@ -56,6 +56,13 @@ def validation_set(
     """``(X_val, y_val, source)``: the checked ``validation_data``, or ``validation_split``
     of the rows drawn from ``source`` (which then holds the rest), or no validation."""
     if validation_data is not None:
+        if not isinstance(validation_data, tuple | list) or len(validation_data) != 2:
+            got = (
+                f"{len(validation_data)} items"
+                if isinstance(validation_data, tuple | list)
+                else type(validation_data).__name__
+            )
+            raise TypeError(f"validation_data must be a pair (X_val, y_val), got {got}")
         X_val, y_val = network.check_Xy(*validation_data)
         return X_val, y_val, source
     if validation_split:
