@@ -54,7 +54,7 @@ import numpy as np
 from ..checks import Array, check_bool
 from ..errors import DivergenceError
 from ..initializers import as_generator
-from ..losses import Loss, check_targets
+from ..losses import Loss, check_targets, one_hot_labels
 from ..network import Network
 from ..optimizers import Optimizer
 from ..schedules import Schedule
@@ -228,6 +228,13 @@ def fit(
         reduction=reduction,
         on_nonfinite=on_nonfinite,
     )
+    # Integer labels with a cross-entropy: one-hot once per fit, as PyTorch users expect.
+    y = one_hot_labels(settings.loss, network.n_outputs, y)
+    if validation_data is not None and isinstance(validation_data, tuple | list):
+        if len(validation_data) == 2:
+            X_val, y_val = validation_data
+            y_val = one_hot_labels(settings.loss, network.n_outputs, y_val, "validation_data's y")
+            validation_data = (X_val, y_val)
     run = prepare(
         network,
         X,
