@@ -44,7 +44,6 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
         "chainrule's estimators need scikit-learn: pip install 'chainrule[sklearn]'"
     ) from exc
 
-from ..checks import as_float_array
 from ..errors import ModelFileError
 from ..io.files import load, save
 from ..network import Network
@@ -376,8 +375,9 @@ class _BaseMLP(BaseEstimator):
     def _forward(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "network_")
         X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
-        X = as_float_array(X, "X", dtype=self.network_.dtype)  # names out-of-range values
-        return self.network_.forward(X)[0]
+        # Network.predict converts to its dtype (naming out-of-range values) chunk by chunk:
+        # memory holds the output plus one chunk's activations, and a memmap stays on disk.
+        return self.network_.predict(X)
 
 
 class MLPClassifier(ClassifierMixin, _BaseMLP):
