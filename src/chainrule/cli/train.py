@@ -170,7 +170,7 @@ def run(args: argparse.Namespace) -> int:
         n_iter_no_change=args.patience,
         dropout=args.dropout,
         random_state=args.seed,
-        verbose=bar,
+        verbose="progress" if bar else False,
         callbacks=[*lines, *([norms] if norms is not None else [])] or None,
     )
     model = make_pipeline(StandardScaler(), clf) if args.scale else clf

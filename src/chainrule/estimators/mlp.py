@@ -229,7 +229,11 @@ class _BaseMLP(BaseEstimator):
         batch = settings.batch_rows(n)
         state = copy.deepcopy(getattr(self, "_optimizer_state", None)) if incremental else None
         callbacks = list(settings.callbacks or ())
-        if settings.verbose:
+        # verbose="progress" asks for chainrule's tqdm bar; any other true value for
+        # scikit-learn's lines, which need nothing installed.
+        progress = isinstance(settings.verbose, str) and settings.verbose == "progress"
+        lines = bool(settings.verbose) and not progress
+        if lines:
             callbacks.append(_IterationLines())
         history = fit(
             network,
@@ -253,8 +257,7 @@ class _BaseMLP(BaseEstimator):
             schedule=settings.schedule(),
             metrics={"score": self._score_metric} if validation is not None else (),
             train_metrics=False,
-            # scikit-learn's lines, never a progress bar (chainrule.fit(verbose=1) has one).
-            verbose=0,
+            verbose=1 if progress else 0,
             # scikit-learn's penalty: alpha / 2 * ||W||^2 over each batch's rows or weight.
             l2=float(settings.alpha),
             l2_scale="batch",
@@ -266,7 +269,7 @@ class _BaseMLP(BaseEstimator):
         )
         self._set_fitted(network, history, incremental=continuing, n_samples=n)
         stopped = history.stop_reason == "early_stopping"
-        if stopped and settings.verbose:
+        if stopped and lines:
             what = "Validation score" if validation is not None else "Training loss"
             print(
                 f"{what} did not improve more than tol={float(settings.tol):f} for "
@@ -411,8 +414,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         Seeds the initial weights, the shuffles, the validation split and dropout.
     tol : float, default 1e-4
         The improvement that counts for early stopping.
-    verbose : bool, default False
-        A progress bar (needs the ``progress`` extra).
+    verbose : bool or "progress", default False
+        True: scikit-learn's line per iteration ("Iteration 1, loss = ..."), with
+        nothing to install; ``"progress"``: a progress bar (the ``progress`` extra).
     warm_start : bool, default False
         Continue from the current weights in ``fit``.
     momentum : float, default 0.9
@@ -620,8 +624,9 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         Seeds the initial weights, the shuffles, the validation split and dropout.
     tol : float, default 1e-4
         The improvement that counts for early stopping.
-    verbose : bool, default False
-        A progress bar (needs the ``progress`` extra).
+    verbose : bool or "progress", default False
+        True: scikit-learn's line per iteration ("Iteration 1, loss = ..."), with
+        nothing to install; ``"progress"``: a progress bar (the ``progress`` extra).
     warm_start : bool, default False
         Continue from the current weights in ``fit``.
     momentum : float, default 0.9
