@@ -325,6 +325,34 @@ def get_loss(loss: str | Loss) -> Loss:
     return lookup(LOSSES, loss, "loss", aliases=ALIASES)()
 
 
+def one_hot_labels(loss: Loss, n_outputs: int, y: Any, name: str = "y") -> Any:
+    """Integer class labels, shape (n_samples,), as one-hot targets (n_samples, n_outputs)
+    for a cross-entropy loss (PyTorch's and Keras's sparse targets); anything else as given.
+
+    Labels must be integers in ``0 .. n_outputs - 1``.
+
+    Examples
+    --------
+    >>> one_hot_labels(CrossEntropy(), 3, np.array([2, 0]))
+    array([[0., 0., 1.],
+           [1., 0., 0.]])
+    """
+    if not isinstance(loss, CrossEntropy) or n_outputs < 2:
+        return y
+    if not isinstance(y, np.ndarray | list | tuple):
+        return y  # a memmap's or a batch iterable's targets go as they are
+    labels = np.asarray(y)
+    if labels.ndim != 1 or labels.dtype.kind not in "iu":
+        return y
+    bad = (labels < 0) | (labels >= n_outputs)
+    if bad.any():
+        raise ValueError(
+            f"{name} holds class labels outside 0..{n_outputs - 1} (the network's "
+            f"{n_outputs} outputs), e.g. {labels[bad][0]} at row {int(np.argmax(bad))}"
+        )
+    return np.eye(n_outputs)[labels]
+
+
 def check_targets(loss: Loss, output: Activation, n_outputs: int, y: Array | None = None) -> None:
     """Refuse a loss, output activation and targets that cannot go together.
 

@@ -18,8 +18,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .. import __version__
 from .._optional import require
+from .._version import __version__
 from ..bench.run import add_arguments as add_bench_arguments
 from ..bench.run import output_file, run_from_args
 from ..datasets.catalog import seed_example
