@@ -154,12 +154,9 @@ def render_text(
         else:
             d_out = f"dEdInL{k + 1} @ W{k + 1}.T  (W{k + 1} before its update)"
         if k == L and fused:
-            sums = np.asarray(trace["y"], dtype=float).sum(axis=1)
-            if acts[-1].name == "softmax" and not np.all(sums == 1.0):
-                d_in = f"{mean}(outL{L} * sum(y) - y) ({acts[-1].name} and {loss.name} combined)"
-            else:
-                cond = "; sum(y) = 1" if acts[-1].name == "softmax" else ""
-                d_in = f"{mean}(outL{L} - y) ({acts[-1].name} and {loss.name} combined{cond})"
+            # check_targets refused softmax targets whose rows do not sum to 1.
+            cond = "; sum(y) = 1" if acts[-1].name == "softmax" else ""
+            d_in = f"{mean}(outL{L} - y) ({acts[-1].name} and {loss.name} combined{cond})"
             d_in = d_in if mean else d_in.replace("(", "", 1).replace(") (", " (", 1)
         elif acts[k - 1].elementwise:
             d_in = f"dEdOutL{k} * {acts[k - 1].name}'(inL{k})"
