@@ -17,6 +17,7 @@ from ..datasets.catalog import seed_example
 from ..datasets.spec import load_spec
 from ..explain import explain
 from ..io.atomic import atomic_write
+from .play import add_parser as add_play_parser
 from .train import add_parser as add_train_parser
 
 
@@ -133,6 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ex.set_defaults(handler=_explain)
     add_train_parser(commands, _positive_int)
+    add_play_parser(commands, _positive_float)
     bench = commands.add_parser(
         "bench",
         help="time one epoch against the matrix-product floor, NumPy, PyTorch and scikit-learn",
