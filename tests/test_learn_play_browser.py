@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 from html import escape
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,9 @@ import numpy as np
 import pytest
 
 from chainrule import Network, Trace, seed_example, train_step
+from chainrule.activations import LeakyReLU
 from chainrule.learn import play
+from chainrule.losses import get_loss
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(
@@ -126,7 +129,7 @@ def random_case(i: int) -> dict[str, Any]:
         y = rng.uniform(0, 1, size=(n, sizes[-1]))
     else:
         y = rng.normal(size=(n, sizes[-1]))
-    params = [rng.normal(0, 0.8, size=(a, b)) for a, b in zip(sizes, sizes[1:], strict=False)]
+    params = [rng.normal(0, 0.8, size=(a, b)) for a, b in pairwise(sizes)]
     biases = [rng.normal(0, 0.5, size=b) for b in sizes[1:]]
     names = [f"{p}{k}" for k in range(1, n_layers + 1) for p in "Wb"]
     frozen = [name for name in names if rng.random() < 0.2]
@@ -147,8 +150,6 @@ def random_case(i: int) -> dict[str, Any]:
 
 
 def build(case: dict[str, Any], W11: float | None = None) -> Network:
-    from chainrule.activations import LeakyReLU
-
     acts = [LeakyReLU(a["alpha"]) if isinstance(a, dict) else a for a in case["acts"]]
     weights = [W.copy() for W in case["params"]]
     if W11 is not None:
@@ -157,8 +158,6 @@ def build(case: dict[str, Any], W11: float | None = None) -> Network:
 
 
 def loss_of(case: dict[str, Any]) -> Any:
-    from chainrule.losses import get_loss
-
     loss = get_loss(case["loss"])
     return type(loss)(from_logits=True) if case["from_logits"] else loss
 
