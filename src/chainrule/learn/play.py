@@ -154,8 +154,8 @@ def play_state(
 
 def render_page(state: dict[str, Any]) -> str:
     """The self-contained HTML page for a :func:`play_state` dictionary."""
-    # "</" cannot end the script early: JSON allows "<\/" for "</".
-    data = json.dumps(state, allow_nan=False).replace("</", "<\\/")
+    # No "<" inside the script element, so that no title can end it early ("\u003c" in JSON).
+    data = json.dumps(state, allow_nan=False).replace("<", "\\u003c")
     title = state.get("title") or "chainrule play"
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
