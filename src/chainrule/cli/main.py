@@ -17,6 +17,7 @@ from ..datasets.catalog import seed_example
 from ..datasets.spec import load_spec
 from ..explain import explain
 from ..io.atomic import atomic_write
+from .curves import add_plot_argument, check_plot_dir, write_plots
 from .play import add_parser as add_play_parser
 from .train import add_parser as add_train_parser
 
@@ -24,6 +25,7 @@ from .train import add_parser as add_train_parser
 def _explain(args: argparse.Namespace) -> int:
     if args.diagram is not None and Path(args.diagram).suffix.lower() != ".svg":
         raise ValueError(f"--diagram must name an .svg file, got {args.diagram!r}")
+    check_plot_dir(args.plot)
     example = load_spec(args.spec) if args.spec else seed_example()
     explanation = explain(
         example.network,
@@ -45,6 +47,7 @@ def _explain(args: argparse.Namespace) -> int:
         _write(args.output, text, "--output")
     if args.diagram is not None:
         _write(args.diagram, explanation.diagram(), "--diagram")
+    write_plots(args, example)
     return 0
 
 
@@ -132,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="central differences beside the gradients (default: up to 2000 parameters)",
     )
+    add_plot_argument(ex)
     ex.set_defaults(handler=_explain)
     add_train_parser(commands, _positive_int)
     add_play_parser(commands, _positive_float)

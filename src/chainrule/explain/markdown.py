@@ -22,6 +22,7 @@ import numpy as np
 from ..trace import Trace
 from .derivation import Derivation, Step
 from .diagnostics import summary
+from .error_table import error_rows
 from .expr import Expr, Mat, Op, Sym, number
 from .svg import render_svg
 
@@ -96,8 +97,9 @@ def render(derivation: Derivation, trace: Trace, *, diagram: bool = True) -> str
             "| step | error |",
             "| ---: | ---: |",
         ]
-        out += [f"| {i} | {number(e, p)} |" for i, e in enumerate(d.errors)]
-        out.append("")
+        rows, note = error_rows(d.errors)
+        out += [f"| {i} | {number(e, p)} |" for i, e in rows]
+        out += ["", note, ""] if note else [""]
     out += ["## Diagnostics", ""]
     out += [f"- {line}" for line in summary(d.diagnostics)]
     out.append("")
