@@ -8,6 +8,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import sys
 
 import numpy as np
 import pytest
@@ -151,3 +152,22 @@ def test_cli_play_refuses_a_non_html_output(tmp_path, capsys):
     assert main(["play", "--output", str(tmp_path / "page.txt")]) == 2
     assert "--output must name an .html file" in capsys.readouterr().err
     assert not (tmp_path / "page.txt").exists()
+
+
+def test_the_widget_carries_the_page():
+    pytest.importorskip("anywidget")
+    seed = seed_example()
+    page = play(seed.network, seed.x, seed.y, lr=seed.lr)
+    widget = page.widget()
+    assert widget.html == page.html and widget.trace == {}
+    assert "export default { render }" in widget._esm
+    assert widget.height == 1220  # 1100 px and 60 for each of the 2 neurons of a layer
+
+
+def test_the_widget_names_its_extra_without_anywidget(monkeypatch):
+    monkeypatch.setattr(sys.modules[Play.__module__], "_WIDGET", [])
+    monkeypatch.setitem(sys.modules, "anywidget", None)  # import anywidget now fails
+    seed = seed_example()
+    page = play(seed.network, seed.x, seed.y, lr=seed.lr)
+    with pytest.raises(ImportError, match=re.escape("pip install 'chainrule[widget]'")):
+        page.widget()

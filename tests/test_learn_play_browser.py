@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 from html import escape
+from importlib import resources
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -353,3 +354,48 @@ def test_seed_page_screenshot(tmp_path):
     run = chromium(path.as_uri(), tmp_path, f"--screenshot={shot}", "--window-size=420,1600")
     assert shot.exists(), run.stderr[-2000:]
     assert console_messages(run.stderr) == []
+
+
+WIDGET_HARNESS = """<!DOCTYPE html><html><head><meta charset="utf-8"></head><body>
+<div id="el"></div><pre id="out"></pre>
+<script type="module">
+ESM
+const traits = {html: HTML, height: 900, trace: {}};
+let saves = 0;
+const model = {
+  get: (key) => traits[key],
+  set: (key, value) => { traits[key] = value; },
+  save_changes: () => {
+    saves += 1;
+    document.getElementById("out").textContent = JSON.stringify({saves, trace: traits.trace});
+  },
+  on: () => {},
+};
+render({model, el: document.getElementById("el")});
+</script></body></html>"""
+
+
+def test_the_notebook_widget_shows_the_page_and_sends_its_values_back(tmp_path):
+    # The anywidget front end, given a stand-in for the notebook's model: the page runs
+    # in its iframe and what it computed arrives in the model's "trace".
+    seed = seed_example()
+    page = play(seed.network, seed.x, seed.y, lr=seed.lr)
+    source = resources.files("chainrule.learn").joinpath("play_widget.js").read_text("utf-8")
+
+    def js(text: str) -> str:
+        return json.dumps(text).replace("<", "\\u003c")
+
+    path = tmp_path / "widget.html"
+    path.write_text(WIDGET_HARNESS.replace("ESM", source).replace("HTML", js(page.html)), "utf-8")
+    run = chromium(path.as_uri(), tmp_path, "--dump-dom")
+    assert console_messages(run.stderr) == []
+    found = re.search(r'<pre id="out">(.*?)</pre>', run.stdout, re.S)
+    assert found and found.group(1), run.stderr[-2000:]
+    sent = json.loads(
+        found.group(1).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    )
+    assert sent["saves"] >= 1
+    trace = python_trace_seed()
+    assert sent["trace"]["order"] == list(trace)
+    for name in trace:
+        assert_same(sent["trace"]["values"][name], trace[name], name)

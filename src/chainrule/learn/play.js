@@ -440,10 +440,13 @@
   function recompute() {
     trace = trainStep(state);
     if (history.length === 0) history = [trace.values.E];
-    document.getElementById("cr-trace").textContent = JSON.stringify({
-      order: trace.order, values: trace.values, history: history, steps: stepsTaken, pos: pos,
-      current: quantities()[pos]
-    });
+    var dump = { order: trace.order, values: trace.values, history: history, steps: stepsTaken,
+      pos: pos, current: quantities()[pos] };
+    document.getElementById("cr-trace").textContent = JSON.stringify(dump);
+    // Inside a notebook widget, the values go back to Python (see play_widget.js).
+    if (window.parent !== window) {
+      window.parent.postMessage({ source: "chainrule-play", trace: dump }, "*");
+    }
     drawDiagram();
     showCurrent();
     drawCurve();

@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from .._optional import require
 from ..checks import check_positive, check_reduction
 from ..losses import Loss, get_loss
 from ..network import Network
@@ -187,13 +188,24 @@ class Play:
         """Write the page to ``path`` (UTF-8)."""
         Path(path).write_text(self.html, encoding="utf-8")
 
+    def widget(self) -> Any:
+        """The page as a Jupyter widget (the ``widget`` extra: anywidget).
+
+        Its ``trace`` attribute follows the page: after every edit or training step in
+        the page it holds the values the page computed (``order``, ``values`` by the
+        seed's names, the loss ``history``), so a notebook can read them back.
+        """
+        return _widget_class()(html=self.html, height=self._height())
+
+    def _height(self) -> int:
+        sizes = [len(self.state["x"][0])] + [len(layer["b"]) for layer in self.state["layers"]]
+        return 1100 + 60 * max(sizes)
+
     def _repr_html_(self) -> str:
         # An iframe keeps the page's script and styles apart from the notebook's.
-        sizes = [len(self.state["x"][0])] + [len(layer["b"]) for layer in self.state["layers"]]
-        height = 1100 + 60 * max(sizes)
         return (
             f'<iframe srcdoc="{escape(self.html, quote=True)}" title="chainrule play" '
-            f'style="width:100%;height:{height}px;border:1px solid #ddd" '
+            f'style="width:100%;height:{self._height()}px;border:1px solid #ddd" '
             'sandbox="allow-scripts"></iframe>'
         )
 
@@ -201,6 +213,27 @@ class Play:
         layers = self.state["layers"]
         sizes = "-".join(str(n) for n in [len(self.state["x"][0])] + [len(a["b"]) for a in layers])
         return f"Play({sizes}, loss={self.state['loss']}, lr={self.state['lr']})"
+
+
+_WIDGET: list[type] = []
+
+
+def _widget_class() -> type:
+    """The anywidget class of the page, made on first use (anywidget is optional)."""
+    if not _WIDGET:
+        anywidget = require("anywidget", "widget", "chainrule.learn.Play.widget")
+        traitlets = require("traitlets", "widget", "chainrule.learn.Play.widget")
+
+        class PlayWidget(anywidget.AnyWidget):
+            """The interactive page in a notebook; ``trace`` is what the page computed."""
+
+            _esm = _asset("play_widget.js")
+            html = traitlets.Unicode("").tag(sync=True)
+            height = traitlets.Int(1200).tag(sync=True)
+            trace = traitlets.Dict().tag(sync=True)
+
+        _WIDGET.append(PlayWidget)
+    return _WIDGET[0]
 
 
 def play(
@@ -217,7 +250,9 @@ def play(
     """The interactive page for ``network`` on ``(x, y)``; in Jupyter it shows itself.
 
     Parameters are those of :func:`play_state`. Save the page with ``.save(path)``
-    or take its text from ``.html``.
+    or take its text from ``.html``. A notebook shows it in an iframe (HTML display,
+    no extra needed); ``.widget()`` gives the same page as an anywidget whose
+    ``trace`` follows what the learner does in it.
     """
     return Play(
         play_state(
