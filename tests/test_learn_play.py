@@ -9,6 +9,7 @@ import html
 import json
 import re
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -171,3 +172,17 @@ def test_the_widget_names_its_extra_without_anywidget(monkeypatch):
     page = play(seed.network, seed.x, seed.y, lr=seed.lr)
     with pytest.raises(ImportError, match=re.escape("pip install 'chainrule[widget]'")):
         page.widget()
+
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def test_the_seed_play_example_is_current(tmp_path):
+    out = tmp_path / "seed-play.html"
+    assert main(["play", "--output", str(out)]) == 0
+    assert (EXAMPLES / "seed-play.html").read_text(encoding="utf-8") == out.read_text(
+        encoding="utf-8"
+    ), "examples/seed-play.html is stale: chainrule play --output examples/seed-play.html"
+    assert (EXAMPLES / "seed-play.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    readme = (EXAMPLES.parent / "README.md").read_text(encoding="utf-8")
+    assert "](examples/seed-play.png)" in readme and "chainrule play" in readme
