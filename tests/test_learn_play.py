@@ -68,6 +68,7 @@ def test_state_keeps_frozen_names_alpha_and_from_logits():
         ({"title": 3}, TypeError, "title must be a string, got int"),
         ({"y": [0.9, 0.1]}, ValueError, "y"),
         ({"loss": "hinge"}, ValueError, "unknown loss 'hinge'"),
+        ({"loss": type("Hinge", (CrossEntropy,), {})()}, ValueError, "got Hinge"),
     ],
 )
 def test_bad_input_is_named(kwargs, error, message):

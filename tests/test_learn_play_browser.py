@@ -24,6 +24,7 @@ import pytest
 from chainrule import Network, Trace, seed_example, train_step
 from chainrule.activations import LeakyReLU
 from chainrule.learn import play
+from chainrule.learn.play import MAX_INSTANCES, MAX_LAYERS, MAX_UNITS
 from chainrule.losses import get_loss
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -73,9 +74,11 @@ window.addEventListener("load", function () {
     r.initial = dump();
     r.keys = [r.initial.current];
     var n = r.initial.order.length;
+    r.scrollWidth = doc.documentElement.scrollWidth;
     for (var i = 0; i < n; i++) {
       doc.dispatchEvent(new win.KeyboardEvent("keydown", {key: "ArrowRight", bubbles: true}));
       r.keys.push(dump().current);
+      r.scrollWidth = Math.max(r.scrollWidth, doc.documentElement.scrollWidth);
     }
     r.clicks = [dump().current];
     for (i = 0; i < n; i++) {
@@ -85,7 +88,6 @@ window.addEventListener("load", function () {
     r.unlabelled = Array.prototype.filter.call(doc.querySelectorAll("button, input"),
       function (c) { return !c.getAttribute("aria-label") || c.tabIndex < 0; }).length;
     r.controls = doc.querySelectorAll("button, input").length;
-    r.scrollWidth = doc.documentElement.scrollWidth;
     r.clientWidth = doc.documentElement.clientWidth;
     var set = function (label, value) {
       var input = doc.querySelector('input[aria-label="' + label + '"]');
@@ -311,7 +313,7 @@ def test_keys_and_buttons_reach_every_quantity_in_order(harness):
 def test_usable_at_a_phone_width_and_keyboard_accessible(harness):
     for i, r in enumerate(harness["results"]):
         assert r["clientWidth"] <= 420
-        assert r["scrollWidth"] <= 420, f"network {i}: scrolls sideways at 420 px"
+        assert r["scrollWidth"] <= 420, f"network {i}: scrolls sideways at 420 px"  # any quantity
         assert r["controls"] > 8 and r["unlabelled"] == 0, i
 
 
@@ -399,3 +401,32 @@ def test_the_notebook_widget_shows_the_page_and_sends_its_values_back(tmp_path):
     assert sent["trace"]["order"] == list(trace)
     for name in trace:
         assert_same(sent["trace"]["values"][name], trace[name], name)
+
+
+def test_the_largest_page_fits_a_phone_at_every_quantity(tmp_path):
+    sizes = [MAX_UNITS] * (MAX_LAYERS + 1)
+    net = Network.from_sizes(sizes, "tanh", random_state=0)
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(MAX_INSTANCES, MAX_UNITS)), rng.normal(size=(MAX_INSTANCES, MAX_UNITS))
+    page = play(net, x, y, lr=0.1).html
+    script = """window.addEventListener("load", function () {
+      var doc = document.querySelector("iframe").contentDocument, widths = [];
+      for (var i = 0; i < 60; i++) {
+        widths.push(doc.documentElement.scrollWidth);
+        doc.getElementById("cr-next").click();
+      }
+      doc.getElementById("cr-train-100").click();
+      widths.push(doc.documentElement.scrollWidth);
+      document.getElementById("out").textContent = JSON.stringify(widths);
+    });"""
+    path = tmp_path / "big.html"
+    path.write_text(
+        f'<!DOCTYPE html><html><body><iframe srcdoc="{escape(page, quote=True)}" '
+        'style="width:420px;height:900px;border:0"></iframe><pre id="out"></pre>'
+        f"<script>{script}</script></body></html>",
+        "utf-8",
+    )
+    run = chromium(path.as_uri(), tmp_path, "--dump-dom")
+    assert console_messages(run.stderr) == []
+    widths = json.loads(re.search(r'<pre id="out">(.*?)</pre>', run.stdout, re.S).group(1))
+    assert len(widths) == 61 and max(widths) <= 420, widths

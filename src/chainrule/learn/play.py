@@ -39,7 +39,7 @@ import numpy as np
 
 from .._optional import require
 from ..checks import check_positive, check_reduction
-from ..losses import Loss, get_loss
+from ..losses import LOSSES, Loss, get_loss
 from ..network import Network
 
 MAX_UNITS = 16
@@ -74,7 +74,9 @@ def play_state(
     Parameters
     ----------
     network : Network
-        Its parameters are copied (as float64); the network itself is not changed.
+        Its parameters are copied; the network itself is not changed. The page
+        computes in float64 (JavaScript's numbers), so a float32 network's step there
+        is the float64 step from the same weights.
     x : array-like, shape (n_samples, n_features) or (n_features,)
     y : array-like, shape (n_samples, n_out), (n_out,) or a scalar
     lr : float
@@ -102,10 +104,10 @@ def play_state(
     if not isinstance(title, str):
         raise TypeError(f"title must be a string, got {type(title).__name__}")
     loss = get_loss(loss)
-    if loss.name not in ("half_squared_error", "mean_squared_error") and not hasattr(
-        loss, "from_logits"
-    ):
-        raise ValueError(f"loss {loss.name!r} is not one the page implements")
+    if type(loss) not in LOSSES.values():
+        raise ValueError(
+            f"loss must be one of {', '.join(LOSSES)} for the page, got {type(loss).__name__}"
+        )
     X, Y = network.check_Xy(x, y)
     X, Y = np.asarray(X), np.asarray(Y)
     if network.n_layers > MAX_LAYERS:
