@@ -85,9 +85,9 @@ window.addEventListener("load", function () {
       doc.getElementById("cr-prev").click();
       r.clicks.push(dump().current);
     }
-    r.unlabelled = Array.prototype.filter.call(doc.querySelectorAll("button, input"),
+    r.unlabelled = Array.prototype.filter.call(doc.querySelectorAll("button, input, select"),
       function (c) { return !c.getAttribute("aria-label") || c.tabIndex < 0; }).length;
-    r.controls = doc.querySelectorAll("button, input").length;
+    r.controls = doc.querySelectorAll("button, input, select").length;
     r.clientWidth = doc.documentElement.clientWidth;
     var set = function (label, value) {
       var input = doc.querySelector('input[aria-label="' + label + '"]');

@@ -431,7 +431,7 @@
 
   var start = JSON.parse(document.getElementById("cr-state").textContent);
   var state = clone(start);
-  var trace = null, pos = 0, history = [], stepsTaken = 0;
+  var trace = null, pos = 0, history = [], stepsTaken = 0, instance = 0;
   function clone(v) { return JSON.parse(JSON.stringify(v)); }
   function quantities() {
     return trace.order.slice(2 + 2 * state.layers.length);
@@ -501,7 +501,8 @@
         "class": "edge", "stroke-dasharray": "4 3" }));
     });
     // A per-neuron quantity (one column per neuron) is shown under the neurons it belongs to.
-    var shown = Array.isArray(trace.values[q]) ? asRows(trace.values[q])[0] : null;
+    var rows = Array.isArray(trace.values[q]) ? asRows(trace.values[q]) : null;
+    var shown = rows && rows.length === state.x.length ? rows[instance] : rows && rows[0];
     geo.points.forEach(function (col, c) {
       col.forEach(function (p, j) {
         var hl = d.col === c;
@@ -510,7 +511,7 @@
         var name = c === 0 ? "x" + (j + 1) : "L" + c + "." + (j + 1);
         svg.appendChild(el("svg:text", { x: p.x, y: p.y + 4, "text-anchor": "middle",
           "class": "lbl" }, name));
-        var value = c === 0 ? state.x[0][j] : trace.values["outL" + c][0][j];
+        var value = c === 0 ? state.x[instance][j] : trace.values["outL" + c][instance][j];
         if (hl && shown && shown.length === col.length) value = shown[j];
         svg.appendChild(el("svg:text", { x: p.x, y: p.y + 33, "text-anchor": "middle",
           "class": "val" }, fmt(value)));
@@ -582,9 +583,11 @@
     }
     svg.appendChild(el("svg:polyline", { points: pts.join(" "), fill: "none", stroke: "#1a73e8",
       "stroke-width": "2" }));
-    var top = log ? Math.pow(10, hi) : hi, bottom = log ? Math.pow(10, lo) : lo;
-    svg.appendChild(el("svg:text", { x: 4, y: 18, "class": "val" }, fmt(top)));
-    svg.appendChild(el("svg:text", { x: 4, y: H - 28, "class": "val" }, fmt(bottom)));
+    if (history.length > 1) {
+      var top = log ? Math.pow(10, hi) : hi, bottom = log ? Math.pow(10, lo) : lo;
+      svg.appendChild(el("svg:text", { x: 4, y: 18, "class": "val" }, fmt(top)));
+      svg.appendChild(el("svg:text", { x: 4, y: H - 28, "class": "val" }, fmt(bottom)));
+    }
     svg.appendChild(el("svg:text", { x: W / 2, y: H - 6, "text-anchor": "middle", "class": "lbl" },
       "training step (0 to " + (history.length - 1) + ")" + (log ? ", error on a log scale" : "")));
     box.replaceChildren(svg);
@@ -687,9 +690,30 @@
     }
   }
 
+  function instancePicker() {
+    var n = state.x.length;
+    if (n === 1) return;
+    var label = el("label", { "for": "cr-instance" }, "Neuron values of instance ");
+    var select = el("select", { id: "cr-instance", "aria-label": "instance whose values the " +
+      "diagram shows" });
+    for (var s = 0; s < n; s++) select.appendChild(el("option", { value: String(s) }, String(s + 1)));
+    select.addEventListener("change", function () {
+      instance = Number(select.value);
+      drawDiagram();
+    });
+    var note = el("p", { "class": "note" });
+    note.appendChild(label);
+    note.appendChild(select);
+    note.appendChild(document.createTextNode(" of " + n + "; the gradients on the edges are " +
+      "the whole batch's."));
+    var box = document.getElementById("cr-diagram");
+    box.parentNode.insertBefore(note, box);
+  }
+
   function init() {
     document.getElementById("cr-title").textContent = state.title ?
       "chainrule play: " + state.title : "chainrule play";
+    instancePicker();
     buildEditors();
     recompute();
     var last = function () { return quantities().length - 1; };
