@@ -187,3 +187,14 @@ def test_the_seed_play_example_is_current(tmp_path):
     assert (EXAMPLES / "seed-play.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     readme = (EXAMPLES.parent / "README.md").read_text(encoding="utf-8")
     assert "](examples/seed-play.png)" in readme and "chainrule play" in readme
+
+
+def test_cr_play_is_the_page():
+    import chainrule as cr
+
+    seed = seed_example()
+    assert cr.play is play and "play" in cr.__all__
+    assert (
+        cr.play(seed.network, seed.x, seed.y, lr=seed.lr).html
+        == Play(play_state(seed.network, seed.x, seed.y, lr=seed.lr)).html
+    )
