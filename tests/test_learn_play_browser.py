@@ -85,6 +85,11 @@ window.addEventListener("load", function () {
       doc.getElementById("cr-prev").click();
       r.clicks.push(dump().current);
     }
+    var press = function (key) {
+      doc.dispatchEvent(new win.KeyboardEvent("keydown", {key: key, bubbles: true}));
+      return dump().current;
+    };
+    r.endHome = [press("End"), press("Home")];
     r.unlabelled = Array.prototype.filter.call(doc.querySelectorAll("button, input, select"),
       function (c) { return !c.getAttribute("aria-label") || c.tabIndex < 0; }).length;
     r.controls = doc.querySelectorAll("button, input, select").length;
@@ -308,6 +313,7 @@ def test_keys_and_buttons_reach_every_quantity_in_order(harness):
         # Previous, clicked, walks back to the first, and no further.
         back = quantities[::-1]
         assert r["clicks"] == back + [quantities[0]] * (len(r["clicks"]) - len(back)), i
+        assert r["endHome"] == [quantities[-1], quantities[0]], i
 
 
 def test_usable_at_a_phone_width_and_keyboard_accessible(harness):
