@@ -436,3 +436,42 @@ def test_the_largest_page_fits_a_phone_at_every_quantity(tmp_path):
     assert console_messages(run.stderr) == []
     widths = json.loads(re.search(r'<pre id="out">(.*?)</pre>', run.stdout, re.S).group(1))
     assert len(widths) == 61 and max(widths) <= 420, widths
+
+
+def test_a_hundred_steps_grow_the_curve_frame_by_frame(tmp_path):
+    seed = seed_example()
+    page = play(seed.network, seed.x, seed.y, lr=seed.lr).html
+    script = """window.addEventListener("load", function () {
+      var doc = document.querySelector("iframe").contentDocument, seen = [];
+      var dump = function () { return JSON.parse(doc.getElementById("cr-trace").textContent); };
+      doc.getElementById("cr-train-100").click();
+      var during = doc.getElementById("cr-train-1").disabled;
+      (function poll() {
+        var d = dump();
+        seen.push(d.history.length);
+        if (d.steps < 100) { setTimeout(poll, 1); return; }
+        document.getElementById("out").textContent = JSON.stringify({
+          during: during, after: doc.getElementById("cr-train-1").disabled, seen: seen,
+          history: d.history, status: doc.getElementById("cr-train-status").textContent});
+      })();
+    });"""
+    path = tmp_path / "hundred.html"
+    path.write_text(
+        f'<!DOCTYPE html><html><body><iframe srcdoc="{escape(page, quote=True)}" '
+        'style="width:420px;height:900px;border:0"></iframe><pre id="out"></pre>'
+        f"<script>{script}</script></body></html>",
+        "utf-8",
+    )
+    run = chromium(path.as_uri(), tmp_path, "--dump-dom")
+    assert console_messages(run.stderr) == []
+    found = re.search(r'<pre id="out">(.*?)</pre>', run.stdout, re.S)
+    assert found and found.group(1), run.stderr[-2000:]
+    r = json.loads(found.group(1).replace("&amp;", "&"))
+    assert r["during"] is True and r["after"] is False  # no second run on top of the first
+    assert len(set(r["seen"])) > 3  # the curve was drawn while it grew
+    net, errors = seed.network.copy(), [seed.network.loss(seed.x, seed.y)]
+    for _ in range(100):
+        train_step(net, seed.x, seed.y, lr=seed.lr)
+        errors.append(net.loss(seed.x, seed.y))
+    assert_same(r["history"], errors, "the loss curve of 100 steps", normwise=True)
+    assert r["status"].startswith("After 100 training steps")

@@ -607,7 +607,8 @@
         label + " must be a finite number" + (positive ? " > 0" : "") + "; got " + JSON.stringify(text);
       if (!ok) return;
       set(v);
-      // A new starting point: the curve starts again from it.
+      // A new starting point: the curve starts again from it, and a run under way stops.
+      pending = 0;
       history = [];
       stepsTaken = 0;
       document.getElementById("cr-train-status").textContent = "";
@@ -669,25 +670,48 @@
   }
 
   // -- training ------------------------------------------------------------------------------
+  // Runs of more than 10 steps go a few steps per frame, so that the curve grows.
+  var CHUNK = 5, pending = 0;
+  function trainingButtons(enabled) {
+    ["cr-train-1", "cr-train-10", "cr-train-100", "cr-reset"].forEach(function (id) {
+      document.getElementById(id).disabled = !enabled;
+    });
+  }
   function train(steps) {
-    for (var t = 0; t < steps; t++) {
-      var step = trainStep(state);
-      if (!Number.isFinite(step.values.E_new)) {
-        document.getElementById("cr-train-status").textContent =
-          "Stopped: the error is no longer finite (try a smaller learning rate).";
-        break;
+    if (pending > 0) return;
+    pending = steps;
+    var chunk = steps > 10 ? CHUNK : steps, stopped = false;
+    trainingButtons(false);
+    function run() {
+      if (pending === 0) { // an edit stopped the run
+        trainingButtons(true);
+        return;
       }
-      state.layers = step.after.layers;
-      stepsTaken += 1;
-      history.push(step.values.E_new);
+      for (var t = 0; t < chunk && pending > 0; t++, pending--) {
+        var step = trainStep(state);
+        if (!Number.isFinite(step.values.E_new)) {
+          stopped = true;
+          pending = 0;
+          break;
+        }
+        state.layers = step.after.layers;
+        stepsTaken += 1;
+        history.push(step.values.E_new);
+      }
+      refreshEditors();
+      recompute();
+      document.getElementById("cr-train-status").textContent = stopped ?
+        "Stopped after " + stepsTaken + " steps: one more would make the error infinite or " +
+        "NaN (try a smaller learning rate)." : "After " + stepsTaken + " training step" +
+        (stepsTaken === 1 ? "" : "s") + ": E = " + fmt(trace.values.E) + " (it started at " +
+        fmt(history[0]) + ")";
+      if (pending > 0) {
+        window.requestAnimationFrame(run);
+      } else {
+        trainingButtons(true);
+      }
     }
-    refreshEditors();
-    recompute();
-    if (Number.isFinite(trace.values.E)) {
-      document.getElementById("cr-train-status").textContent = "After " + stepsTaken +
-        " training step" + (stepsTaken === 1 ? "" : "s") + ": E = " + fmt(trace.values.E) +
-        " (it started at " + fmt(history[0]) + ")";
-    }
+    run();
   }
 
   function instancePicker() {
