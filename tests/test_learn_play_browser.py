@@ -475,3 +475,37 @@ def test_a_hundred_steps_grow_the_curve_frame_by_frame(tmp_path):
         errors.append(net.loss(seed.x, seed.y))
     assert_same(r["history"], errors, "the loss curve of 100 steps", normwise=True)
     assert r["status"].startswith("After 100 training steps")
+
+
+def test_a_diverging_run_stops_where_the_engine_overflows(tmp_path):
+    # W <- W - lr * W for identity, x = 1, y = 0: W is multiplied by -999 each step.
+    net = Network.from_weights([[[1.0]]], [[0.0]], "identity")
+    page = play(net, [1.0], 0.0, lr=1000.0).html
+    script = """window.addEventListener("load", function () {
+      var doc = document.querySelector("iframe").contentDocument;
+      doc.getElementById("cr-train-10").click();
+      for (var i = 0; i < 9; i++) doc.getElementById("cr-train-10").click();
+      document.getElementById("out").textContent = JSON.stringify({
+        steps: JSON.parse(doc.getElementById("cr-trace").textContent).steps,
+        status: doc.getElementById("cr-train-status").textContent});
+    });"""
+    path = tmp_path / "diverge.html"
+    path.write_text(
+        f'<!DOCTYPE html><html><body><iframe srcdoc="{escape(page, quote=True)}">'
+        f'</iframe><pre id="out"></pre><script>{script}</script></body></html>',
+        "utf-8",
+    )
+    run = chromium(path.as_uri(), tmp_path, "--dump-dom")
+    assert console_messages(run.stderr) == []
+    r = json.loads(re.search(r'<pre id="out">(.*?)</pre>', run.stdout, re.S).group(1))
+    finite_steps = 0
+    with np.errstate(over="ignore", invalid="ignore"):
+        while True:
+            trace = Trace()
+            train_step(net, [1.0], 0.0, lr=1000.0, tracer=trace)
+            if not np.isfinite(trace["E_new"]):
+                break
+            finite_steps += 1
+    assert 40 < finite_steps < 100
+    assert r["steps"] == finite_steps
+    assert r["status"].startswith(f"Stopped after {finite_steps} steps")
