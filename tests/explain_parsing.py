@@ -1,8 +1,8 @@
 """Read the numbers back out of a Markdown explanation (a helper for the explain tests).
 
 It knows only the Markdown layout: a step starts at a ``### ...`` heading whose last
-word (or the word in parentheses) is the trace name, and its equations follow, one per
-line, between ``$$``. Numbers are plain decimals or ``m \\times 10^{e}``; matrices are
+word (or the word in parentheses) is the trace name, and its equations follow, each in
+a fenced ```` ```math ```` block. Numbers are plain decimals or ``m \\times 10^{e}``; matrices are
 ``\\begin{bmatrix} a & b \\\\ c & d \\end{bmatrix}``.
 """
 
@@ -45,8 +45,19 @@ def steps(markdown: str) -> dict[str, dict[str, list[str]]]:
     out: dict[str, dict[str, list[str]]] = {}
     current: dict[str, list[str]] | None = None
     part = "equations"
+    fence: list[str] | None = None
     for line in markdown.splitlines():
-        if line.startswith("### "):
+        if fence is not None:
+            if line == "```":
+                if current is not None and part != "local":
+                    current[part].append(" ".join(fence))
+                fence = None
+            else:
+                fence.append(line)
+            continue
+        if line == "```math":
+            fence = []
+        elif line.startswith("### "):
             heading = line[4:]
             key = heading[heading.rfind("(") + 1 : -1] if heading.endswith(")") else heading
             current = out.setdefault(key, {"equations": [], "entries": [], "checks": []})
@@ -56,6 +67,10 @@ def steps(markdown: str) -> dict[str, dict[str, list[str]]]:
         elif current is not None:
             if line.startswith("Entry by entry"):
                 part = "entries"
+            elif line.startswith("Local derivatives"):
+                part = "local"
+            elif line.startswith("Per instance"):
+                part = "equations"
             elif line.startswith("$$"):
                 current[part].append(line.strip("$ "))
             elif line.startswith("| ") and "[" in line:

@@ -49,7 +49,7 @@ def test_derive_adds_only_comment_lines(capsys):
 
 @pytest.mark.parametrize(
     ("fmt", "marker"),
-    [("markdown", "$$"), ("latex", r"\documentclass"), ("html", "<!DOCTYPE html>")],
+    [("markdown", "```math"), ("latex", r"\documentclass"), ("html", "<!DOCTYPE html>")],
 )
 def test_formats_to_stdout_and_to_a_file(capsys, tmp_path, fmt, marker):
     status, out, _ = run(capsys, "--format", fmt)

@@ -117,7 +117,8 @@ def test_conventions_are_switchable_and_stated():
     mse = seed_explanation(loss="mse")
     np.testing.assert_allclose(mse.trace["dEdOutL2"], 2 * (0.746095 - 0.9), atol=2e-6)
     assert "Loss: mean_squared_error" in mse.render("markdown")
-    assert r"\tfrac{2}{1}" in mse.render("markdown")
+    md = mse.render("markdown")
+    assert r"= 2 \cdot (\mathit{outL2} - y)" in md and "tfrac{2}{1}" not in md
     # Mean vs sum over a batch: the sum's gradients are n times the mean's.
     mean, total = batch_explanation(), batch_explanation(reduction="sum")
     np.testing.assert_allclose(total.trace["dEdW1"], 3 * mean.trace["dEdW1"])
@@ -131,7 +132,7 @@ def test_batch_shows_per_instance_deltas_then_the_reduction():
     assert "3 * dEdInL1[s] (the mean's 1/3 taken out)" in md
     assert "Batch: 3 instances; the batch error E is the mean" in md
     step = batch_explanation().derivation().step("dEdB2")
-    assert "1/3 (de[1]/db2 + de[2]/db2 + de[3]/db2)" in step.per_instance[-1].text()
+    assert "1/3 * (de[1]/db2 + de[2]/db2 + de[3]/db2)" in step.per_instance[-1].text()
 
 
 def test_svg_diagram_forward_and_backward():
@@ -144,8 +145,10 @@ def test_svg_diagram_forward_and_backward():
     for label in ("0.15", "-0.4", "0.7501", "-0.0219", "0.0011", "-0.0292"):
         assert label in texts, label
     assert "\n\n" not in svg  # fits in Markdown as one HTML block
-    md = seed_explanation().render("markdown")
-    assert "<svg" in md and "<svg" in seed_explanation().render("html")
+    # Markdown links the diagram (GitHub strips inline SVG); HTML embeds it.
+    md = seed_explanation().render("markdown", diagram="seed.svg")
+    assert "<svg" not in md and "](seed.svg)" in md
+    assert "<svg" in seed_explanation().render("html")
     with pytest.raises(ValueError, match="view must be"):
         seed_explanation().diagram(view="sideways")
 
@@ -157,7 +160,7 @@ def test_jupyter_reprs():
     seed = seed_example()
     trace = Trace()
     train_step(seed.network, seed.x, seed.y, lr=seed.lr, tracer=trace)
-    assert "0.746095" in trace._repr_html_() and "$$" in trace._repr_markdown_()
+    assert "0.746095" in trace._repr_html_() and "```math" in trace._repr_markdown_()
     partial = Trace()
     seed.network.forward(seed.network.check_X(seed.x), partial)
     assert "<table>" in partial._repr_html_() and "`outL2`" in partial._repr_markdown_()

@@ -5,7 +5,9 @@ notebook's printed values (listed in ``SEED_VALUES`` below, copied from the note
 and against a hand computation of the update (``W1 - 0.5 * dEdW1`` and so on). After a
 deliberate change of the layout, regenerate it with::
 
-    chainrule explain --format markdown --output tests/golden/seed_explain.md
+    python -c "from chainrule import explain, seed_example; s = seed_example(); print(explain(
+        s.network, s.x, s.y, lr=s.lr, title=s.title).render('markdown'), end='')" \
+        > tests/golden/seed_explain.md
 
 and check the numbers again; ``test_golden_file_holds_the_seed_numbers`` guards them.
 """
@@ -117,8 +119,11 @@ def _check_markdown_against_engine(network, X, y, lr, reduction="mean", precisio
         operands[f"inL{k}"] = [value(below), value(f"W{k}"), value(f"b{k}")]
         operands[f"outL{k}"] = [value(f"inL{k}")]
         operands[f"dEdInL{k}"] = [value(f"dEdOutL{k}"), _fprime(acts[k - 1], value(f"outL{k}"))]
-        operands[f"dEdW{k}"] = [value(below), value(f"dEdInL{k}")]
-        operands[f"dEdB{k}"] = [value(f"dEdInL{k}")]
+        # one instance: the outer product as a column times a row; a batch: below.T @ dZ
+        single = value("x").shape[0] == 1
+        operands[f"dEdW{k}"] = [value(below).T if single else value(below), value(f"dEdInL{k}")]
+        # one instance: dEdBk = dEdInLk = [...]; a batch: the rows of dEdInLk added up
+        operands[f"dEdB{k}"] = [] if single else [row[None] for row in value(f"dEdInL{k}")]
         operands[f"W{k}_new"] = [value(f"W{k}"), value(f"dEdW{k}")]
         operands[f"b{k}_new"] = [value(f"b{k}"), value(f"dEdB{k}")]
         operands[f"dEdOutL{k}"] = (

@@ -35,6 +35,7 @@ def train_step(
     loss: str | Loss = "half_squared_error",
     reduction: str = "mean",
     tracer: Tracer | None = None,
+    l2: float = 0.0,
 ) -> float:
     """Take one gradient-descent step on ``(X, y)``; return the batch loss before it.
 
@@ -56,6 +57,12 @@ def train_step(
         the parameters, the forward pass, the error, every partial derivative, the
         updated parameters (``Wk_new``, ``bk_new``) and the error after the step
         (``e_new``, ``E_new``, which costs one more forward pass).
+    l2 : float
+        L2 regularization (weight decay), >= 0: the penalty ``l2/2 * sum_k ||Wk||^2``
+        (weights only, not biases) is added to the batch loss, so ``l2 * Wk`` is added
+        to each weight's gradient. scikit-learn's ``alpha`` is ``l2 * n_samples``. With
+        a tracer, ``E`` and ``dEdWk`` include the penalty; ``E_data`` and ``dEdWk_data``
+        are the loss's own parts and ``penalty`` the penalty.
 
     Returns
     -------
@@ -66,6 +73,8 @@ def train_step(
         raise TypeError(f"network must be a Network, got {type(network).__name__}")
     check_positive(lr, "lr")
     check_reduction(reduction)
+    if isinstance(l2, bool) or not isinstance(l2, int | float) or not 0 <= l2 < float("inf"):
+        raise ValueError(f"l2 must be a finite number >= 0, got {l2!r}")
     loss = get_loss(loss)
     X, y = network.check_Xy(X, y)
     if tracer is not None:
@@ -77,6 +86,7 @@ def train_step(
                 n_layers=network.n_layers,
                 activations=[layer.activation for layer in network.layers],
                 frozen=sorted(network.frozen),
+                l2=float(l2),
             )
         tracer.record("x", X)
         tracer.record("y", y)
@@ -85,6 +95,19 @@ def train_step(
     _, caches = network.forward(X, tracer)
     E, grads = network.backward(y, caches, loss, reduction, tracer)
     params = network.params
+    if l2:
+        total = E + _penalty(network, l2)
+        if tracer is not None:
+            tracer.record("E_data", E)
+            tracer.record("penalty", total - E)
+            tracer.record("E", total)
+        E = total
+        for k in range(1, network.n_layers + 1):
+            if tracer is not None:
+                tracer.record(f"dEdW{k}_data", grads[f"W{k}"])
+            grads[f"W{k}"] = grads[f"W{k}"] + l2 * params[f"W{k}"]
+            if tracer is not None:
+                tracer.record(f"dEdW{k}", grads[f"W{k}"])
     for name in network.trainable:
         params[name] -= lr * grads[name]
     if tracer is not None:
@@ -93,5 +116,16 @@ def train_step(
         _, caches = network.forward(X)
         e_new = network.instance_errors(y, caches, loss)
         tracer.record("e_new", e_new)
-        tracer.record("E_new", reduce(e_new, reduction))
+        E_new = reduce(e_new, reduction)
+        tracer.record("E_new", E_new + _penalty(network, l2) if l2 else E_new)
     return float(E)
+
+
+def _penalty(network: Network, l2: float) -> float:
+    """``l2/2 * sum_k ||Wk||^2`` over the weights (biases excluded)."""
+    if not l2:
+        return 0.0
+    params = network.params
+    return (
+        0.5 * l2 * sum(float((params[f"W{k}"] ** 2).sum()) for k in range(1, network.n_layers + 1))
+    )

@@ -7,6 +7,7 @@ line, ``chainrule: error: ...``, and exit with status 2.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,8 +24,9 @@ from .train import add_parser as add_train_parser
 
 
 def _explain(args: argparse.Namespace) -> int:
-    if args.diagram is not None and Path(args.diagram).suffix.lower() != ".svg":
-        raise ValueError(f"--diagram must name an .svg file, got {args.diagram!r}")
+    for option, path in (("--diagram", args.diagram), ("--graph", args.graph)):
+        if path is not None and Path(path).suffix.lower() != ".svg":
+            raise ValueError(f"{option} must name an .svg file, got {path!r}")
     check_plot_dir(args.plot)
     example = load_spec(args.spec) if args.spec else seed_example()
     explanation = explain(
@@ -39,14 +41,28 @@ def _explain(args: argparse.Namespace) -> int:
         freeze_biases=args.freeze_biases,
         scalars=args.scalars,
         gradcheck=args.gradcheck,
+        l2=example.l2 if args.l2 is None else args.l2,
     )
-    text = explanation.render(args.format, precision=args.precision, derive=args.derive)
+    links: dict[str, str] = {}
+    if args.format == "markdown":
+        # GitHub strips inline SVG: the Markdown links the --diagram and --graph files,
+        # by their paths relative to the Markdown's folder.
+        folder = Path(args.output).parent if args.output is not None else Path()
+        for option in ("diagram", "graph"):
+            path = getattr(args, option)
+            if path is not None:
+                links[option] = Path(os.path.relpath(path, folder)).as_posix()
+    text = explanation.render(
+        args.format, precision=args.precision, derive=args.derive, level=args.level, **links
+    )
     if args.output is None:
         sys.stdout.write(text)
     else:
         _write(args.output, text, "--output")
     if args.diagram is not None:
         _write(args.diagram, explanation.diagram(), "--diagram")
+    if args.graph is not None:
+        _write(args.graph, explanation.graph(), "--graph")
     write_plots(args, example)
     return 0
 
@@ -66,6 +82,16 @@ def _positive_float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
     if not value > 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text}")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text}")
     return value
 
 
@@ -114,6 +140,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ex.add_argument("--output", metavar="FILE", help="write the explanation to FILE")
     ex.add_argument("--diagram", metavar="FILE.svg", help="also write the network diagram (SVG)")
+    ex.add_argument(
+        "--graph",
+        metavar="FILE.svg",
+        help="also write the computational graph (SVG), one node per operation",
+    )
+    ex.add_argument(
+        "--level",
+        choices=("full", "summary"),
+        default="full",
+        help="full (default) or summary: formulas and values, no entry-by-entry expansion",
+    )
+    ex.add_argument(
+        "--l2", type=_non_negative_float, help="override the spec's L2 regularization (>= 0)"
+    )
     ex.add_argument(
         "--derive",
         action="store_true",

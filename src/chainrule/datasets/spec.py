@@ -15,6 +15,7 @@ field           meaning
 ``reduction``   ``mean`` (default) or ``sum`` over the instances of a batch
 ``frozen``      parameter names kept fixed, e.g. ``["b1", "b2"]``
 ``dtype``       ``float64`` (default) or ``float32``
+``l2``          L2 regularization, >= 0 (default 0): ``l2/2 * sum_k ||Wk||^2`` joins the error
 ==============  =======================================================================
 
 The seed notebook as a TOML spec::
@@ -49,7 +50,7 @@ from ..network import Network
 
 FIELDS = (
     "layers", "sizes", "activations", "seed", "initializer",
-    "x", "y", "lr", "loss", "reduction", "frozen", "dtype",
+    "x", "y", "lr", "loss", "reduction", "frozen", "dtype", "l2",
 )  # fmt: skip
 LAYER_FIELDS = ("W", "b", "activation")
 MAX_SPEC_PARAMETERS = 10_000_000
@@ -70,6 +71,8 @@ class Example:
     reduction : {"mean", "sum"}
     title : str
         What this example is, for printed headers.
+    l2 : float
+        L2 regularization of the step (see :func:`chainrule.train_step`).
     """
 
     network: Network
@@ -79,6 +82,7 @@ class Example:
     loss: Loss
     reduction: str = "mean"
     title: str = ""
+    l2: float = 0.0
 
 
 def load_spec(path: str | Path) -> Example:
@@ -154,7 +158,10 @@ def spec_from_dict(data: Any, title: str = "") -> Example:
         network.check_Xy(x, y)  # fail now, naming x or y, not at the first step
     except ValueError as exc:
         raise ValueError(f"fields 'x' and 'y' do not fit the network: {exc}") from None
-    return Example(network, x, y, float(lr), loss, reduction, title)
+    l2 = data.get("l2", 0.0)
+    if isinstance(l2, bool) or not isinstance(l2, int | float) or not 0 <= l2 < float("inf"):
+        raise ValueError(f"field 'l2' must be a finite number >= 0, got {l2!r}")
+    return Example(network, x, y, float(lr), loss, reduction, title, float(l2))
 
 
 def _check_spec_size(sizes: Any) -> None:

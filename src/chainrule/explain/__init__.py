@@ -8,16 +8,21 @@ The modules, in the order the data flows:
 - :mod:`.derivation` (with :mod:`.steps`, :mod:`.forward`, :mod:`.backward`,
   :mod:`.formulas`): the trace becomes a list of steps, each a formula tree
   (:mod:`.expr`, :mod:`.notation`) in symbols, with shapes, with numbers, and entry by
-  entry;
+  entry, with the local derivatives it uses first and notes where learners go wrong;
+  :mod:`.conventions` states the settings in force and :mod:`.legend` the notation;
 - :mod:`.diagnostics`: saturated units, dead ReLUs, gradient sizes;
 - the renderers, which only lay the steps out: :mod:`.text` (the notebook's look),
-  :mod:`.markdown`, :mod:`.latex`, :mod:`.html`, and :mod:`.svg` for the diagram.
+  :mod:`.markdown`, :mod:`.latex`, :mod:`.html`, :mod:`.svg` for the network diagram and
+  :mod:`.graph` for the computational graph (one node per operation);
+- :mod:`.run`: :func:`explain` and :class:`Explanation`, which run the step and pick the
+  renderer.
 """
 
 from __future__ import annotations
 
 from .derivation import Derivation, build
 from .diagnostics import Diagnostics, diagnose
+from .graph import render_graph
 from .run import Explanation, explain
 from .svg import render_svg
 from .text import render_text
@@ -29,6 +34,7 @@ __all__ = [
     "build",
     "diagnose",
     "explain",
+    "render_graph",
     "render_svg",
     "render_text",
 ]

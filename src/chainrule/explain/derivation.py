@@ -31,16 +31,21 @@ dE/dW2 = dE/doutL2 * doutL2/dinL2 * dinL2/dW2
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from ..trace import Trace
 from .backward import BackwardBuilder
+from .conventions import conventions
 from .diagnostics import Diagnostics, diagnose
+from .expr import Expr
+from .legend import legend
 from .steps import MAX_SCALAR_NEURONS, Section, Step
 
-__all__ = ["MAX_SCALAR_NEURONS", "Derivation", "Section", "Step", "build"]
+__all__ = ["LEVELS", "MAX_SCALAR_NEURONS", "Derivation", "Section", "Step", "build"]
+
+LEVELS = ("full", "summary")
 
 
 @dataclass
@@ -61,6 +66,8 @@ class Derivation:
     error_before: float = 0.0
     error_after: float = 0.0
     checks: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    legend: list[tuple[str, Expr, str]] = field(default_factory=list)
+    level: str = "full"
 
     def step(self, key: str) -> Step:
         """The step that derives trace quantity ``key``."""
@@ -83,6 +90,7 @@ def build(
     precision: int = 6,
     checks: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
     scalars: bool | None = None,
+    level: str = "full",
 ) -> Derivation:
     """Build the derivation of a traced step.
 
@@ -99,10 +107,13 @@ def build(
     scalars : bool, optional
         Write out every entry; by default only for networks of at most
         :data:`MAX_SCALAR_NEURONS` neurons.
+    level : {"full", "summary"}
+        ``summary``: the formulas and values only, without the entry-by-entry
+        expansion, the local derivatives or the per-instance lines.
     """
-    from .text import conventions
-
-    b = BackwardBuilder(trace, precision, scalars)
+    if level not in LEVELS:
+        raise ValueError(f"level must be one of {', '.join(LEVELS)}; got {level!r}")
+    b = BackwardBuilder(trace, precision, False if level == "summary" else scalars)
     checks = checks or {}
     sections = [Section(f"Forward pass: layer {k}", b.forward(k)) for k in b.layers]
     sections.append(Section("Error", b.error()))
@@ -119,7 +130,12 @@ def build(
     given = [("x", b.row("x")), ("y", b.row("y"))]
     for k in b.layers:
         given += [(f"W{k}", np.asarray(trace[f"W{k}"])), (f"b{k}", np.asarray(trace[f"b{k}"]))]
-    E_key = "E" if b.n > 1 else "e"
+    if level == "summary":
+        sections = [
+            Section(sec.title, [replace(st, per_instance=(), local=()) for st in sec.steps])
+            for sec in sections
+        ]
+    E_key = "E" if b.n > 1 or b.l2 else "e"
     return Derivation(
         title=title or "a network",
         conventions=conventions(trace),
@@ -135,12 +151,12 @@ def build(
         error_before=float(np.sum(trace[E_key])),
         error_after=float(np.sum(trace[f"{E_key}_new"])),
         checks=checks,
+        legend=legend(b.L, single=b.single, l2=bool(b.l2)),
+        level=level,
     )
 
 
 def _with_numeric(step: Step, check: tuple[np.ndarray, np.ndarray] | None) -> Step:
     if check is None:
         return step
-    from dataclasses import replace
-
     return replace(step, numeric=np.asarray(check[1]))

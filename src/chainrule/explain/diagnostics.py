@@ -98,7 +98,11 @@ def diagnose(
                 result.flags[(k, int(j) + 1)] = "dead"
                 result.findings.append(
                     f"layer {k}, neuron {j + 1}: dead ReLU (inL{k} <= 0 for all {n} "
-                    f"instance{'s' if n > 1 else ''}; no gradient flows through it)"
+                    "instances; no gradient flows through it)"
+                    if n > 1
+                    else f"layer {k}, neuron {j + 1}: ReLU inactive on this instance "
+                    f"(inL{k} <= 0, so relu' = 0 and no gradient flows through it on this "
+                    "step; one instance cannot show whether it is dead on all inputs)"
                 )
     norms = {
         f"W{k}": float(np.linalg.norm(np.asarray(trace[f"dEdW{k}"], dtype=float)))

@@ -233,6 +233,7 @@ OPERATORS = {
     "<-": (" <- ", r" \leftarrow ", "←"),
     "/": (" / ", " / ", "/"),
     " ": (" ", " ", "\u2062"),
+    ",": (", ", ", ", ","),
 }
 
 
@@ -249,6 +250,9 @@ class Op(Expr):
             self.op in "*⊙@" and item.negative
         )
         wrap = wrap or (self.op in "*⊙@/ " and isinstance(item, Op) and item.op in "+-")
+        # a - (b + c): a sum or difference after a minus keeps its parentheses
+        later = item is not self.items[0]
+        wrap = wrap or (self.op == "-" and later and isinstance(item, Op) and item.op in "+-")
         if not wrap:
             return inner
         if notation == "mathml":

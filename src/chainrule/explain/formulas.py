@@ -13,6 +13,8 @@ Examples
 'outL2[1] - y[1]'
 >>> loss_gradient(get_loss("mse"), Num(0.75), Num(0.9), 2).text()
 '2/2 * (0.75 - 0.9)'
+>>> loss_gradient(get_loss("mse"), Num(0.75), Num(0.9), 1).text()
+'2 * (0.75 - 0.9)'
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ def loss_gradient(loss: Loss, yhat: Expr, y: Expr, n_out: int) -> Expr | None:
     if loss.name == "half_squared_error":
         return diff
     if loss.name == "mean_squared_error":
-        return Op("*", [frac(2, n_out), diff])
+        return Op("*", [frac(2, n_out) if n_out > 1 else Num(2), diff])
     if loss.name == "binary_cross_entropy":
         return Frac(diff, Op("*", [yhat, Op("-", [Num(1), yhat])]))
     if loss.name == "cross_entropy":
@@ -63,33 +65,32 @@ def loss_error(
             r"\tfrac{1}{n_\mathrm{out}}",
             "<mfrac><mn>1</mn><msub><mi>n</mi><mi>out</mi></msub></mfrac>",
         )
+        if loss.name == "mean_squared_error" and n_out == 1:
+            return squares  # the mean of one output is that output's square
         factor = (
             HALF if loss.name == "half_squared_error" else (mean if symbolic else frac(1, n_out))
         )
         return Op("*", [factor, squares])
     if loss.name == "binary_cross_entropy":
+        terms = total(
+            lambda j: Op(
+                "+",
+                [
+                    Op("*", [y(j), Call("log", yhat(j))]),
+                    Op("*", [Op("-", [Num(1), y(j)]), Call("log", Op("-", [Num(1), yhat(j)]))]),
+                ],
+            )
+        )
+        if isinstance(terms, Op) and terms.op == "+":
+            return Op(" ", [MINUS, terms])  # a sum after the minus gets its own parentheses
         return Op(
             " ",
-            [
-                MINUS,
-                Raw("(", r"\left(", "<mo>(</mo>"),
-                total(
-                    lambda j: Op(
-                        "+",
-                        [
-                            Op("*", [y(j), Call("log", yhat(j))]),
-                            Op(
-                                "*",
-                                [Op("-", [Num(1), y(j)]), Call("log", Op("-", [Num(1), yhat(j)]))],
-                            ),
-                        ],
-                    )
-                ),
-                Raw(")", r"\right)", "<mo>)</mo>"),
-            ],
+            [MINUS, Raw("(", r"\left(", "<mo>(</mo>"), terms, Raw(")", r"\right)", "<mo>)</mo>")],
         )
     if loss.name == "cross_entropy":
         terms = total(lambda j: Op("*", [y(j), Call("log", yhat(j))]))
+        if isinstance(terms, Op) and terms.op == "+":
+            return Op(" ", [MINUS, terms])  # a sum after the minus gets its own parentheses
         return Op(
             " ",
             [MINUS, Raw("(", r"\left(", "<mo>(</mo>"), terms, Raw(")", r"\right)", "<mo>)</mo>")],

@@ -15,12 +15,14 @@ outL1[1] = sigmoid(inL1[1]) = sigmoid(1.099) = 0.750073
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
-from .expr import Expr, Op, Sym, Word
+from .expr import Expr, Num, Op, Sym, Word
 from .formulas import loss_error
-from .notation import HALF, Call, Pow, Shaped
-from .steps import Builder, Step, sum_over_instances
+from .notation import HALF, Call, Frac, Pow, Shaped
+from .steps import SOFTMAX_NOTE, Builder, Step, sum_over_instances
 
 
 class ForwardBuilder(Builder):
@@ -51,20 +53,10 @@ class ForwardBuilder(Builder):
                     ],
                 )
             )
-            as_.append(
-                Op(
-                    "=",
-                    [
-                        Sym(f"outL{k}", self.idx(s, j)),
-                        Call(act, Sym(f"inL{k}", self.idx(s, j))),
-                        Call(act, self.num(Z[s, j])),
-                        self.num(A[s, j]),
-                    ],
-                )
-            )
+            as_.append(self.activation_entry(k, s, j, Z, A))
         inl = self.step(
             f"inL{k}",
-            f"Input to layer {k}",
+            f"Pre-activation of layer {k}, the input to its activation",
             Op("=", [Sym(f"inL{k}"), Op("+", [Op("@", [Sym(below), Sym(f"W{k}")]), Sym(f"b{k}")])]),
             Op(
                 "=",
@@ -90,7 +82,34 @@ class ForwardBuilder(Builder):
             Call(act, self.mat(self.row(f"inL{k}"))),
             as_,
         )
+        if not self.acts[k - 1].elementwise:
+            outl = replace(outl, notes=(SOFTMAX_NOTE,))
         return [inl, outl]
+
+    def activation_entry(self, k: int, s: int, j: int, Z: np.ndarray, A: np.ndarray) -> Expr:
+        """``outLk[j] = f(inLk[j])`` of instance ``s``; softmax over the whole row, with its sum."""
+        act, at = self.acts[k - 1].name, self.idx(s, j)
+        out, inl = Sym(f"outL{k}", at), Sym(f"inL{k}", at)
+        if self.acts[k - 1].elementwise:
+            return Op("=", [out, Call(act, inl), Call(act, self.num(Z[s, j])), self.num(A[s, j])])
+        row = range(Z.shape[1])
+
+        def exp(v: Expr) -> Expr:
+            return Call("exp", v)
+
+        sym_sum = Op("+", [exp(Sym(f"inL{k}", self.idx(s, i))) for i in row])
+        num_sum = Op("+", [exp(self.num(Z[s, i])) for i in row])
+        exps = np.exp(np.asarray(Z[s], float))
+        return Op(
+            "=",
+            [
+                out,
+                Frac(exp(inl), sym_sum),
+                Frac(exp(self.num(Z[s, j])), num_sum),
+                Frac(self.num(exps[j]), self.num(exps.sum())),
+                self.num(A[s, j]),
+            ],
+        )
 
     def error(self) -> list[Step]:
         L, y = self.L, np.asarray(self.t["y"], float)
@@ -128,26 +147,60 @@ class ForwardBuilder(Builder):
             tuple(lines) if not self.single else (),
         )
         steps = [step]
-        if not self.single:
-            E = float(np.asarray(self.t["E"]))
-            steps.append(
-                Step(
-                    "E",
-                    f"Batch error E = {self.reduction}(e)",
-                    np.asarray(E),
-                    Op("=", [Sym("E"), self.scaled(sum_over_instances(Sym("e", ("s",))))]),
-                    Op("=", [Sym("E"), self.scaled(Call("sum", Shaped(Sym("e"), (self.n,))))]),
-                    Op(
-                        "=",
-                        [
-                            Sym("E"),
-                            self.scaled(Op("+", [self.num(v) for v in e])),
-                            self.num(E),
-                        ],
-                    ),
-                )
-            )
+        if not self.single or self.l2:
+            steps.append(self.batch_error(np.asarray(e, float)))
         return steps
+
+    def batch_error(self, e: np.ndarray) -> Step:
+        """E from the per-instance errors e (and the L2 penalty, when there is one)."""
+        E = float(np.asarray(self.t["E"]))
+        data_sym: Expr = (
+            Sym("e") if self.single else self.scaled(sum_over_instances(Sym("e", ("s",))))
+        )
+        data_shape: Expr = (
+            Shaped(Sym("e"), (1,))
+            if self.single
+            else self.scaled(Call("sum", Shaped(Sym("e"), (self.n,))))
+        )
+        data_num: Expr = (
+            self.num(e[0]) if self.single else self.scaled(Op("+", [self.num(v) for v in e]))
+        )
+        local: list[Expr] = []
+        if self.l2:
+            l2 = self.num(self.l2)
+            norms = [Pow(Call("norm", Sym(f"W{k}")), 2) for k in self.layers]
+            penalty_sym = Op("*", [Frac(Sym("l2"), Num(2)), Op("+", norms)])
+            squares = []
+            for k in self.layers:
+                W = np.asarray(self.t[f"W{k}"], float)
+                squares.append(float(np.sum(W * W)))
+                terms = [Pow(self.num(w), 2) for w in W.reshape(-1)]
+                line: list[Expr] = [Pow(Call("norm", Sym(f"W{k}")), 2), Op("+", terms)]
+                local.append(Op("=", [*line, self.num(squares[-1])]))
+            data_sym = Op("+", [data_sym, penalty_sym])
+            data_shape = Op("+", [data_shape, penalty_sym])
+            data_num = Op(
+                "+",
+                [data_num, Op("*", [Frac(l2, Num(2)), Op("+", [self.num(q) for q in squares])])],
+            )
+        label = f"Batch error E = {self.reduction}(e)" if not self.single else "Error E"
+        if self.l2:
+            label += " + L2 penalty"
+        notes = (
+            ("The L2 penalty l2/2 * sum_k ||Wk||^2 (biases excluded) is part of E: it is why "
+             "each weight gradient below gets the extra term l2 * Wk.",)
+            if self.l2 else ()
+        )  # fmt: skip
+        return Step(
+            "E",
+            label,
+            np.asarray(E),
+            Op("=", [Sym("E"), data_sym]),
+            Op("=", [Sym("E"), data_shape]),
+            Op("=", [Sym("E"), data_num, self.num(E)]),
+            scalars=tuple(local) if self.scalars else (),
+            notes=notes,
+        )
 
     def error_matrix_form(self, L: int) -> Expr:
         """``e`` for all instances at once: row sums of the squares, or the loss in words."""

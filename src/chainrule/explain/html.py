@@ -24,6 +24,7 @@ from .derivation import Derivation, Step
 from .diagnostics import summary
 from .error_table import error_rows
 from .expr import Expr, Mat, Op, Sym, number
+from .graph import graph_fits, render_graph
 from .notation import math_block
 from .svg import render_svg
 
@@ -39,6 +40,11 @@ STYLE = """
 .chainrule td, .chainrule th { border: 1px solid #ccc; padding: 0.15em 0.6em; text-align: right; }
 .chainrule .flag { color: #a04000; }
 .chainrule details { margin-left: 1em; }
+.chainrule summary { cursor: pointer; color: #555; font-size: 0.9em; }
+.chainrule .note { background: #fff8e6; border-left: 3px solid #e0a020; padding: 0.2em 0.6em;
+  margin: 0.3em 0 0.3em 1em; font-size: 0.92em; }
+.chainrule table.legend td, .chainrule table.legend th { text-align: left; }
+.chainrule svg { max-width: 100%; height: auto; }
 """
 
 
@@ -58,15 +64,19 @@ def _step(step: Step, precision: int) -> list[str]:
     ways = ("General formula", "Matrix form, with shapes", "With the numbers")
     for way, expr in zip(ways, (step.general, step.matrix, step.numbers), strict=True):
         out += [f'<p class="way">{way}:</p>', _eq(expr)]
+    if step.local:
+        out.append('<details open="open"><summary>Local derivatives, at first use</summary>')
+        out += [_eq(e) for e in step.local]
+        out.append("</details>")
     if step.per_instance:
-        out += [
-            '<p class="way">Per instance, then combined:</p>',
-            *(_eq(e) for e in step.per_instance),
-        ]
+        out.append("<details><summary>Per instance, then combined</summary>")
+        out += [_eq(e) for e in step.per_instance]
+        out.append("</details>")
     if step.scalars:
-        out.append('<details open="open"><summary>Entry by entry</summary>')
+        out.append("<details><summary>Entry by entry</summary>")
         out += [_eq(e) for e in step.scalars]
         out.append("</details>")
+    out += [f'<p class="note"><strong>Note.</strong> {escape(note)}</p>' for note in step.notes]
     if step.numeric is not None:
         analytic = np.asarray(step.value, dtype=float)
         numeric = np.asarray(step.numeric, dtype=float).reshape(analytic.shape)
@@ -85,8 +95,15 @@ def _step(step: Step, precision: int) -> list[str]:
     return out
 
 
-def render(derivation: Derivation, trace: Trace, *, standalone: bool = True) -> str:
-    """Render a derivation as HTML: a whole page, or a ``<div>`` for a notebook."""
+def render(
+    derivation: Derivation, trace: Trace, *, standalone: bool = True, graph: bool = True
+) -> str:
+    """Render a derivation as HTML: a whole page, or a ``<div>`` for a notebook.
+
+    The network diagram is always embedded; ``graph`` also embeds the computational
+    graph (for networks of up to :data:`~chainrule.explain.graph.MAX_GRAPH_NEURONS` neurons).
+    """
+    graph = graph and graph_fits(trace)
     d, p = derivation, derivation.precision
     title = f"One training step of {d.title}"
     out = [f'<div class="chainrule"><style>{STYLE}</style>', f"<h1>{escape(title)}</h1>"]
@@ -94,11 +111,22 @@ def render(derivation: Derivation, trace: Trace, *, standalone: bool = True) -> 
     out += [f"<li>{escape(line)}</li>" for line in d.conventions]
     out += [
         "<li>Indices count from 1, as the layers do; in a batch the first is the instance.</li>",
+        f"<li>Level: {escape(d.level)}; click a <em>details</em> line to open or close it.</li>",
         "</ul>",
+        '<details open="open"><summary>Notation</summary><table class="legend">',
+        "<tr><th>name</th><th>symbol</th><th>also written</th></tr>",
+        *(
+            f"<tr><td>{escape(name)}</td><td><math>{symbol.mathml()}</math></td>"
+            f"<td>{escape(words)}</td></tr>"
+            for name, symbol, words in d.legend
+        ),
+        "</table></details>",
         "<h2>Diagram</h2>",
         render_svg(trace),
-        "<h2>Given</h2>",
     ]
+    if graph:
+        out += ["<h2>Computational graph</h2>", render_graph(trace)]
+    out += ["<h2>Given</h2>"]
     out += [_eq(Op("=", [Sym(name), Mat(value, p)])) for name, value in d.given]
     for section in d.sections:
         out.append(f"<h2>{escape(section.title)}</h2>")

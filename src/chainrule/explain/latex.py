@@ -1,10 +1,11 @@
 """The explanation as a standalone LaTeX document that compiles with ``pdflatex``.
 
-Only ``amsmath`` is used (part of every LaTeX installation, Debian's
+Only ``amsmath`` and ``graphicx`` are used (part of every LaTeX installation, Debian's
 ``texlive-latex-base`` included), with the default Computer Modern fonts, so nothing
-has to be generated at compile time. Narrow margins and small type for the entry-by-entry
-lines leave wide matrices room; very wide ones still overflow the line (a warning,
-not an error).
+has to be generated at compile time. Matrices may have any number of columns
+(``MaxMatrixCols`` is raised past amsmath's 10), and every display equation is set in a
+box that is scaled down to the line width when it would be wider: nothing overflows
+the page, whatever the width of a layer or the size of a batch.
 
 Examples
 --------
@@ -27,6 +28,13 @@ from .expr import Expr, Mat, Op, Sym, latex_escape, number
 
 PREAMBLE = r"""\documentclass[10pt]{article}
 \usepackage{amsmath}
+\usepackage{graphicx}
+\setcounter{MaxMatrixCols}{200}
+\newsavebox{\eqbox}
+% A display equation, scaled down to the line width when it is wider.
+\newcommand{\fiteq}[1]{\par\smallskip\sbox{\eqbox}{$\displaystyle #1$}%
+  \noindent\makebox[\linewidth][c]{\ifdim\wd\eqbox>\linewidth
+  \resizebox{\linewidth}{!}{\usebox{\eqbox}}\else\usebox{\eqbox}\fi}\par\smallskip}
 \setlength{\textwidth}{7in}
 \setlength{\oddsidemargin}{-0.25in}
 \setlength{\textheight}{9.2in}
@@ -39,7 +47,7 @@ PREAMBLE = r"""\documentclass[10pt]{article}
 
 
 def _eq(expr: Expr) -> str:
-    return f"\\[ {expr.latex()} \\]"
+    return f"\\fiteq{{{expr.latex()}}}"
 
 
 def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
@@ -55,6 +63,8 @@ def _step(step: Step, precision: int) -> list[str]:
     ways = ("General formula:", "Matrix form, with shapes:", "With the numbers:")
     for way, expr in zip(ways, (step.general, step.matrix, step.numbers), strict=True):
         out += [way, _eq(expr)]
+    if step.local:
+        out += ["Local derivatives, at first use:", *(_eq(e) for e in step.local)]
     if step.per_instance:
         out += ["Per instance, then combined:", *(_eq(e) for e in step.per_instance)]
     if step.scalars:
@@ -64,6 +74,7 @@ def _step(step: Step, precision: int) -> list[str]:
             *(_eq(e) for e in step.scalars),
             r"\end{small}",
         ]
+    out += [f"\\emph{{Note.}} {latex_escape(note)}\n" for note in step.notes]
     if step.numeric is not None:
         out.append("Check: each entry beside its central-difference estimate.\n")
         analytic = np.asarray(step.value, dtype=float)
@@ -93,6 +104,14 @@ def render(derivation: Derivation, trace: Trace) -> str:
     out += [f"\\item {latex_escape(line)}" for line in d.conventions]
     out += [
         r"\item Indices count from 1, as the layers do; in a batch the first is the instance.",
+        f"\\item Level: {d.level}.",
+        r"\end{itemize}",
+        r"\paragraph{Notation.}",
+        r"\begin{itemize}",
+        *(
+            f"\\item {latex_escape(name)}, ${symbol.latex()}$: {latex_escape(words)}"
+            for name, symbol, words in d.legend
+        ),
         r"\end{itemize}",
         r"\subsection*{Given}",
     ]

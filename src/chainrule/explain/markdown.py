@@ -1,8 +1,10 @@
-"""The explanation as Markdown, every formula in LaTeX between ``$$ ... $$``.
+"""The explanation as Markdown, every formula in LaTeX inside a ```` ```math ```` fence.
 
-Each display equation sits on one line, ``$$ ... $$``. The network diagram follows
-as an inline SVG (an HTML block), so the file renders in Jupyter, GitHub and most
-Markdown viewers.
+GitHub's Markdown rewrites ``\\,``, ``\\\\`` and ``_..._`` pairs inside one-line
+``$$ ... $$`` before the maths renderer sees them, and strips inline ``<svg>``. So each
+display equation is a fenced ```` ```math ```` block (GitHub, GitLab and markdown-it with
+a maths plugin hand its content to the renderer unchanged), and the diagrams are
+linked ``.svg`` files written beside the Markdown (``diagram=`` and ``graph=`` name them).
 
 Examples
 --------
@@ -11,8 +13,11 @@ Examples
 >>> md = explain(seed.network, seed.x, seed.y, lr=seed.lr, title=seed.title).render("markdown")
 >>> print(md.splitlines()[0])
 # One training step of the seed notebook's 2-2-1 sigmoid network
->>> r"$$ \\mathit{inL1} = \\begin{bmatrix} 0.5 & 0.1 \\end{bmatrix}" in md
-True
+>>> i = md.index("### Pre-activation of layer 1")
+>>> print(md[i:].split("```math")[3].splitlines()[1][:55])
+\\mathit{inL1} = \\begin{bmatrix} 0.5 & 0.1 \\end{bmatrix}
+>>> "$$" in md or "<svg" in md
+False
 """
 
 from __future__ import annotations
@@ -24,26 +29,29 @@ from .derivation import Derivation, Step
 from .diagnostics import summary
 from .error_table import error_rows
 from .expr import Expr, Mat, Op, Sym, number
-from .svg import render_svg
 
 WAYS = ("General formula", "Matrix form, with shapes", "With the numbers")
 
 
 def eq(expr: Expr) -> str:
-    """One display equation on one line."""
-    return f"$$ {expr.latex()} $$"
+    """One display equation, a fenced ```` ```math ```` block."""
+    return f"```math\n{expr.latex()}\n```"
 
 
 def _step(step: Step, precision: int) -> list[str]:
     out = [f"### {step.label}" if step.label == step.key else f"### {step.label} ({step.key})", ""]
     for way, expr in zip(WAYS, (step.general, step.matrix, step.numbers), strict=True):
         out += [f"{way}:", "", eq(expr), ""]
+    if step.local:
+        out += ["Local derivatives, at first use:", ""]
+        out += [line for expr in step.local for line in (eq(expr), "")]
     if step.per_instance:
         out += ["Per instance, then combined:", ""]
         out += [line for expr in step.per_instance for line in (eq(expr), "")]
     if step.scalars:
         out += ["Entry by entry:", ""]
         out += [line for expr in step.scalars for line in (eq(expr), "")]
+    out += [f"> **Note.** {note}\n" for note in step.notes]
     if step.numeric is not None:
         out += [
             "Check: each entry beside its central-difference estimate",
@@ -63,19 +71,47 @@ def _step(step: Step, precision: int) -> list[str]:
     return out
 
 
-def render(derivation: Derivation, trace: Trace, *, diagram: bool = True) -> str:
-    """Render a derivation (and the trace's diagram) as Markdown."""
+def render(
+    derivation: Derivation,
+    trace: Trace,
+    *,
+    diagram: str | None = None,
+    graph: str | None = None,
+) -> str:
+    """Render a derivation as Markdown.
+
+    Parameters
+    ----------
+    derivation : Derivation
+    trace : Trace
+        Unused beyond the derivation; kept so that every renderer takes the same arguments.
+    diagram, graph : str, optional
+        Relative paths of the network diagram and the computational graph (``.svg``
+        files written beside the Markdown), linked as images; omitted when None.
+    """
     d, p = derivation, derivation.precision
     out = [f"# One training step of {d.title}", "", "**Conventions in force**", ""]
     out += [f"- {line}" for line in d.conventions]
     out += [
         "- Indices count from 1, as the layers do; in a batch the first is the instance.",
+        f"- Level: {d.level}"
+        + (" (formulas and values; no entry-by-entry expansion)" if d.level == "summary" else ""),
         "",
-        "## Given",
+        "**Notation**",
         "",
+        "| name | symbol | also written |",
+        "| --- | --- | --- |",
     ]
-    out += [eq(Op("=", [Sym(name), Mat(value, p)])) for name, value in d.given]
+    out += [f"| {name} | `{symbol.text()}` | {words} |" for name, symbol, words in d.legend]
     out.append("")
+    if diagram:
+        out += ["## Diagram", "", f"![Network diagram of the step]({diagram})", ""]
+    if graph:
+        out += ["## Computational graph", "", f"![Computational graph of the step]({graph})", ""]
+    out += ["## Given", ""]
+    out += [
+        line for name, value in d.given for line in (eq(Op("=", [Sym(name), Mat(value, p)])), "")
+    ]
     for section in d.sections:
         out += [f"## {section.title}", ""]
         for step in section.steps:
@@ -103,6 +139,4 @@ def render(derivation: Derivation, trace: Trace, *, diagram: bool = True) -> str
     out += ["## Diagnostics", ""]
     out += [f"- {line}" for line in summary(d.diagnostics)]
     out.append("")
-    if diagram:
-        out += ["## Diagram", "", render_svg(trace).rstrip("\n"), ""]
     return "\n".join(out)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from html import escape
 
-from .expr import Expr
+from .expr import Expr, Mat, Num, Sym
 
 
 @dataclass(frozen=True)
@@ -125,7 +125,9 @@ class Pow(Expr):
     exponent: int
 
     def text(self) -> str:
-        return f"({self.base.text()})**{self.exponent}"
+        base = self.base.text()
+        simple = isinstance(self.base, Atom) and not self.base.negative
+        return f"{base}**{self.exponent}" if simple else f"({base})**{self.exponent}"
 
     def latex(self) -> str:
         return rf"\left({self.base.latex()}\right)^{{{self.exponent}}}"
@@ -143,13 +145,25 @@ class Frac(Expr):
     bottom: Expr
 
     def text(self) -> str:
-        return f"({self.top.text()}) / ({self.bottom.text()})"
+        top, bottom = self.top.text(), self.bottom.text()
+        # a single name, number, array or call needs no parentheses; anything else does
+        top = top if isinstance(self.top, Atom) else f"({top})"
+        bottom = (
+            bottom
+            if isinstance(self.bottom, Atom) and not self.bottom.negative
+            else (f"({bottom})")
+        )
+        return f"{top} / {bottom}"
 
     def latex(self) -> str:
         return rf"\frac{{{self.top.latex()}}}{{{self.bottom.latex()}}}"
 
     def mathml(self) -> str:
         return f"<mfrac><mrow>{self.top.mathml()}</mrow><mrow>{self.bottom.mathml()}</mrow></mfrac>"
+
+
+Atom = (Sym, Num, Mat, Call)
+"""Nodes that print as one unit in plain text (no parentheses needed around them)."""
 
 
 def math_block(expr: Expr) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from html import escape
 from typing import Any
 
 import numpy as np
@@ -13,7 +14,12 @@ from ..losses import Loss, get_loss
 from ..network import Network
 from ..step import train_step
 from ..trace import Trace
-from .derivation import Derivation, build
+from .derivation import LEVELS, Derivation, build
+from .graph import render_graph
+from .html import render as render_html
+from .latex import render as render_latex
+from .markdown import render as render_markdown
+from .svg import render_svg
 from .text import render_text
 
 FORMATS = ("text", "markdown", "latex", "html")
@@ -45,7 +51,7 @@ class Explanation:
     checks: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     scalars: bool | None = None
 
-    def derivation(self, precision: int = 6) -> Derivation:
+    def derivation(self, precision: int = 6, level: str = "full") -> Derivation:
         """The steps every format shows; see :mod:`chainrule.explain.derivation`."""
         return build(
             self.trace,
@@ -54,9 +60,19 @@ class Explanation:
             precision=precision,
             checks=self.checks,
             scalars=self.scalars,
+            level=level,
         )
 
-    def render(self, format: str = "text", precision: int = 6, *, derive: bool = False) -> str:
+    def render(
+        self,
+        format: str = "text",
+        precision: int = 6,
+        *,
+        derive: bool = False,
+        level: str = "full",
+        diagram: str | None = None,
+        graph: str | None = None,
+    ) -> str:
         """The explanation as ``text`` (the notebook's look), ``markdown``, ``latex`` or ``html``.
 
         Parameters
@@ -67,14 +83,26 @@ class Explanation:
         derive : bool
             Text only: follow each of the notebook's lines with ``#`` lines that derive
             it (general formula, shapes, numbers, every entry) and close with the checks
-            and diagnostics. The other formats always show all of it.
+            and diagnostics. The other formats always show the derivation.
+        level : {"full", "summary"}
+            ``summary``: the formulas and values, without the entry-by-entry expansion,
+            the local derivatives and the per-instance lines.
+        diagram, graph : str, optional
+            Markdown only: the relative paths of the network diagram and the
+            computational graph (``.svg`` files written beside the Markdown, see
+            :meth:`diagram` and :meth:`graph`), linked as images.
         """
         if format not in FORMATS:
             raise ValueError(f"format must be one of {', '.join(FORMATS)}; got {format!r}")
         if isinstance(precision, bool) or not isinstance(precision, int) or precision < 0:
             raise ValueError(f"precision must be a whole number >= 0, got {precision!r}")
+        if level not in LEVELS:
+            raise ValueError(f"level must be one of {', '.join(LEVELS)}; got {level!r}")
+        for name, link in (("diagram", diagram), ("graph", graph)):
+            if link is not None and (not isinstance(link, str) or not link.endswith(".svg")):
+                raise ValueError(f"{name} must be the path of an .svg file, got {link!r}")
         if format == "text":
-            derivation = self.derivation(precision) if derive else None
+            derivation = self.derivation(precision, level) if derive else None
             return render_text(
                 self.trace,
                 self.errors,
@@ -82,27 +110,26 @@ class Explanation:
                 title=self.title,
                 derivation=derivation,
             )
+        derivation = self.derivation(precision, level)
         if format == "markdown":
-            from .markdown import render
-        elif format == "latex":
-            from .latex import render
-        else:
-            from .html import render
-        return render(self.derivation(precision), self.trace)
+            return render_markdown(derivation, self.trace, diagram=diagram, graph=graph)
+        if format == "latex":
+            return render_latex(derivation, self.trace)
+        return render_html(derivation, self.trace)
 
     def diagram(self, view: str = "both", precision: int = 4) -> str:
         """An SVG diagram of the network: ``forward``, ``backward`` or ``both`` views."""
-        from .svg import render_svg
-
         return render_svg(self.trace, view=view, precision=precision)
+
+    def graph(self, precision: int = 4) -> str:
+        """The computational graph (SVG), one node per operation; see :mod:`.graph`."""
+        return render_graph(self.trace, precision=precision)
 
     def __str__(self) -> str:
         return self.render()
 
     def _repr_html_(self) -> str:
-        from .html import render
-
-        return render(self.derivation(), self.trace, standalone=False)
+        return render_html(self.derivation(), self.trace, standalone=False)
 
     def _repr_markdown_(self) -> str:
         return self.render("markdown")
@@ -120,7 +147,6 @@ def trace_html(trace: Trace) -> str:
     """A trace as HTML: its derivation for a training step, else a table of its values."""
     if _is_step(trace):
         return Explanation(trace)._repr_html_()
-    from html import escape
 
     rows = "".join(
         f"<tr><th>{escape(name)}</th><td><pre>{escape(_fmt(value))}</pre></td></tr>"
@@ -156,6 +182,7 @@ def explain(
     freeze_biases: bool = False,
     scalars: bool | None = None,
     gradcheck: bool | None = None,
+    l2: float = 0.0,
 ) -> Explanation:
     """Trace one gradient-descent step of ``network`` on ``(x, y)`` and explain it.
 
@@ -187,6 +214,9 @@ def explain(
         Put the central-difference estimate beside each gradient; by default for
         networks of up to :data:`MAX_GRADCHECK_PARAMS` parameters (it costs two forward
         passes per parameter).
+    l2 : float
+        L2 regularization: the penalty ``l2/2 * sum_k ||Wk||^2`` joins the error and
+        ``l2 * Wk`` each weight's gradient (see :func:`chainrule.train_step`).
 
     Examples
     --------
@@ -198,6 +228,8 @@ def explain(
     """
     check_positive(steps, "steps", integer=True)
     check_positive(lr, "lr")
+    if isinstance(l2, bool) or not isinstance(l2, int | float) or not 0 <= l2 < float("inf"):
+        raise ValueError(f"l2 must be a finite number >= 0, got {l2!r}")
     if not isinstance(freeze_biases, bool):
         raise TypeError(f"freeze_biases must be True or False, got {freeze_biases!r}")
     for name, flag in (("scalars", scalars), ("gradcheck", gradcheck)):
@@ -213,9 +245,23 @@ def explain(
     if gradcheck:
         report = check_gradients(work, loss, x, y, reduction=reduction)
         checks = {name: (r.analytic, r.numeric) for name, r in report.results.items()}
+        if l2:  # the penalty's gradient l2 * Wk, exact, on both sides
+            for name, (analytic, numeric) in list(checks.items()):
+                if name.startswith("W"):
+                    extra = l2 * np.asarray(work.params[name], dtype=float)
+                    checks[name] = (np.asarray(analytic) + extra, np.asarray(numeric) + extra)
     trace = Trace()
-    errors = [train_step(work, x, y, lr=lr, loss=loss, reduction=reduction, tracer=trace)]
+    kw = {"lr": lr, "loss": loss, "reduction": reduction, "l2": l2}
+    errors = [train_step(work, x, y, tracer=trace, **kw)]
     for _ in range(steps - 1):
-        errors.append(train_step(work, x, y, lr=lr, loss=loss, reduction=reduction))
-    errors.append(work.loss(x, y, loss, reduction))
+        errors.append(train_step(work, x, y, **kw))
+    penalty = (
+        0.5
+        * l2
+        * sum(
+            float(np.sum(np.asarray(work.params[f"W{k}"], dtype=float) ** 2))
+            for k in range(1, work.n_layers + 1)
+        )
+    )
+    errors.append(float(work.loss(x, y, loss, reduction)) + penalty)
     return Explanation(trace=trace, errors=errors, title=title, checks=checks, scalars=scalars)

@@ -24,6 +24,21 @@ MAX_SCALAR_INSTANCES = 4
 """... and batches of at most this many instances (each entry sums over the instances)."""
 MAX_LISTED_INSTANCES = 8
 """Per-instance gradients are listed one by one for batches of at most this many."""
+MAX_JACOBIAN_OUTPUTS = 5
+"""The softmax Jacobian is written out with its numbers for at most this many outputs."""
+
+SOFTMAX_NOTE = (
+    "Softmax is not element-wise: every output depends on every input (through the sum "
+    "in the denominator), so its derivative is a Jacobian matrix, not one number per unit."
+)
+OLD_WEIGHTS_NOTE = (
+    "The weights here are those before this step's update: every gradient is computed "
+    "first, and only then are the parameters changed."
+)
+BIAS_SUM_NOTE = (
+    "The bias gradient of a batch is a sum over the instances (each instance adds its "
+    "delta), not one instance's delta."
+)
 
 
 @dataclass(frozen=True)
@@ -46,6 +61,12 @@ class Step:
         For a batch: each instance's share and the reduction that combines them.
     numeric : numpy.ndarray or None
         The central-difference estimate of a parameter gradient.
+    local : tuple of Expr
+        The local derivatives this step uses for the first time, with their numbers
+        (``sigmoid'(inL1[1]) = outL1[1] * (1 - outL1[1]) = ...``, ``dinL2[1]/dW2[1,1] =
+        outL1[1]``, the softmax Jacobian, a second route to the same value).
+    notes : tuple of str
+        Short notes where learners typically go wrong, shown where they apply.
     """
 
     key: str
@@ -57,6 +78,8 @@ class Step:
     scalars: tuple[Expr, ...] = ()
     per_instance: tuple[Expr, ...] = ()
     numeric: np.ndarray | None = None
+    local: tuple[Expr, ...] = ()
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -84,6 +107,7 @@ class Builder:
         self.loss = trace.info["loss"]
         self.reduction = trace.info["reduction"]
         self.scale = 1.0 / self.n if self.reduction == "mean" else 1.0
+        self.l2 = float(trace.info.get("l2", 0.0))
         self.sizes = [int(trace["x"].shape[1])] + [
             int(trace[f"b{k}"].shape[0]) for k in self.layers
         ]
@@ -158,7 +182,16 @@ class Builder:
     def scaled(self, expr: Expr) -> Expr:
         """``expr`` times the mean's 1/n, where the mean of a batch applies."""
         factor = self.reduction_factor()
-        return Op(" ", [*factor, expr]) if factor else expr
+        return Op("*", [*factor, expr]) if factor else expr
+
+    def mean_note(self) -> tuple[str, ...]:
+        """Where the mean's 1/n enters (once, at the output layer's dEdOutL)."""
+        if not self.reduction_factor():
+            return ()
+        return (
+            f"The 1/{self.n} of the mean enters here, in dEdOutL{self.L}, and is carried by "
+            "every gradient below it; the per-instance errors e themselves have no 1/n.",
+        )
 
     def update(self) -> list[Step]:
         lr, frozen = float(self.t.info["lr"]), set(self.t.info["frozen"])
