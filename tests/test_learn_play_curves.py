@@ -17,13 +17,15 @@ from chainrule.learn import TrainingCurves, plot_training_curves, training_curve
 
 
 @pytest.mark.parametrize(
-    ("reduction", "freeze_biases"), [("mean", False), ("sum", True), ("mean", True)]
+    ("reduction", "freeze_biases", "l2"),
+    [("mean", False, 0.0), ("sum", True, 0.0), ("mean", True, 0.0), ("mean", False, 0.05)],
 )
-def test_errors_are_the_explained_runs(reduction, freeze_biases):
+def test_errors_are_the_explained_runs(reduction, freeze_biases, l2):
     rng = np.random.default_rng(3)
     net = Network.from_sizes([3, 4, 2], ["tanh", "sigmoid"], random_state=3)
     x, y = rng.normal(size=(5, 3)), rng.uniform(size=(5, 2))
     kwargs = {"lr": 0.4, "reduction": reduction, "steps": 25, "freeze_biases": freeze_biases}
+    kwargs["l2"] = l2
     curves = training_curves(net, x, y, **kwargs)
     explained = explain(net, x, y, **kwargs, gradcheck=False)
     assert curves.errors.tolist() == explained.errors  # the same steps, bit for bit
@@ -33,7 +35,7 @@ def test_errors_are_the_explained_runs(reduction, freeze_biases):
         assert np.all(curves.gradient_norms["b1"] > 0)
 
 
-def torch_curves(net: Network, x, y, lr: float, steps: int, reduction: str):
+def torch_curves(net: Network, x, y, lr: float, steps: int, reduction: str, l2: float = 0.0):
     """The same plain gradient descent in PyTorch, by autograd: errors and ||dE/dWk||."""
     Ws = [torch.tensor(layer.W, requires_grad=True) for layer in net.layers]
     bs = [torch.tensor(layer.b, requires_grad=True) for layer in net.layers]
@@ -48,6 +50,7 @@ def torch_curves(net: Network, x, y, lr: float, steps: int, reduction: str):
             A = f(A @ W + b)
         e = 0.5 * ((Y - A) ** 2).sum(dim=1)
         E = e.mean() if reduction == "mean" else e.sum()
+        E = E + 0.5 * l2 * sum((W**2).sum() for W in Ws)
         errors.append(E.item())
         if step == steps:
             break
@@ -62,13 +65,13 @@ def torch_curves(net: Network, x, y, lr: float, steps: int, reduction: str):
     return np.array(errors), {k: np.array(v) for k, v in norms.items()}
 
 
-@pytest.mark.parametrize("reduction", ["mean", "sum"])
-def test_errors_and_gradient_norms_agree_with_pytorch_autograd(reduction):
+@pytest.mark.parametrize(("reduction", "l2"), [("mean", 0.0), ("sum", 0.0), ("mean", 0.1)])
+def test_errors_and_gradient_norms_agree_with_pytorch_autograd(reduction, l2):
     net = Network.from_sizes([2, 3, 3, 1], ["tanh", "sigmoid", "sigmoid"], random_state=7)
     x = np.array([[0.5, 0.1], [-0.3, 0.8], [1.0, -1.0]])
     y = np.array([[0.9], [0.1], [0.5]])
-    curves = training_curves(net, x, y, lr=0.8, steps=40, reduction=reduction)
-    errors, norms = torch_curves(net, x, y, 0.8, 40, reduction)
+    curves = training_curves(net, x, y, lr=0.8, steps=40, reduction=reduction, l2=l2)
+    errors, norms = torch_curves(net, x, y, 0.8, 40, reduction, l2)
     np.testing.assert_allclose(curves.errors, errors, rtol=1e-10)
     for name, values in norms.items():
         np.testing.assert_allclose(curves.gradient_norms[name], values, rtol=1e-10)

@@ -47,6 +47,7 @@ def write_plots(args: argparse.Namespace, example: Example) -> None:
         reduction=example.reduction if args.reduction is None else args.reduction,
         steps=args.steps,
         freeze_biases=args.freeze_biases,
+        l2=example.l2 if args.l2 is None else args.l2,
     )
     directory = Path(args.plot)
     try:

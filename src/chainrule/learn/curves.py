@@ -62,15 +62,19 @@ class TrainingCurves:
 
 
 class _GradientNormTracer:
-    """Keeps only the norm of each parameter gradient that a step records."""
+    """Keeps the norm of each parameter gradient of the step under way, by name.
 
-    def __init__(self, norms: dict[str, list[float]]) -> None:
-        self.norms = norms
+    With L2, a step records ``dEdWk`` twice (the loss's part, then with the penalty's):
+    the later record replaces the earlier, as in a :class:`~chainrule.trace.Trace`.
+    """
+
+    def __init__(self) -> None:
+        self.step: dict[str, float] = {}
 
     def record(self, name: str, value: Array) -> None:
-        if name.startswith(("dEdW", "dEdB")):
+        if name[:4] in ("dEdW", "dEdB") and name[4:].isdigit():
             key = ("W" if name[3] == "W" else "b") + name[4:]
-            self.norms.setdefault(key, []).append(float(np.linalg.norm(np.asarray(value))))
+            self.step[key] = float(np.linalg.norm(np.asarray(value)))
 
 
 def training_curves(
@@ -83,6 +87,7 @@ def training_curves(
     reduction: str = "mean",
     steps: int = 100,
     freeze_biases: bool = False,
+    l2: float = 0.0,
 ) -> TrainingCurves:
     """Train a copy of ``network`` on ``(x, y)`` for ``steps`` steps; the curves of it.
 
@@ -100,6 +105,9 @@ def training_curves(
         Training steps, >= 1.
     freeze_biases : bool
         Keep every bias fixed, as :func:`chainrule.explain` does with it.
+    l2 : float
+        L2 regularization, >= 0 (see :func:`chainrule.train_step`): the errors include
+        the penalty and the gradient norms its gradient ``l2 * Wk``.
 
     Returns
     -------
@@ -115,13 +123,25 @@ def training_curves(
     work = network.copy()
     if freeze_biases:
         work.freeze(*(f"b{k}" for k in range(1, work.n_layers + 1)))
+    tracer = _GradientNormTracer()
     norms: dict[str, list[float]] = {}
-    tracer = _GradientNormTracer(norms)
-    errors = [
-        train_step(work, x, y, lr=lr, loss=loss, reduction=reduction, tracer=tracer)
-        for _ in range(steps)
-    ]
-    errors.append(work.loss(x, y, loss, reduction))
+    errors = []
+    for _ in range(steps):
+        errors.append(
+            train_step(work, x, y, lr=lr, loss=loss, reduction=reduction, tracer=tracer, l2=l2)
+        )
+        for name, norm in tracer.step.items():
+            norms.setdefault(name, []).append(norm)
+    # The error after the last step as chainrule.explain computes it, to the last bit.
+    penalty = (
+        0.5
+        * l2
+        * sum(
+            float(np.sum(np.asarray(work.params[f"W{k}"], dtype=float) ** 2))
+            for k in range(1, work.n_layers + 1)
+        )
+    )
+    errors.append(float(work.loss(x, y, loss, reduction)) + penalty)
     order = [name for k in range(1, work.n_layers + 1) for name in (f"W{k}", f"b{k}")]
     return TrainingCurves(
         np.array(errors, dtype=np.float64), {name: np.array(norms[name]) for name in order}
