@@ -66,6 +66,7 @@ def test_state_keeps_frozen_names_alpha_and_from_logits():
         ({"reduction": "median"}, ValueError, "reduction"),
         ({"freeze_biases": "yes"}, TypeError, "freeze_biases must be True or False"),
         ({"title": 3}, TypeError, "title must be a string, got int"),
+        ({"l2": -0.1}, ValueError, "l2 must be a finite number >= 0, got -0.1"),
         ({"y": [0.9, 0.1]}, ValueError, "y"),
         ({"loss": "hinge"}, ValueError, "unknown loss 'hinge'"),
         ({"loss": type("Hinge", (CrossEntropy,), {})()}, ValueError, "got Hinge"),
@@ -142,9 +143,10 @@ def test_cli_play_takes_a_spec_and_overrides(tmp_path):
         encoding="utf-8",
     )
     out = tmp_path / "spec.html"
-    argv = ["play", "--spec", str(spec), "--output", str(out), "--lr", "0.7"]
+    argv = ["play", "--spec", str(spec), "--output", str(out), "--lr", "0.7", "--l2", "0.01"]
     assert main([*argv, "--reduction", "sum", "--freeze-biases"]) == 0
     state = state_in(out.read_text(encoding="utf-8"))
+    assert state["l2"] == 0.01
     assert state["loss"] == "cross_entropy" and state["lr"] == 0.7
     assert state["reduction"] == "sum" and state["frozen"] == ["b1"]
     assert state["layers"][0]["activation"] == "softmax" and len(state["x"]) == 2

@@ -154,6 +154,7 @@ def random_case(i: int) -> dict[str, Any]:
         "frozen": frozen,
         "new_w": float(np.round(rng.normal(), 3)),
         "new_lr": float(np.round(rng.uniform(0.05, 0.5), 3)),
+        "l2": float(rng.uniform(0.01, 0.3)) if i % 5 == 4 else 0.0,
     }
 
 
@@ -180,6 +181,7 @@ def python_trace(case: dict[str, Any], W11: float | None = None, lr: float | Non
         loss=loss_of(case),
         reduction=case["reduction"],
         tracer=trace,
+        l2=case["l2"],
     )
     return trace
 
@@ -226,6 +228,7 @@ def harness(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             lr=case["lr"],
             loss=loss_of(case),
             reduction=case["reduction"],
+            l2=case["l2"],
         )
         frames.append(
             f'<iframe srcdoc="{escape(page.html, quote=True)}" data-w="{case["new_w"]}" '
@@ -256,6 +259,7 @@ def test_the_cases_cover_every_activation_loss_reduction_and_frozen_parameters()
     for loss, logits, out in OUTPUTS:
         assert any(k[0] == loss and k[1] == logits and (out is None or k[2] == out) for k in kinds)
     assert {c["reduction"] for c in cases} == {"mean", "sum"}
+    assert 0 < sum(c["l2"] > 0 for c in cases) < N_NETWORKS
     assert any(c["frozen"] for c in cases) and any(len(c["x"]) > 1 for c in cases)
 
 
@@ -282,8 +286,9 @@ def test_edits_recompute_every_value(harness):
 def test_ten_training_steps_match_the_engine(harness):
     for i, (case, r) in enumerate(zip(harness["cases"], harness["results"], strict=True)):
         net = build(case, W11=case["new_w"])
-        errors = [net.loss(case["x"], case["y"], loss_of(case), case["reduction"])]
+        errors = []
         for _ in range(10):
+            trace = Trace()
             train_step(
                 net,
                 case["x"],
@@ -291,8 +296,11 @@ def test_ten_training_steps_match_the_engine(harness):
                 lr=case["new_lr"],
                 loss=loss_of(case),
                 reduction=case["reduction"],
+                tracer=trace,
+                l2=case["l2"],
             )
-            errors.append(net.loss(case["x"], case["y"], loss_of(case), case["reduction"]))
+            errors += [float(trace["E"])] if not errors else []
+            errors.append(float(trace["E_new"]))
         trained = r["trained"]
         assert trained["steps"] == 10
         assert_same(trained["history"], errors, f"network {i}: the loss curve", normwise=True)

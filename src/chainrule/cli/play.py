@@ -34,6 +34,7 @@ def add_parser(
     sub.add_argument("--reduction", choices=("mean", "sum"), help="override the batch reduction")
     sub.add_argument("--lr", type=positive_float, help="override the learning rate")
     sub.add_argument("--freeze-biases", action="store_true", help="keep every bias fixed")
+    sub.add_argument("--l2", type=float, help="override the spec's L2 regularization (>= 0)")
     sub.set_defaults(handler=run)
 
 
@@ -51,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
         reduction=example.reduction if args.reduction is None else args.reduction,
         title=example.title,
         freeze_biases=args.freeze_biases,
+        l2=example.l2 if args.l2 is None else args.l2,
     )
     try:
         atomic_write(args.output, page.html.encode("utf-8"))

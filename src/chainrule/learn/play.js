@@ -256,10 +256,25 @@
     return reduction === "mean" ? total(e) / e.length : total(e);
   }
 
+  // The L2 penalty l2/2 * sum_k ||Wk||^2 (weights only).
+  function penalty(layers, l2) {
+    var sum = 0;
+    layers.forEach(function (layer) {
+      var acc = 0;
+      layer.W.forEach(function (row) { row.forEach(function (w) { acc += w * w; }); });
+      sum += acc;
+    });
+    return 0.5 * l2 * sum;
+  }
+
   function trainStep(state) {
     var L = state.layers.length, X = state.x, y = state.y, n = X.length;
     var loss = lossOf(state), values = {}, order = [];
-    function rec(name, v) { values[name] = v; order.push(name); }
+    // A second record of a name replaces its value in place, as in chainrule's Trace.
+    function rec(name, v) {
+      if (!Object.prototype.hasOwnProperty.call(values, name)) order.push(name);
+      values[name] = v;
+    }
     rec("x", X);
     rec("y", y);
     state.layers.forEach(function (layer, i) {
@@ -294,6 +309,20 @@
       dA = k > 1 ? matmul(dZ, transpose(layer.W)) : null;
       dZ = null;
     }
+    var l2 = state.l2 || 0;
+    if (l2) {
+      var total = E + penalty(state.layers, l2);
+      rec("E_data", E);
+      rec("penalty", total - E);
+      rec("E", total);
+      for (k = 1; k <= L; k++) {
+        rec("dEdW" + k + "_data", grads["W" + k]);
+        grads["W" + k] = map2(grads["W" + k], state.layers[k - 1].W, function (g, w) {
+          return g + l2 * w;
+        });
+        rec("dEdW" + k, grads["W" + k]);
+      }
+    }
     var frozen = state.frozen, lr = state.lr;
     var layers = state.layers.map(function (layer, i) {
       var k = i + 1, W = layer.W, b = layer.b;
@@ -310,7 +339,8 @@
     var after = Object.assign({}, state, { layers: layers });
     var eNew = instanceErrors(after, loss, y, forward(after, X));
     rec("e_new", eNew);
-    rec("E_new", batchError(eNew, state.reduction));
+    var ENew = batchError(eNew, state.reduction);
+    rec("E_new", l2 ? ENew + penalty(layers, l2) : ENew);
     return { values: values, order: order, after: after };
   }
 
@@ -362,6 +392,11 @@
             " = dEdOutL" + k + " ⊙ f′(inL" + k + "),  " + act.dformula,
             uses: ["dEdOutL" + k, "inL" + k], col: k };
         case "dEdW":
+          if (state.l2) {
+            return { label: "dE/dW" + k + " with the L2 penalty's part", formula: "dEdW" + k +
+              " = dEdW" + k + "_data + l2 · W" + k + ",  l2 = " + state.l2,
+              uses: ["dEdW" + k + "_data", "W" + k], edges: k };
+          }
           return { label: "dE/dW" + k, formula: "dEdW" + k + " = " + below(k) + "ᵀ · dEdInL" + k +
             (n > 1 ? "   (a sum over the " + n + " instances)" : ""),
             uses: [below(k), "dEdInL" + k], edges: k };
@@ -383,6 +418,21 @@
         ",  lr = " + state.lr, uses: [p, g], col: m[1] === "b" ? k : null,
         edges: m[1] === "W" ? k : null };
     }
+    var l2 = state.l2 || 0, weights = state.layers.map(function (_, i) { return "W" + (i + 1); });
+    m = /^dEdW(\d+)_data$/.exec(name);
+    if (m) {
+      k = Number(m[1]);
+      return { label: "dE/dW" + k + " of the loss alone", formula: name + " = " + below(k) +
+        "ᵀ · dEdInL" + k, uses: [below(k), "dEdInL" + k], edges: k };
+    }
+    if (name === "E_data") {
+      return { label: "Batch error of the loss alone", formula: "E_data = " +
+        (state.reduction === "mean" ? "(1/n) Σₛ eₛ,  n = " + n : "Σₛ eₛ"), uses: ["e"], loss: true };
+    }
+    if (name === "penalty") {
+      return { label: "L2 penalty", formula: "penalty = l2/2 · Σₖ ‖Wk‖²,  l2 = " + l2,
+        uses: weights, loss: true };
+    }
     var fusedTop = fusedFor(state, loss);
     var yhat = fusedTop ? "inL" + L : "outL" + L;
     if (name === "e" || name === "e_new") {
@@ -392,6 +442,12 @@
         uses: name === "e" ? ["y", yhat] : ["y"], col: L, loss: true };
     }
     var e = name === "E" ? "e" : "e_new";
+    if (l2) {
+      return { label: name === "E" ? "Batch error with the L2 penalty" : "Batch error after " +
+        "the update, with the penalty", formula: name === "E" ? "E = E_data + penalty" :
+        "E_new = " + (state.reduction === "mean" ? "(1/n) Σₛ e_newₛ" : "Σₛ e_newₛ") +
+        " + l2/2 · Σₖ ‖Wk_new‖²", uses: name === "E" ? ["e"] : ["e_new"], loss: true };
+    }
     return { label: name === "E" ? "Batch error" : "Batch error after the update",
       formula: name + (state.reduction === "mean" ? " = (1/n) Σₛ " + e + "ₛ,  n = " + n
         : " = Σₛ " + e + "ₛ"), uses: [e], loss: true };

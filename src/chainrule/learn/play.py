@@ -68,6 +68,7 @@ def play_state(
     reduction: str = "mean",
     title: str = "",
     freeze_biases: bool = False,
+    l2: float = 0.0,
 ) -> dict[str, Any]:
     """The JSON-ready description of a network and a batch that the page starts from.
 
@@ -86,6 +87,8 @@ def play_state(
     title : str
     freeze_biases : bool
         Keep every bias fixed (besides the network's own frozen parameters).
+    l2 : float
+        L2 regularization, >= 0, as :func:`chainrule.train_step` takes it.
 
     Returns
     -------
@@ -93,7 +96,7 @@ def play_state(
         ``title``, ``layers`` (each ``W`` (n_in, n_out) and ``b`` (n_out,) as lists,
         ``activation`` and, for leaky_relu, ``alpha``), ``x`` (n_samples, n_features),
         ``y`` (n_samples, n_out), ``lr``, ``loss``, ``from_logits``, ``reduction``,
-        ``frozen``.
+        ``frozen``, ``l2``.
     """
     if not isinstance(network, Network):
         raise TypeError(f"network must be a Network, got {type(network).__name__}")
@@ -101,6 +104,8 @@ def play_state(
     check_reduction(reduction)
     if not isinstance(freeze_biases, bool):
         raise TypeError(f"freeze_biases must be True or False, got {freeze_biases!r}")
+    if isinstance(l2, bool) or not isinstance(l2, int | float) or not 0 <= l2 < float("inf"):
+        raise ValueError(f"l2 must be a finite number >= 0, got {l2!r}")
     if not isinstance(title, str):
         raise TypeError(f"title must be a string, got {type(title).__name__}")
     loss = get_loss(loss)
@@ -152,6 +157,7 @@ def play_state(
         "from_logits": bool(getattr(loss, "from_logits", False)),
         "reduction": reduction,
         "frozen": sorted(frozen, key=lambda name: (int(name[1:]), name[0])),
+        "l2": float(l2),
     }
 
 
@@ -248,6 +254,7 @@ def play(
     reduction: str = "mean",
     title: str = "",
     freeze_biases: bool = False,
+    l2: float = 0.0,
 ) -> Play:
     """The interactive page for ``network`` on ``(x, y)``; in Jupyter it shows itself.
 
@@ -266,5 +273,6 @@ def play(
             reduction=reduction,
             title=title,
             freeze_biases=freeze_biases,
+            l2=l2,
         )
     )
