@@ -13,6 +13,7 @@ DEPRECATED_ALIASES = {
     "plot": "evaluation.plots",
     "spec": "datasets.spec",
     "torch_interop": "interop.torch",
+    "workspace": "training.update",
 }
 
 collect_ignore = [f"src/chainrule/{name}.py" for name in DEPRECATED_ALIASES]

@@ -12,7 +12,7 @@ ReLU, softmax cross-entropy, batches of 128, one shuffled epoch of plain SGD at 
 1. ``floor``: the 8 matrix products of each batch alone, on contiguous slices;
 2. ``gather``: only the shuffled copy of each batch into the workspace's buffers;
 3. ``check input``: only the one-time check of ``X`` and ``y`` (finite, shapes);
-4. ``gather + forward + backward``: a :class:`~chainrule.workspace.Workspace`'s loss and
+4. ``gather + forward + backward``: a :class:`~chainrule.training.update.Workspace`'s loss and
    steps ``lr * g``, no update;
 5. ``... + update``: the same plus ``p -= lr * g`` for every parameter;
 6. ``fit``: :func:`chainrule.training.fit` itself (adds the input check, the
@@ -32,7 +32,7 @@ import time
 from collections.abc import Callable
 
 from chainrule.bench import others, workload
-from chainrule.workspace import Workspace
+from chainrule.training.update import Workspace
 
 
 def _stages(w: workload.Workload) -> dict[str, Callable[[], float]]:

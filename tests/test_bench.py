@@ -38,6 +38,7 @@ def test_bench_quick_writes_every_measurement(tmp_path, capsys):
     assert ratios["chainrule lean step (Workspace) / notebook NumPy step"] > 0
     assert "seed step / notebook step" in printed
     assert "engine / matmul floor" in printed and "memory sgd / budget" in printed
+    assert "engine / NumPy loop" in printed and "bound: floor / NumPy loop" in printed
     assert "bound: floor / scikit-learn float32" in printed
     assert "CPU time stolen by the host during the rounds" in printed
     assert "steal" in results

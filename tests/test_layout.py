@@ -19,6 +19,7 @@ OLD_TO_NEW = {
     "plot": ("evaluation.plots", "plot_history"),
     "spec": ("datasets.spec", "load_spec"),
     "torch_interop": ("interop.torch", "to_torch"),
+    "workspace": ("training.update", "Workspace"),
 }
 
 

@@ -8,6 +8,7 @@ unconverted so that the engine can run on them.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -96,3 +97,93 @@ def check_positive(value: object, name: str, *, integer: bool = False) -> Any:
 def shape_of(array: Array) -> tuple[int, ...]:
     """The shape of any array as a tuple of ints."""
     return tuple(int(n) for n in array.shape)
+
+
+# -- a network's input: X, y, parameters by name (Network.check_X and friends) ---------------
+# NumPy input is converted to the network's dtype; arrays of other array libraries pass
+# through unconverted, so that the engine can run on them.
+
+
+def as_input(X: Any, dtype: Any) -> Array:
+    """``X`` as an array (of ``dtype`` for NumPy), so that its shape can be read safely."""
+    return as_float_array(X, "X", dtype=None if is_foreign_array(X) else dtype)
+
+
+def check_X(X: Any, dtype: Any, W1_shape: tuple[int, ...]) -> Array:
+    """``X`` as a 2-D ``(n_samples, n_features)`` array of ``dtype``, finite.
+
+    ``W1_shape`` is layer 1's weight shape ``(n_features, n_out)``; a 1-D ``X`` is one
+    instance.
+    """
+    X = as_input(X, dtype)
+    shape = shape_of(X)
+    if len(shape) == 1:
+        X = X[None, :]
+    elif len(shape) != 2:
+        raise ValueError(
+            f"X must be 1-D (one instance) or 2-D (n_samples, n_features), got shape {shape}"
+        )
+    if X.shape[0] == 0:
+        raise ValueError("X is empty: it has 0 instances")
+    if X.shape[1] != W1_shape[0]:
+        raise ValueError(
+            f"X has {X.shape[1]} features per instance, but layer 1 (W1, shape "
+            f"{tuple(W1_shape)}) expects {W1_shape[0]}"
+        )
+    check_finite(X, "X")
+    return X
+
+
+def check_y(
+    y: Any, n_samples: int, dtype: Any, n_layers: int, n_out: int, single: bool = False
+) -> Array:
+    """``y`` as a 2-D ``(n_samples, n_out)`` array of ``dtype``, finite.
+
+    ``n_out`` is the output layer's size (layer ``n_layers``). Also accepted:
+    ``(n_samples,)`` when ``n_out == 1``; for one instance (``single``), ``(n_out,)`` or a
+    scalar when ``n_out == 1``.
+    """
+    y = as_float_array(y, "y", dtype=None if is_foreign_array(y) else dtype)
+    expected = (n_samples, n_out)
+    shape = shape_of(y)
+    if len(shape) == 0 and n_samples == 1 and n_out == 1:
+        y = y.reshape(1, 1) if isinstance(y, np.ndarray) else y[None, None]
+    elif len(shape) == 1 and single and shape == (n_out,):
+        y = y[None, :]
+    elif len(shape) == 1 and n_out == 1 and shape == (n_samples,):
+        y = y[:, None]
+    elif shape != expected:
+        raise ValueError(
+            f"y must have shape {expected} (n_samples, n_out) to match X and the "
+            f"output layer (b{n_layers} has {n_out} outputs), got shape {shape}"
+        )
+    check_finite(y, "y")
+    return y
+
+
+def check_params(params: Any, current: Mapping[str, Array], dtype: Any) -> dict[str, Array]:
+    """New values for the parameters ``current`` (names, shapes, finite), copied, as ``dtype``."""
+    if not isinstance(params, Mapping):
+        raise TypeError(f"params must be a mapping of names to arrays, got {params!r:.40}")
+    unknown = sorted(set(params) - set(current))
+    if unknown:
+        raise ValueError(f"unknown parameter names {unknown}; known: {list(current)}")
+    new = {}
+    for name, value in params.items():
+        array = as_float_array(value, name, dtype=dtype)
+        if shape_of(array) != shape_of(current[name]):
+            raise ValueError(
+                f"{name} must have shape {shape_of(current[name])}, got {shape_of(array)}"
+            )
+        check_finite(array, name)
+        new[name] = array.copy() if isinstance(array, np.ndarray) else array
+    return new
+
+
+def check_param_names(names: Iterable[str], known: Iterable[str], action: str) -> set[str]:
+    """``names`` as a set, if each is among ``known``; ``action`` is for the error message."""
+    names, known = set(names), list(known)
+    unknown = sorted(names - set(known))
+    if unknown:
+        raise ValueError(f"cannot {action} unknown parameters {unknown}; known: {known}")
+    return names

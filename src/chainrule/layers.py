@@ -4,6 +4,12 @@ A layer is the affine map *and* its activation, like the seed's "layer 1". Its f
 step returns the output and a small frozen cache; its backward step takes that cache
 back, so nothing piles up on the layer between calls.
 
+Every step takes an optional ``out``, the layer's :class:`LayerBuffers` (made by
+:class:`chainrule.buffers.Buffers`): the same arithmetic is then written into those
+arrays (``np.dot(..., out=)`` is the same BLAS product as ``@``, bit for bit) and the
+activation runs its in-place kernel (:mod:`chainrule.kernels`) where it has one. Without
+``out`` (the readable path, for any array-API array) every result is a new array.
+
 Examples
 --------
 >>> import numpy as np
@@ -16,25 +22,51 @@ array([[1.099, 1.13 ]])
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import warnings
+from typing import NamedTuple
 
 import numpy as np
 from array_api_compat import array_namespace, device
 
 from .activations import Activation, get_activation
 from .checks import Array, as_float_array, is_foreign_array, shape_of
+from .kernels import Kernel
 
 
-@dataclass(frozen=True)
-class DenseCache:
-    """What a dense layer's backward step needs from its forward step."""
+class DenseCache(NamedTuple):
+    """What a dense layer's backward step needs from its forward step (immutable)."""
 
     A_prev: Array  # (n_samples, n_in): the layer's input, the seed's outL(k-1) or x
-    Z: Array  # (n_samples, n_out): the seed's inLk
+    # (n_samples, n_out): the seed's inLk; None where a kernel overwrote it with A in place
+    # (its backprop reads A only)
+    Z: Array | None
     A: Array  # (n_samples, n_out): the seed's outLk, f(Z) before any dropout
     # (n_samples, n_out): the inverted-dropout mask, 0 or 1 / (1 - rate); None when the
     # layer ran without dropout. The layer's output is A * mask.
     mask: Array | None = None
+
+
+class LayerBuffers(NamedTuple):
+    """One layer's preallocated arrays for a batch of ``m`` rows (see :mod:`chainrule.buffers`).
+
+    ``Z`` receives ``inLk``; ``A`` receives ``outLk`` and is ``Z`` itself where the
+    activation's kernel works in place; ``delta`` receives ``dEdOutLk`` from the layer
+    above, overwritten in place by ``dEdInLk``; ``dW`` and ``db`` receive the gradients;
+    ``mask`` (bool), ``tmp`` and ``cols`` are the kernel's scratch; ``e`` receives the
+    instances' errors (output layer); ``kernel`` is None where the activation has none
+    (its own ``value`` and ``backprop`` then run).
+    """
+
+    Z: np.ndarray  # (m, n_out)
+    A: np.ndarray  # (m, n_out)
+    delta: np.ndarray  # (m, n_out)
+    mask: np.ndarray  # (m, n_out), bool
+    tmp: np.ndarray  # (m, n_out)
+    cols: np.ndarray  # (m, 3)
+    e: np.ndarray  # (m,)
+    dW: np.ndarray  # (n_in, n_out)
+    db: np.ndarray  # (n_out,)
+    kernel: Kernel | None
 
 
 class Dense:
@@ -84,7 +116,12 @@ class Dense:
         return int(self.W.shape[1])
 
     def forward(
-        self, A_prev: Array, *, training: bool = False, rng: np.random.Generator | None = None
+        self,
+        A_prev: Array,
+        *,
+        training: bool = False,
+        rng: np.random.Generator | None = None,
+        out: LayerBuffers | None = None,
     ) -> tuple[Array, DenseCache]:
         """``Z = A_prev @ W + b``, ``A = f(Z)`` (times the dropout mask in training).
 
@@ -95,14 +132,25 @@ class Dense:
             Apply dropout (if the layer has a rate > 0). Off by default: inference.
         rng : numpy.random.Generator, optional
             Draws the dropout mask; required when dropout applies.
+        out : LayerBuffers, optional
+            Write ``Z`` and ``A`` into these NumPy buffers (``n_samples`` rows).
 
         Returns
         -------
         A : array, shape (n_samples, n_out)
         cache : DenseCache
         """
-        Z = A_prev @ self.W + self.b
-        A = self.activation.value(Z)
+        Z = affine(A_prev, self.W, self.b, None if out is None else out.Z)
+        if out is None:
+            A = self.activation.value(Z)
+        elif out.kernel is not None:
+            out.kernel.forward(Z, out.A, out.mask, out.tmp, out.cols)
+            A = out.A
+        else:
+            A = out.A
+            A[...] = self.activation.value(Z)
+        if out is not None and out.A is out.Z:
+            Z = None  # overwritten by A in place
         if not (training and self.dropout):
             return A, DenseCache(A_prev, Z, A)
         if rng is None:
@@ -113,14 +161,18 @@ class Dense:
             mask = dropout_mask(A.shape, A.dtype, self.dropout, rng)
         return A * mask, DenseCache(A_prev, Z, A, mask)
 
-    def backward(self, dA: Array, cache: DenseCache) -> tuple[Array, dict[str, Array], Array]:
+    def backward(
+        self, dA: Array, cache: DenseCache, out: LayerBuffers | None = None
+    ) -> tuple[Array, dict[str, Array], Array]:
         """Back-propagate dE/dA through the activation and the affine map.
 
         Parameters
         ----------
         dA : array, shape (n_samples, n_out)
-            dE/dA, the seed's ``dEdOutLk``.
+            dE/dA, the seed's ``dEdOutLk`` (overwritten by ``dZ`` when ``out`` is given).
         cache : DenseCache
+        out : LayerBuffers, optional
+            This layer's buffers, from the forward pass that made ``cache``.
 
         Returns
         -------
@@ -131,30 +183,84 @@ class Dense:
         dZ : array, shape (n_samples, n_out)
             dE/dZ = dA * f'(Z), the seed's ``dEdInLk``.
         """
+        dZ = self.backward_activation(dA, cache, out)
+        dA_prev, dW, db = self.backward_affine(dZ, cache, out=out)
+        return dA_prev, {"W": dW, "b": db}, dZ
+
+    def backward_activation(
+        self, dA: Array, cache: DenseCache, out: LayerBuffers | None = None
+    ) -> Array:
+        """``dZ = dA * f'(Z)``: the seed's ``dEdInLk = dEdOutLk * dOutLkdInLk``.
+
+        With dropout, ``dA`` is dE/d(output) and dE/dA of ``f(Z)`` is ``dA * mask``. With
+        ``out`` and a kernel, ``dA`` (then ``out.delta``) is overwritten by ``dZ``.
+        """
         if cache.mask is not None:
             dA = dA * cache.mask
-        dZ = self.activation.backprop(dA, cache.Z, cache.A)
-        dA_prev, grads = self.backward_from_dZ(dZ, cache)
-        return dA_prev, grads, dZ
+        if out is not None and out.kernel is not None:
+            out.kernel.backprop(dA, cache.A, out.mask, out.tmp, out.cols)
+            return dA
+        return self.activation.backprop(dA, cache.Z, cache.A)
+
+    def backward_affine(
+        self,
+        dZ: Array,
+        cache: DenseCache,
+        *,
+        need_dA_prev: bool = True,
+        out: LayerBuffers | None = None,
+        out_below: LayerBuffers | None = None,
+    ) -> tuple[Array | None, Array, Array]:
+        """The affine part of the backward step, given dE/dZ (the seed's ``dEdInLk``).
+
+        Returns ``dA_prev = dZ @ W.T`` (None when ``need_dA_prev`` is false: layer 1 needs
+        no gradient for the input), ``dW = A_prev.T @ dZ`` and ``db``, the sum of ``dZ``
+        over instances. With ``out``, ``dW`` and ``db`` are written into ``out.dW`` and
+        ``out.db``; with ``out_below`` (the layer below's buffers), ``dA_prev`` into its
+        ``delta``.
+        """
+        if out is None:
+            dW = cache.A_prev.T @ dZ
+            db = array_namespace(dZ).sum(dZ, axis=0)
+        else:
+            dW = np.dot(cache.A_prev.T, dZ, out=out.dW)
+            db = np.add.reduce(dZ, axis=0, out=out.db)
+        if not need_dA_prev:
+            return None, dW, db
+        if out_below is None:
+            return dZ @ self.W.T, dW, db
+        return np.dot(dZ, self.W.T, out=out_below.delta), dW, db
 
     def backward_from_dZ(
         self, dZ: Array, cache: DenseCache, need_dA_prev: bool = True
     ) -> tuple[Array | None, dict[str, Array]]:
-        """The affine part of the backward step, given dE/dZ.
-
-        ``dW = A_prev.T @ dZ``, ``db = sum of dZ over instances``, ``dA_prev = dZ @ W.T``
-        (skipped, and returned as None, when ``need_dA_prev`` is false: layer 1 needs no
-        gradient for the input).
-        """
-        xp = array_namespace(dZ)
-        grads = {"W": cache.A_prev.T @ dZ, "b": xp.sum(dZ, axis=0)}
-        return (dZ @ self.W.T if need_dA_prev else None), grads
+        """Deprecated: :meth:`backward_affine`, with the gradients as ``{"W": dW, "b": db}``."""
+        warnings.warn(
+            "Dense.backward_from_dZ is Dense.backward_affine now; this alias goes in the "
+            "next release",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        dA_prev, dW, db = self.backward_affine(dZ, cache, need_dA_prev=need_dA_prev)
+        return dA_prev, {"W": dW, "b": db}
 
     def __repr__(self) -> str:
         dropout = f", dropout={self.dropout}" if self.dropout else ""
         return (
             f"Dense(n_in={self.n_in}, n_out={self.n_out}, activation={self.activation!r}{dropout})"
         )
+
+
+def affine(A_prev: Array, W: Array, b: Array, out: np.ndarray | None = None) -> Array:
+    """``Z = A_prev @ W + b``, the seed's ``inLk``; into ``out`` (NumPy) when given.
+
+    ``np.dot(A_prev, W, out=out)`` runs the same BLAS product as ``@``, bit for bit, with
+    less overhead per call than ``np.matmul``.
+    """
+    if out is None:
+        return A_prev @ W + b
+    np.dot(A_prev, W, out=out)
+    return np.add(out, b, out)
 
 
 def check_dropout(rate: object, name: str = "dropout") -> float:

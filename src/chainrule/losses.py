@@ -25,36 +25,47 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+import numpy as np
 from array_api_compat import array_namespace
 
 from .activations import Activation, Sigmoid, Softmax
 from .checks import Array, check_reduction, shape_of
 
 
-def reduction_scale(reduction: str, n_samples: int) -> float:
-    """The factor that turns per-instance gradients into the reduced loss's gradient."""
-    return 1.0 / n_samples if check_reduction(reduction) == "mean" else 1.0
+def reduction_scale(reduction: str, n_samples: int, scale: float = 1.0) -> float:
+    """The factor that turns per-instance gradients into the reduced loss's gradient.
+
+    ``scale`` multiplies it (the gradients of ``scale * E``); plain SGD passes its
+    learning rate, so that every gradient below comes out as the update ``lr * g``.
+    """
+    return scale / n_samples if check_reduction(reduction) == "mean" else scale
 
 
 def reduce(e: Array, reduction: str) -> Array:
     """Reduce per-instance errors ``e`` (shape ``(n_samples,)``) to the batch loss."""
-    xp = array_namespace(e)
-    total = xp.sum(e)
+    if isinstance(e, np.ndarray):  # NumPy's own sum, without the namespace's dispatch
+        total = np.add.reduce(e, axis=None)
+    else:
+        total = array_namespace(e).sum(e)
     return total / e.shape[0] if check_reduction(reduction) == "mean" else total
 
 
-def batch_error(e: Array, reduction: str, sample_weight: Array | None = None) -> tuple[Array, Any]:
+def batch_error(
+    e: Array, reduction: str, sample_weight: Array | None = None, scale: float = 1.0
+) -> tuple[Array, Any]:
     """The batch loss ``E`` of per-instance errors ``e`` and ``dE/de``.
 
     Without weights, ``dE/de_i`` is the same for every instance (a float: ``1/n`` for
     "mean", 1 for "sum"). With non-negative weights ``w``, ``E = sum(w * e) / sum(w)``
     ("mean") or ``sum(w * e)`` ("sum"), and ``dE/de`` is a column ``(n_samples, 1)``.
+    ``scale`` multiplies ``dE/de``, not ``E`` (see :func:`reduction_scale`).
     """
     if sample_weight is None:
-        return reduce(e, reduction), reduction_scale(reduction, int(e.shape[0]))
+        return reduce(e, reduction), reduction_scale(reduction, int(e.shape[0]), scale)
     xp = array_namespace(e)
     total = xp.sum(sample_weight) if check_reduction(reduction) == "mean" else 1.0
-    return xp.sum(sample_weight * e) / total, (sample_weight / total)[:, None]
+    dE_de = (sample_weight / total)[:, None]
+    return xp.sum(sample_weight * e) / total, dE_de if scale == 1.0 else dE_de * scale
 
 
 class Loss:
@@ -88,6 +99,33 @@ class Loss:
         """dE/dyhat of the batch loss, shape ``(n_samples, n_out)``."""
         _check_pair(y, yhat)
         return self.instance_gradient(y, yhat) * reduction_scale(reduction, yhat.shape[0])
+
+    def output_delta(
+        self, y: Array, Z: Array, A: Array, activation: Activation, dE_de: Any
+    ) -> Array:
+        """The output layer's ``dE/dZ``, the seed's ``dEdInL{L}``, for the batch loss.
+
+        Parameters
+        ----------
+        y : array, shape (n_samples, n_out)
+        Z, A : array, shape (n_samples, n_out)
+            The output layer's ``inL{L}`` and ``outL{L}``, from the forward pass.
+        activation : Activation
+            The output layer's.
+        dE_de : float or array, shape (n_samples, 1)
+            From :func:`batch_error`.
+
+        Returns
+        -------
+        dZ : array, shape (n_samples, n_out)
+            For a cross-entropy after its matching activation, the fused
+            ``(A * sum(y) - y) * dE_de`` (softmax) or ``(A - y) * dE_de`` (sigmoid), which
+            never overflows; otherwise the activation's backprop of ``dE/dA``.
+        """
+        if self.fused(activation):
+            return self.instance_gradient_from_logits(y, Z, A) * dE_de
+        dA = self.instance_gradient(y, A) * dE_de  # dEdOutL{L}
+        return activation.backprop(dA, Z, A)
 
     # The fused (from-logits) path. Only the cross-entropies define it.
     def fused(self, activation: Activation) -> bool:

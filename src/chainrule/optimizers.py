@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from array_api_compat import array_namespace
 
 from .checks import Array, check_positive
 
@@ -87,7 +88,7 @@ class Optimizer:
         # One reusable work array per parameter, so an update allocates nothing.
         scratch = state.get("_scratch")
         if scratch is None or scratch.keys() != params.keys():
-            scratch = {name: np.empty_like(p) for name, p in params.items()}
+            scratch = {name: array_namespace(p).empty_like(p) for name, p in params.items()}
             state["_scratch"] = scratch
         return scratch
 
@@ -125,9 +126,9 @@ class SGD(Optimizer):
     def update(self, params: Params, grads: Params, state: State) -> tuple[Params, State]:
         _check_grads(params, grads)
         lr = state["lr"]
-        scratch = self._scratch(state, params)
-        for name, p in params.items():
-            g, step = grads[name], scratch[name]
+        steps = self._scratch(state, params)
+        for name in params:
+            g, step = grads[name], steps[name]
             if self.momentum:
                 v = state["velocity"][name]
                 v *= self.momentum
@@ -138,9 +139,22 @@ class SGD(Optimizer):
                     step *= lr
                 else:
                     np.multiply(v, lr, out=step)
-            else:
+            elif isinstance(step, np.ndarray):
                 np.multiply(g, lr, out=step)  # one pass: the copy and the scaling at once
-            p -= step
+            else:  # an array of another library (train_step runs on any): no out=
+                steps[name] = g * lr
+        return self.descend(params, steps, state)
+
+    def descend(self, params: Params, steps: Params, state: State) -> tuple[Params, State]:
+        """``p <- p - step`` for every parameter in ``params``: the update itself.
+
+        :meth:`update` computes the steps from the gradients. Plain SGD may get them
+        straight from the backward pass instead (the gradients of ``lr * E``, see
+        :meth:`Network.backward <chainrule.network.Network.backward>`'s ``scale``) and
+        call this alone.
+        """
+        for name, p in params.items():
+            p -= steps[name]
         state["t"] += 1
         return params, state
 

@@ -11,6 +11,7 @@ changes the forward pass; these two only change the loss and the gradients.
 Examples
 --------
 >>> import numpy as np
+from array_api_compat import array_namespace
 >>> from chainrule.regularization import clip_by_global_norm
 >>> grads = {"W1": np.array([[3.0]]), "b1": np.array([4.0])}
 >>> float(clip_by_global_norm(grads, 1.0))
@@ -24,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import numpy as np
+from array_api_compat import array_namespace
 
 from .checks import Array
 
@@ -33,8 +35,16 @@ Params = dict[str, Array]
 def l2_penalty(params: Params, l2: float, names: Iterable[str] | None = None) -> float:
     """``l2 / 2 * sum of ||Wk||^2`` over the weight matrices among ``names`` (default: all)."""
     names = params if names is None else names
-    total = sum(float(np.vdot(params[n], params[n])) for n in names if n.startswith("W"))
+    total = sum(_squared_norm(params[n]) for n in names if n.startswith("W"))
     return 0.5 * l2 * total
+
+
+def _squared_norm(W: Array) -> float:
+    """``sum(W**2)``: one BLAS call for NumPy, the array's own namespace otherwise."""
+    if isinstance(W, np.ndarray):
+        return float(np.vdot(W, W))
+    xp = array_namespace(W)
+    return float(xp.sum(W * W))
 
 
 def add_l2_gradient(grads: Params, params: Params, l2: float) -> None:

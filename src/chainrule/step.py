@@ -1,7 +1,8 @@
 """One training step: forward, loss, backward, update (plain gradient descent).
 
 This is the seed notebook's cell 13 for any network: ``Wk <- Wk - lr * dEdWk`` and
-``bk <- bk - lr * dEdBk`` for every parameter that is not frozen. Parameter shapes
+``bk <- bk - lr * dEdBk`` for every parameter that is not frozen (the update of
+:class:`~chainrule.optimizers.SGD`, as in ``fit``). Parameter shapes
 never change (in the seed, ``b1`` drifts from shape (2,) to (1, 2)).
 
 Examples
@@ -23,6 +24,8 @@ from typing import Any
 from .checks import check_positive, check_reduction
 from .losses import Loss, get_loss, reduce
 from .network import Network
+from .optimizers import SGD
+from .regularization import add_l2_gradient, l2_penalty
 from .trace import Trace, Tracer
 
 
@@ -96,20 +99,23 @@ def train_step(
     E, grads = network.backward(y, caches, loss, reduction, tracer)
     params = network.params
     if l2:
-        total = E + _penalty(network, l2)
+        total = E + l2_penalty(params, l2)
         if tracer is not None:
             tracer.record("E_data", E)
             tracer.record("penalty", total - E)
             tracer.record("E", total)
         E = total
-        for k in range(1, network.n_layers + 1):
-            if tracer is not None:
-                tracer.record(f"dEdW{k}_data", grads[f"W{k}"])
-            grads[f"W{k}"] = grads[f"W{k}"] + l2 * params[f"W{k}"]
-            if tracer is not None:
-                tracer.record(f"dEdW{k}", grads[f"W{k}"])
-    for name in network.trainable:
-        params[name] -= lr * grads[name]
+        weights = {name: grads[name] for name in grads if name.startswith("W")}
+        if tracer is not None:
+            for name, g in weights.items():
+                tracer.record(f"dEd{name}_data", g)
+        add_l2_gradient(weights, params, l2)
+        if tracer is not None:
+            for name, g in weights.items():
+                tracer.record(f"dEd{name}", g)
+    trainable = {name: params[name] for name in network.trainable}
+    sgd = SGD(lr=lr)
+    sgd.update(trainable, grads, sgd.init(trainable))
     if tracer is not None:
         for name, value in params.items():
             tracer.record(f"{name}_new", value)
@@ -117,15 +123,5 @@ def train_step(
         e_new = network.instance_errors(y, caches, loss)
         tracer.record("e_new", e_new)
         E_new = reduce(e_new, reduction)
-        tracer.record("E_new", E_new + _penalty(network, l2) if l2 else E_new)
+        tracer.record("E_new", E_new + l2_penalty(params, l2) if l2 else E_new)
     return float(E)
-
-
-def _penalty(network: Network, l2: float) -> float:
-    """``l2/2 * sum_k ||Wk||^2`` over the weights (biases excluded)."""
-    if not l2:
-        return 0.0
-    params = network.params
-    return (
-        0.5 * l2 * sum(float((params[f"W{k}"] ** 2).sum()) for k in range(1, network.n_layers + 1))
-    )

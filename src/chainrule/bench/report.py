@@ -15,12 +15,13 @@ import numpy as np
 from ..datasets.catalog import seed_example
 from ..losses import get_loss
 from ..optimizers import SGD, Adam
-from ..workspace import Workspace
+from ..training.update import Workspace
 from . import seed_step, workload
 
 # (name, limit, how the value is computed from the results)
 TARGETS = [
     ("engine / matmul floor", 1.5, "chainrule engine (fit)", "matmul floor (8 products)"),
+    ("engine / NumPy loop", 1.0, "chainrule engine (fit)", "NumPy loop (hand-written)"),
     ("engine / PyTorch", 0.8, "chainrule engine (fit)", "PyTorch CPU"),
     ("engine / scikit-learn float32", 0.5, "chainrule engine (fit)", "scikit-learn MLPClassifier"),
     ("MLPClassifier / engine", 1.1, "chainrule MLPClassifier", "chainrule engine (fit)"),

@@ -1,7 +1,7 @@
 """The seed's 2-2-1 sigmoid network trained one instance at a time: time per full step.
 
 Compared: the notebook's hand-written NumPy step (its cell 13: forward, error, backward,
-update), chainrule's lean step (a :class:`~chainrule.workspace.Workspace`, input checked
+update), chainrule's lean step (a :class:`~chainrule.training.update.Workspace`, input checked
 once), chainrule's validated :func:`~chainrule.step.train_step`, and PyTorch autograd.
 Also the cost of the tracing hooks when no tracer is given ("tracing off").
 """
@@ -16,11 +16,12 @@ from typing import Any
 
 import numpy as np
 
+from ..buffers import Buffers, layer_buffers
 from ..datasets.catalog import seed_example
 from ..losses import batch_error
 from ..network import Network
 from ..step import train_step
-from ..workspace import Workspace
+from ..training.update import Workspace
 
 
 def per_step(step: Callable[[], Any], n_steps: int) -> float:
@@ -104,13 +105,19 @@ def torch_step() -> Callable[[], Any]:
 
 
 def _forward(
-    network: Network, X: Any, *, training: bool = False, rng: Any = None
+    network: Network,
+    X: Any,
+    *,
+    training: bool = False,
+    rng: Any = None,
+    buffers: Buffers | None = None,
 ) -> tuple[Any, list[Any]]:
-    """:meth:`Network.forward` less its tracer lines (and the layer count only they use)."""
+    """:meth:`Network.forward` less its tracer lines."""
+    outs = layer_buffers(buffers, network.n_layers, int(X.shape[0]))
     caches = []
     A = X
-    for layer in network.layers:
-        A, cache = layer.forward(A, training=training, rng=rng)
+    for k, layer in enumerate(network.layers, start=1):
+        A, cache = layer.forward(A, training=training, rng=rng, out=outs[k - 1])
         caches.append(cache)
     return A, caches
 
@@ -123,27 +130,26 @@ def _backward(
     reduction: str = "mean",
     *,
     sample_weight: Any = None,
+    buffers: Buffers | None = None,
+    scale: float = 1.0,
 ) -> tuple[Any, dict[str, Any]]:
     """:meth:`Network.backward` less its tracer lines."""
-    top = caches[-1]
-    e = network.instance_errors(y, caches, loss)
-    E, scale = batch_error(e, reduction, sample_weight)
-    if loss.fused(network.layers[-1].activation):
-        dZ = loss.instance_gradient_from_logits(y, top.Z, top.A) * scale
-        dA = None
-    else:
-        dA = loss.instance_gradient(y, top.A) * scale
-        dZ = None
+    outs = layer_buffers(buffers, network.n_layers, int(y.shape[0]))
+    e = network.instance_errors(y, caches, loss, outs[-1])
+    E, dE_de = batch_error(e, reduction, sample_weight, scale)
+    dZ = network.output_delta(y, caches, loss, dE_de, outs[-1])
     grads = {}
     for k in range(network.n_layers, 0, -1):
         layer, cache = network.layers[k - 1], caches[k - 1]
-        if dZ is None:
-            if cache.mask is not None:
-                dA = dA * cache.mask
-            dZ = layer.activation.backprop(dA, cache.Z, cache.A)
-        dA_prev, layer_grads = layer.backward_from_dZ(dZ, cache, need_dA_prev=k > 1)
-        grads[f"W{k}"], grads[f"b{k}"] = layer_grads["W"], layer_grads["b"]
-        dA, dZ = dA_prev, None
+        out, out_below = outs[k - 1], outs[k - 2] if k > 1 else None
+        dA_prev, grads[f"W{k}"], grads[f"b{k}"] = layer.backward_affine(
+            dZ, cache, need_dA_prev=k > 1, out=out, out_below=out_below
+        )
+        if k > 1:
+            below, cache_below = network.layers[k - 2], caches[k - 2]
+            dZ = below.backward_activation(dA_prev, cache_below, out_below)
+    if buffers is not None:
+        return E, buffers.grads
     return E, {name: grads[name] for name in network.params}
 
 

@@ -60,7 +60,7 @@ from .parts import (
 )
 from .resume import FINISHED, Checkpointer, Progress, identity, replay_generator
 from .sources import ArraySource, batch_source
-from .update import BatchStep, batch_gradients
+from .update import BatchUpdate, batch_gradients
 
 
 def fit(
@@ -233,9 +233,9 @@ def fit(
         keeper.every = keeper.every or -(-n // batch)  # once per epoch
     history = History()
     guard = Guard(network, on_nonfinite, history)
-    computer = batch_gradients(network, loss, batch=batch, reduction=reduction, rng=rng)
+    gradients = batch_gradients(network, loss, batch=batch, reduction=reduction, rng=rng)
     names = network.trainable
-    step = BatchStep(computer, guard, optimizer, names, l2=l2, clip_norm=clip_norm)
+    update = BatchUpdate(gradients, guard, optimizer, names, l2=l2, clip_norm=clip_norm)
     state = optimizer.init({k: network.params[k] for k in names})
     if optimizer_state is not None:
         state = optimizer_state
@@ -258,10 +258,10 @@ def fit(
                     epoch, run.sched_state, run.last_monitor
                 )
                 run.epoch_rng = rng.bit_generator.state if keeper is not None else None
-                batches = source.epoch(rng, shuffle, batch, computer.gather)
+                batches = source.epoch(rng, shuffle, batch, gradients.gather)
             else:  # resumed part-way through: the shuffle drawn before the crash, again
                 replay = replay_generator(run.epoch_rng)  # type: ignore[arg-type]
-                batches = source.epoch(replay, shuffle, batch, computer.gather)
+                batches = source.epoch(replay, shuffle, batch, gradients.gather)
                 batches = islice(batches, run.batch, None)
             params = network.params  # refreshed: a callback may have replaced arrays
             trainable = {k: params[k] for k in names}
@@ -270,7 +270,7 @@ def fit(
             np.seterr(over="ignore", invalid="ignore", divide="ignore")
             index = run.batch - 1
             for index, (Xb, yb, wb) in enumerate(batches, start=run.batch):
-                E = step(Xb, yb, wb, params, trainable, state, epoch, index)
+                E = update(Xb, yb, wb, params, trainable, state, epoch, index)
                 if E is None:  # skipped by the guard
                     continue
                 total += E * Xb.shape[0]

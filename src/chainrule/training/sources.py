@@ -67,7 +67,7 @@ class ArraySource:
         """The batches of one epoch, in a new random order when ``shuffle``.
 
         ``gather(X, y, rows)``, if given, copies a shuffled batch into buffers of its own
-        (a :class:`~chainrule.workspace.Workspace`'s), which the next batch overwrites.
+        (a :class:`~chainrule.training.update.Workspace`'s), which the next batch overwrites.
         """
         X, y, w, n = self.X, self.y, self.w, self.n_samples
         order = rng.permutation(n) if shuffle else None

@@ -1,23 +1,34 @@
 """One mini-batch of the fit loop: its gradients, the divergence guard, L2, clipping, update.
 
-:func:`batch_gradients` picks, once per fit, how each mini-batch's loss and gradients
-are computed:
+Every batch runs the one engine, ``Network.forward`` + ``backward``. :func:`batch_gradients`
+decides once per fit whether they write into buffers made once (a :class:`Workspace`):
+for NumPy networks without dropout whose hidden activations have in-place kernels
+(:func:`supports`), and batches that fit the buffers. Otherwise (dropout, other
+activations, other array libraries, a user's larger batch) they allocate their arrays;
+the arithmetic, and so the result, is the same.
 
-- the plain path (the reference): ``Network.forward`` + ``backward``; used for batches
-  with sample weights, networks with dropout, and activations a workspace does not run;
-- the workspace path (:mod:`chainrule.workspace`): the same gradients, bit for bit, in
-  buffers allocated once per fit.
-
-:class:`BatchStep` then makes the update: it checks the gradients
+:class:`BatchUpdate` then makes the update: it checks the gradients
 (:mod:`chainrule.training.guard`), adds the L2 gradient, clips and lets the optimizer
-update the trainable parameters, whatever the path.
+update the trainable parameters.
 
-Plain SGD (no momentum, L2 or clipping) on the workspace path takes a shorter way,
-``p <- p - lr * g`` with the learning rate folded into the backward pass: the
-workspace returns the steps ``lr * g`` themselves, the guard checks them, and each is
-subtracted in one pass (the optimizer would scale a copy of ``g`` first). The result
-equals the usual path up to rounding. If the guard finds anything amiss, the batch is
-computed again the usual way, which names the culprit or skips the batch.
+Plain SGD (no momentum, L2 or clipping) with buffers takes a shorter way: the backward
+pass computes the gradients of ``lr * E``, which are the steps ``lr * g`` themselves
+(the learning rate scales the output layer's ``dZ`` once, and every product below
+carries it), the guard checks them, and :meth:`SGD.descend
+<chainrule.optimizers.SGD.descend>` subtracts them: no separate pass scales the
+gradients. The result equals the usual path up to rounding. If the guard finds anything
+amiss, the batch is computed again the usual way, which names the culprit or skips it.
+
+Examples
+--------
+The seed's step, validated once and then repeated cheaply:
+
+>>> from chainrule import seed_example
+>>> seed = seed_example()
+>>> X, y = seed.network.check_Xy(seed.x, seed.y)
+>>> ws = Workspace(seed.network, "half_squared_error", batch_size=1)
+>>> round(ws.sgd_step(X, y, lr=0.5), 6), round(ws.sgd_step(X, y, lr=0.5), 6)
+(0.011843, 0.010953)
 """
 
 from __future__ import annotations
@@ -28,30 +39,121 @@ from typing import Any
 
 import numpy as np
 
+from ..buffers import Buffers
 from ..checks import Array
-from ..losses import Loss
+from ..kernels import KERNELS, kernel_for
+from ..losses import Loss, get_loss
 from ..network import Network, Params
 from ..optimizers import SGD, Optimizer
 from ..regularization import add_l2_gradient, clip_by_global_norm, l2_penalty
-from ..workspace import Workspace, supports
 from .guard import NORMAL, SKIP, Guard
 from .sources import Gather
 
 Gradients = Callable[[Array, Array, Array | None], tuple[float, Params]]
-Steps = Callable[[Array, Array, float], tuple[float, Params] | None]
+Scaled = Callable[[Array, Array, float], tuple[float, Params] | None]
+
+
+def supports(network: Network, loss: str | Loss) -> bool:
+    """Whether a :class:`Workspace` runs ``network`` with ``loss``: a NumPy network
+    without dropout whose hidden activations all have an in-place kernel."""
+    get_loss(loss)  # any loss and output activation: the output layer keeps its own arrays
+    W1 = network.layers[0].W
+    return (
+        isinstance(W1, np.ndarray)
+        and all(kernel_for(layer.activation, W1) is not None for layer in network.layers[:-1])
+        and not any(layer.dropout for layer in network.layers)
+    )
+
+
+class Workspace:
+    """A network, its loss and its :class:`~chainrule.buffers.Buffers`: the engine's
+    forward and backward passes for batches of up to ``batch_size`` rows, allocating nothing.
+
+    Parameters
+    ----------
+    network : Network
+        Read afresh on every call (its arrays may be replaced between calls), never copied.
+    loss : str or Loss
+    batch_size : int
+
+    Notes
+    -----
+    The arrays returned (``grads``, the gathered batch) are the buffers: the next call
+    overwrites them. Inputs are not validated here (that is done once, by
+    ``Network.check_Xy``), except that the batch must fit the buffers.
+    """
+
+    def __init__(self, network: Network, loss: str | Loss, batch_size: int) -> None:
+        if not isinstance(network, Network):
+            raise TypeError(f"network must be a Network, got {type(network).__name__}")
+        self.loss = get_loss(loss)
+        if not supports(network, self.loss):
+            raise ValueError(
+                "a Workspace runs NumPy networks without dropout whose hidden activations "
+                f"are {', '.join(sorted({cls.name for cls, _ in KERNELS}))}; "
+                f"got {network!r} with {self.loss!r}"
+            )
+        self.network = network
+        self.buffers = Buffers(network.layers, batch_size)
+        self._sgd = SGD()  # its descend, the update itself, reads no learning rate
+        self.batch_size = self.buffers.batch_size
+
+    @property
+    def flat(self) -> Array:
+        """The one array that every gradient is a view of."""
+        return self.buffers.flat
+
+    @property
+    def grads(self) -> Params:
+        """The gradient buffers by name."""
+        return self.buffers.grads
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the buffers."""
+        return self.buffers.nbytes
+
+    def gather(self, X: Array, y: Array, rows: Array) -> tuple[Array, Array]:
+        """Copy the batch ``X[rows], y[rows]`` into the buffers (see ``Buffers.gather``)."""
+        return self.buffers.gather(X, y, rows)
+
+    def loss_and_grads(
+        self, X: Array, y: Array, reduction: str = "mean", scale: float = 1.0
+    ) -> tuple[float, Params]:
+        """The batch loss and the gradients of ``scale * E`` (``Network.backward``'s).
+
+        Returns ``E`` as a float and the gradient buffers, overwritten by the next call.
+        """
+        _, caches = self.network.forward(X, buffers=self.buffers)
+        E, grads = self.network.backward(
+            y, caches, self.loss, reduction, buffers=self.buffers, scale=scale
+        )
+        return float(E), grads
+
+    def sgd_step(self, X: Array, y: Array, lr: float, reduction: str = "mean") -> float:
+        """One plain SGD update ``p <- p - lr * dE/dp`` (frozen parameters kept); the loss before.
+
+        The backward pass computes the steps ``lr * g`` themselves (``scale=lr``), which
+        :meth:`SGD.descend <chainrule.optimizers.SGD.descend>` subtracts.
+        """
+        E, steps = self.loss_and_grads(X, y, reduction, scale=lr)
+        frozen = self.network.frozen
+        trainable = {name: p for name, p in self.network.params.items() if name not in frozen}
+        self._sgd.descend(trainable, steps, {"t": 0})
+        return E
 
 
 @dataclass(frozen=True)
 class BatchGradients:
     """How fit computes a batch: ``gradients(Xb, yb, wb) -> (E, grads)``; ``gather``, the
-    workspace's copy of a shuffled batch into its own buffers; ``steps(Xb, yb, lr) ->
-    (E, lr * grads)`` or None where the workspace cannot take the batch; ``flat``, the one
-    buffer that the workspace's gradients (or steps) are views of. The last three are
-    None on the plain path."""
+    copy of a shuffled batch into the buffers; ``scaled(Xb, yb, lr) -> (E, lr * grads)``
+    or None where the buffers cannot take the batch; ``flat``, the one buffer that the
+    gradients (or scaled gradients) are views of. The last three are None without
+    buffers."""
 
     gradients: Gradients
     gather: Gather | None = None
-    steps: Steps | None = None
+    scaled: Scaled | None = None
     flat: Array | None = None
 
 
@@ -70,34 +172,34 @@ def batch_gradients(
     """
     dropout = any(layer.dropout for layer in network.layers)
 
-    def plain(Xb: Array, yb: Array, wb: Array | None) -> tuple[float, Params]:
+    def allocating(Xb: Array, yb: Array, wb: Array | None) -> tuple[float, Params]:
         _, caches = network.forward(Xb, training=dropout, rng=rng)
         return network.backward(yb, caches, loss, reduction, sample_weight=wb)
 
     if not supports(network, loss):
-        return BatchGradients(plain)
+        return BatchGradients(allocating)
     ws = Workspace(network, loss, batch)
 
-    def fast(Xb: Array, yb: Array, wb: Array | None) -> tuple[float, Params]:
+    def buffered(Xb: Array, yb: Array, wb: Array | None) -> tuple[float, Params]:
         if wb is not None or Xb.shape[0] > ws.batch_size:  # e.g. a user's larger batch
-            return plain(Xb, yb, wb)
+            return allocating(Xb, yb, wb)
         return ws.loss_and_grads(Xb, yb, reduction)
 
-    def steps(Xb: Array, yb: Array, lr: float) -> tuple[float, Params] | None:
+    def scaled(Xb: Array, yb: Array, lr: float) -> tuple[float, Params] | None:
         if Xb.shape[0] > ws.batch_size:
             return None
         return ws.loss_and_grads(Xb, yb, reduction, scale=lr)
 
-    return BatchGradients(fast, ws.gather, steps, ws.flat)
+    return BatchGradients(buffered, ws.gather, scaled, ws.flat)
 
 
-class BatchStep:
-    """Trains on one batch: ``step(Xb, yb, wb, params, trainable, state, epoch, index)``
+class BatchUpdate:
+    """Trains on one batch: ``update(Xb, yb, wb, params, trainable, state, epoch, index)``
     returns the batch loss (with the L2 penalty), or None when the guard skipped it.
 
     Parameters
     ----------
-    computer : BatchGradients
+    gradients : BatchGradients
     guard : Guard
     optimizer : Optimizer
     names : list of str
@@ -108,7 +210,7 @@ class BatchStep:
 
     def __init__(
         self,
-        computer: BatchGradients,
+        gradients: BatchGradients,
         guard: Guard,
         optimizer: Optimizer,
         names: list[str],
@@ -116,12 +218,12 @@ class BatchStep:
         l2: float,
         clip_norm: float | None,
     ) -> None:
-        self.computer, self.guard, self.optimizer = computer, guard, optimizer
+        self.gradients, self.guard, self.optimizer = gradients, guard, optimizer
         self.names, self.l2, self.clip_norm = names, l2, clip_norm
         # Exactly SGD: a subclass may update differently.
         plain_sgd = type(optimizer) is SGD and not optimizer.momentum  # type: ignore[attr-defined]
-        self.steps = computer.steps if plain_sgd and not l2 and clip_norm is None else None
-        self.all_steps = {"all": computer.flat}  # the guard's sum of squares in one pass
+        self.scaled = gradients.scaled if plain_sgd and not l2 and clip_norm is None else None
+        self.all_steps = {"all": gradients.flat}  # the guard's sum of squares in one pass
 
     def __call__(
         self,
@@ -134,16 +236,13 @@ class BatchStep:
         epoch: int,
         index: int,
     ) -> float | None:
-        if self.steps is not None and wb is None:
-            done = self.steps(Xb, yb, state["lr"])
+        if self.scaled is not None and wb is None:
+            done = self.scaled(Xb, yb, state["lr"])
             if done is not None and self.guard.fine(done[0], self.all_steps, 1.0):
-                steps = done[1]
-                for name, p in trainable.items():
-                    p -= steps[name]
-                state["t"] += 1
+                self.optimizer.descend(trainable, done[1], state)  # type: ignore[attr-defined]
                 return float(done[0])
             # Too big a batch, or something amiss: the usual way below (which names it).
-        E, grads = self.computer.gradients(Xb, yb, wb)
+        E, grads = self.gradients.gradients(Xb, yb, wb)
         verdict = self.guard.check(E, grads, state["lr"], epoch, index)
         if verdict == SKIP:
             return None
