@@ -11,7 +11,6 @@ changes the forward pass; these two only change the loss and the gradients.
 Examples
 --------
 >>> import numpy as np
-from array_api_compat import array_namespace
 >>> from chainrule.regularization import clip_by_global_norm
 >>> grads = {"W1": np.array([[3.0]]), "b1": np.array([4.0])}
 >>> float(clip_by_global_norm(grads, 1.0))
