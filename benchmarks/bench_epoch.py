@@ -12,8 +12,10 @@ Writes benchmarks/results/bench_epoch.json (git-ignored). See chainrule.bench.ru
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from chainrule.bench.run import main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # benchmarks/results of this repository, wherever the script is run from
+    sys.exit(main(default_output=str(Path(__file__).resolve().parent / "results")))

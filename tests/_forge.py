@@ -72,3 +72,26 @@ def network_arrays(sizes: list[int], dtype: Any = np.float64) -> dict[str, np.nd
         arrays[f"W{k}"] = np.arange(n_in * n_out, dtype=dtype).reshape(n_in, n_out) / 10
         arrays[f"b{k}"] = np.ones(n_out, dtype=dtype)
     return arrays
+
+
+def resign(path: Path, edit: Any) -> Path:
+    """Edit the chainrule metadata of a file (``edit(meta)`` in place) and re-sign it.
+
+    What anyone editing a file can do: the SHA-256 is recomputed from the new text and
+    the unchanged data, with nothing but ``json`` and ``hashlib``.
+    """
+    raw = path.read_bytes()
+    (n,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8 : 8 + n])
+    data = raw[8 + n :]
+    meta = json.loads(header["__metadata__"]["chainrule"])
+    edit(meta)
+    text = json.dumps(meta)
+    header["__metadata__"] = {
+        "chainrule": text,
+        "chainrule_sha256": hashlib.sha256(text.encode() + data).hexdigest(),
+    }
+    head = json.dumps(header).encode()
+    head += b" " * (-len(head) % 8)
+    path.write_bytes(struct.pack("<Q", len(head)) + head + data)
+    return path

@@ -1,4 +1,8 @@
-"""``chainrule train``: metrics, report and loss-curve PNG."""
+"""``chainrule train``: metrics, report and loss-curve PNG; failures are one line."""
+
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -58,15 +62,115 @@ def test_train_shows_a_progress_bar(capsys):
     [
         (["--hidden", "0,3"], "positive sizes"),
         (["--dataset", "cifar"], "invalid choice"),
-        (["--epochs", "0"], "expected a number >= 1"),
+        (["--epochs", "0"], "expected a whole number >= 1, got 0"),
     ],
 )
 def test_bad_arguments(argv, message, capsys):
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as exc:
         main(["train", *argv])
+    assert exc.value.code == 2
     assert message in capsys.readouterr().err
 
 
 def test_bad_values_exit_with_status_2(capsys):
-    assert main(["train", "--dataset", "xor", "--dropout", "1.5", "--quiet"]) == 2
-    assert "dropout" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        main(["train", "--dataset", "xor", "--dropout", "1.5", "--quiet"])
+    assert exc.value.code == 2
+    assert "--dropout: expected a number in [0, 1), got 1.5" in capsys.readouterr().err
+
+
+XOR = ["train", "--dataset", "xor", "--hidden", "4", "--epochs", "3"]
+
+
+def test_train_without_tqdm_prints_a_line_per_epoch(capsys, monkeypatch):
+    # The README says the sklearn extra is enough: no tqdm, no crash.
+    monkeypatch.setitem(sys.modules, "tqdm", None)
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)
+    assert main(XOR) == 0
+    captured = capsys.readouterr()
+    assert "test accuracy:" in captured.out
+    lines = captured.err.splitlines()
+    assert [line.split(":")[0] for line in lines] == ["epoch 1/3", "epoch 2/3", "epoch 3/3"]
+    assert "loss=" in lines[0]
+
+
+@pytest.mark.parametrize(
+    ("module", "argv", "extra"),
+    [
+        ("sklearn", XOR, "sklearn"),
+        ("matplotlib", [*XOR, "--plot", "figures"], "plot"),
+        ("threadpoolctl", [*XOR, "--threads", "1"], "sklearn"),
+        ("mnist1d", ["train", "--dataset", "mnist1d", "--epochs", "1"], "datasets"),
+    ],
+)
+def test_a_missing_extra_is_one_line_naming_it(capsys, monkeypatch, tmp_path, module, argv, extra):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setitem(sys.modules, module, None)  # the import fails
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""  # nothing trained or printed before the error
+    assert captured.err.count("\n") == 1 and captured.err.startswith("chainrule: error: ")
+    assert f"pip install 'chainrule[{extra}]'" in captured.err
+    assert not (tmp_path / "figures").exists()
+
+
+def test_the_plot_folder_is_checked_before_training(capsys, tmp_path, monkeypatch):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    fitted = []
+    monkeypatch.setattr(
+        "sklearn.model_selection.train_test_split", lambda *a, **k: fitted.append(1)
+    )
+    assert main([*XOR, "--quiet", "--plot", str(blocker / "figures")]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and not fitted
+    assert captured.err == f"chainrule: error: --plot: {str(blocker)!r} is not a folder\n"
+
+
+def test_divergence_is_one_line_and_status_2(capsys):
+    argv = [*XOR, "--optimizer", "sgd", "--lr", "1e30", "--epochs", "50", "--quiet"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("chainrule: error: training diverged at epoch ")
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_no_traceback_from_the_console_script_when_training_fails(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "chainrule", *XOR, "--quiet", "--plot", str(tmp_path / "x" / "y")],
+        capture_output=True, text=True, cwd=tmp_path, env={**os.environ, "MPLBACKEND": "Agg"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr  # a missing folder is created, not an error
+    blocker = tmp_path / "f"
+    blocker.write_text("")
+    done = subprocess.run(
+        [sys.executable, "-m", "chainrule", *XOR, "--quiet", "--plot", str(blocker)],
+        capture_output=True, text=True, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 2 and done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+
+
+def blas_threads():
+    from threadpoolctl import threadpool_info
+
+    return {info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"}
+
+
+def test_threads_pins_blas_while_training(capsys, monkeypatch):
+    pytest.importorskip("threadpoolctl", reason="--threads pins BLAS with threadpoolctl")
+    from chainrule.estimators.mlp import MLPClassifier
+
+    before = blas_threads()
+    assert before, "no BLAS library found to pin"
+    wanted = max(before) + 1  # differs from what BLAS uses unpinned
+    seen = []
+    fit = MLPClassifier.fit
+
+    def watching_fit(self, *args, **kwargs):
+        seen.append(blas_threads())
+        return fit(self, *args, **kwargs)
+
+    monkeypatch.setattr(MLPClassifier, "fit", watching_fit)
+    assert main([*XOR, "--quiet", "--threads", str(wanted)]) == 0
+    assert seen == [{wanted}]
+    assert blas_threads() == before  # put back afterwards

@@ -35,6 +35,11 @@ def test_mkdocs_build_strict(tmp_path):
     assert done.returncode == 0, done.stderr
     api = (site / "api" / "network" / "index.html").read_text()
     assert "loss_and_grads" in api and "dEdW" in api  # built from the docstrings
+    estimators = " ".join((site / "api" / "estimators" / "index.html").read_text().split())
+    inherited = ["fit", "partial_fit", "save", "load", "score", "get_params", "set_params"]
+    assert all(f'id="chainrule.estimators.MLPRegressor.{m}"' in estimators for m in inherited)
+    assert all(f'id="chainrule.estimators.MLPClassifier.{m}"' in estimators for m in inherited)
+    assert "Differences from scikit-learn" in (site / "index.html").read_text()
     scaling = (site / "guide" / "scaling" / "index.html").read_text()
     assert "open_memmap" in scaling and "Incremental" in scaling  # the README snippets
     assert "fonts.googleapis" not in (site / "index.html").read_text()  # works offline

@@ -398,7 +398,7 @@ def test_deeply_nested_metadata_with_a_valid_checksum(tmp_path):
 
 def test_many_repeated_keys_are_refused_quickly(tmp_path):
     entry = '"W1":{"dtype":"F64","shape":[1],"data_offsets":[0,8]}'
-    text = ("{" + ",".join([entry] * 200_000) + "}").encode()
+    text = ("{" + ",".join([entry] * 20_000) + "}").encode()
     bad = tmp_path / "dups.safetensors"
     bad.write_bytes(struct.pack("<Q", len(text)) + text + b"\0" * 8)
     _expect_refusal(bad, "repeats")

@@ -5,6 +5,7 @@ What the page computes is checked in a browser in ``test_learn_play_browser.py``
 
 from __future__ import annotations
 
+import argparse
 import html
 import json
 import re
@@ -200,3 +201,16 @@ def test_cr_play_is_the_page():
         cr.play(seed.network, seed.x, seed.y, lr=seed.lr).html
         == Play(play_state(seed.network, seed.x, seed.y, lr=seed.lr)).html
     )
+
+
+def test_every_play_option_states_its_default_in_help():
+    from chainrule.cli import build_parser
+
+    parser = build_parser()
+    (commands,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    sub = commands.choices["play"]
+    formatter = sub._get_formatter()
+    actions = [a for a in sub._actions if a.option_strings and a.dest != "help"]
+    assert len(actions) == 7
+    for action in actions:
+        assert "default" in formatter._get_help_string(action), action.option_strings

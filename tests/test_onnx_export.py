@@ -51,3 +51,63 @@ def test_only_networks_are_exported(tmp_path):
         match="model must be a chainrule Network, MLPClassifier or MLPRegressor, got dict",
     ):
         cr.export_onnx({}, tmp_path / "x.onnx")
+
+
+def opset_ir(table, opset: int) -> int:
+    """The IR version of the first onnx release whose default ai.onnx opset is ``opset``
+    or more, read from onnx's own release table (release, IR, ai.onnx, ai.onnx.ml, ...)."""
+    return min(row[1] for row in table if row[2] >= opset)
+
+
+def test_ir_version_is_the_lowest_the_opset_needs(tmp_path):
+    from chainrule.interop.onnx import OPSET
+
+    net = cr.seed_example().network
+    cr.export_onnx(net, tmp_path / "seed.onnx")
+    model = onnx.load(str(tmp_path / "seed.onnx"))
+    expected = opset_ir(onnx.helper.VERSION_TABLE, OPSET)
+    assert model.ir_version == expected == 8
+    # The installed onnx writes newer IR by default (what onnxruntime 1.18 refused) ...
+    assert onnx.IR_VERSION > model.ir_version
+    # ... and onnxruntime 1.18 (the [onnx] extra's lowest) reads IR <= 10 (its release notes:
+    # ONNX 1.16, opset 21, IR 10).
+    assert model.ir_version <= 10
+    onnx.checker.check_model(model, full_check=True)
+    X = np.array([[0.5, 0.1]])
+    np.testing.assert_allclose(run_onnx(tmp_path / "seed.onnx", X), net.predict(X), rtol=1e-12)
+
+
+def unused_initializers(model) -> set[str]:
+    used = {name for node in model.graph.node for name in node.input}
+    return {init.name for init in model.graph.initializer} - used
+
+
+@pytest.mark.parametrize("activation", ACTIVATION_NAMES)
+def test_every_initializer_is_used(activation):
+    from chainrule.interop.onnx import onnx_model
+
+    net = random_network(np.random.default_rng(0), [3, 4, 4, 2], activation, activation)
+    assert unused_initializers(onnx_model(net)) == set()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("alpha", [0.1, 0.3, 1 / 3, 0.01])
+def test_leaky_relu_slope_is_exact_in_the_networks_dtype(tmp_path, dtype, alpha):
+    # Identity weights and zero biases: MatMul and Add are exact, so the output is the
+    # activation alone, which must equal chainrule's bit for bit (a float32 ``alpha``
+    # attribute would round the float64 slope: 0.1 * z differs in the last bits).
+    layer = cr.Dense(np.eye(6), np.zeros(6), cr.activations.LeakyReLU(alpha))
+    net = cr.Network([layer]).astype(dtype)
+    X = np.random.default_rng(5).normal(size=(50, 6)).astype(dtype) * 100
+    cr.export_onnx(net, tmp_path / "leaky.onnx")
+    got = run_onnx(tmp_path / "leaky.onnx", X)
+    assert got.dtype == dtype
+    np.testing.assert_array_equal(got, net.predict(X))
+
+
+def test_zipmap_needs_a_classifier(tmp_path):
+    with pytest.raises(ValueError, match="zipmap=True applies to a fitted classifier"):
+        cr.export_onnx(cr.seed_example().network, tmp_path / "x.onnx", zipmap=True)
+    with pytest.raises(TypeError, match="zipmap must be True or False, got 'yes'"):
+        cr.export_onnx(cr.seed_example().network, tmp_path / "x.onnx", zipmap="yes")
+    assert not (tmp_path / "x.onnx").exists()

@@ -35,7 +35,7 @@ def test_wheel_and_sdist_install_into_a_fresh_venv(tmp_path):
     project = tmp_path / "project"
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
     shutil.copytree(ROOT / "src", project / "src", ignore=ignore)
-    for name in ("pyproject.toml", "README.md", "CHANGELOG.md"):
+    for name in ("pyproject.toml", "README.md", "CHANGELOG.md", "LICENSE"):
         shutil.copy(ROOT / name, project / name)
     run(
         sys.executable,
@@ -55,11 +55,17 @@ def test_wheel_and_sdist_install_into_a_fresh_venv(tmp_path):
         assert needed in names
     assert {f"chainrule/learn/play.{ext}" for ext in ("js", "css", "html")} <= names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
+    info = f"chainrule-{version}.dist-info"
     with zipfile.ZipFile(wheel) as zf:
         assert "chainrule = chainrule.cli:main" in zf.read(entry_points).decode()
+        # PEP 639: the license file in the wheel, and the SPDX expression in the metadata
+        assert zf.read(f"{info}/licenses/LICENSE") == (ROOT / "LICENSE").read_bytes()
+        metadata = zf.read(f"{info}/METADATA").decode()
+    assert "License-Expression: MIT" in metadata.splitlines()
+    assert "License-File: LICENSE" in metadata.splitlines()
     with tarfile.open(sdist) as tf:
         members = {m.name.split("/", 1)[1] for m in tf.getmembers() if "/" in m.name}
-    assert {"pyproject.toml", "README.md", "src/chainrule/network.py"} <= members
+    assert {"pyproject.toml", "README.md", "LICENSE", "src/chainrule/network.py"} <= members
 
     env = tmp_path / "env"
     run(sys.executable, "-m", "venv", str(env))
@@ -76,3 +82,15 @@ def test_wheel_and_sdist_install_into_a_fresh_venv(tmp_path):
     # The page's script and styles are package data, read from the installed wheel.
     run(str(env / "bin" / "chainrule"), "play", "--output", str(tmp_path / "play.html"))
     assert "function trainStep(" in (tmp_path / "play.html").read_text(encoding="utf-8")
+
+
+def test_license_is_mit_in_the_file_and_in_pyproject():
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert project["project"]["license"] == "MIT"  # an SPDX expression, not the old table
+    assert project["project"]["license-files"] == ["LICENSE"]
+    text = (ROOT / "LICENSE").read_text()
+    assert text.startswith("MIT License\n") and "Copyright (c) the chainrule authors" in text
+    requires = project["build-system"]["requires"]
+    assert requires == ["setuptools>=77"]  # the first setuptools that reads both fields

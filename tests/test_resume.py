@@ -250,7 +250,7 @@ def test_resume_from_another_models_or_a_damaged_checkpoint_is_refused(tmp_path)
     ("kwargs", "message"),
     [
         ({"checkpoint_every": 2}, "checkpoint_every needs checkpoint"),
-        ({"resume": True}, "resume must be True \\(with checkpoint"),
+        ({"resume": True}, "resume=True needs checkpoint=PATH, the file to resume from"),
         ({"checkpoint": "c", "checkpoint_every": 0}, "checkpoint_every"),
         ({"checkpoint": 3}, "checkpoint must be a path"),
         ({"checkpoint": "no/such/folder/c"}, "does not exist"),

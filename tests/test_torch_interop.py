@@ -54,7 +54,34 @@ def test_from_torch_reads_a_sequential():
 @pytest.mark.parametrize(
     ("module", "message"),
     [
-        (torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Dropout()), r"module 1 \(Dropout\)"),
+        (
+            torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Dropout()),
+            r"module 1 \(Dropout\) fo",
+        ),
+        (torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.GELU()), r"module 1 \(GELU\) is not"),
+        (
+            torch.nn.Sequential(torch.nn.Dropout(), torch.nn.Linear(2, 2)),
+            r"module 0 \(Dropout\) mu",
+        ),
+        (
+            torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Dropout(), torch.nn.ReLU()),
+            r"module 2 \(ReLU\) must follow a Linear layer \(one activation per layer, before",
+        ),
+        (
+            torch.nn.Sequential(
+                torch.nn.Linear(2, 2), torch.nn.Dropout(1.0), torch.nn.Linear(2, 1)
+            ),
+            r"module 0: dropout must be a rate in \[0, 1\), got 1\.0",
+        ),
+        (
+            torch.nn.Sequential(torch.nn.Linear(2, 2, dtype=torch.bfloat16)),
+            r"module 0: Linear weights must be float32 or float64, got bfloat16; convert the "
+            r"module first with \.float\(\) or \.double\(\)",
+        ),
+        (
+            torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Softplus(threshold=5)),
+            r"module 1: Softplus\(threshold=5\) returns z above",
+        ),
         (torch.nn.Sequential(torch.nn.ReLU()), r"module 0 \(ReLU\) must follow a Linear"),
         (torch.nn.Sequential(), "holds no Linear layer"),
         (torch.nn.Sequential(torch.nn.Linear(2, 2).half()), "float32 or float64, got float16"),
@@ -98,3 +125,59 @@ def test_to_torch_takes_a_fitted_estimator():
     np.testing.assert_allclose(out[:, 0], reg.predict(X), rtol=1e-12)
     with pytest.raises(TypeError, match="a chainrule Network or a fitted estimator, got"):
         cr.to_torch(cr.MLPRegressor())
+
+
+@pytest.mark.parametrize(("dtype", "rtol"), [(np.float32, 1e-6), (np.float64, 1e-14)])
+def test_softplus_matches_for_every_finite_input(dtype, rtol):
+    # One softplus layer on identity weights: the output is softplus(z) itself.
+    net = cr.Network([cr.Dense(np.eye(3), np.zeros(3), "softplus")]).astype(dtype)
+    big = np.geomspace(80, 1e4, 200)  # where float32 exp overflows (and threshold=1000 gave inf)
+    z = np.concatenate([big, -big, np.linspace(-80, 80, 601)]).astype(dtype)
+    X = np.repeat(z[:, None], 3, axis=1)
+    module = cr.to_torch(net)
+    assert module[1].threshold == 40.0 and module[1].beta == 1.0
+    Xt = torch.tensor(X, requires_grad=True)
+    out = module(Xt)
+    got = out.detach().numpy()
+    assert got.dtype == dtype and np.isfinite(got).all()
+    # Far below zero softplus is subnormal, where only absolute precision is left.
+    tiny = np.finfo(dtype).tiny
+    np.testing.assert_allclose(got, net.predict(X), rtol=rtol, atol=tiny)
+    out.sum().backward()  # dA/dZ: PyTorch's derivative beside chainrule's sigmoid
+    dZ = net.layers[0].activation.derivative(X)
+    np.testing.assert_allclose(Xt.grad.numpy(), dZ, rtol=rtol, atol=tiny)
+
+
+def test_dropout_layers_both_ways():
+    net = cr.Network.from_sizes(
+        [3, 5, 4, 2], ["relu", "identity", "sigmoid"], random_state=0, dropout=[0.2, 0.5]
+    )
+    module = cr.to_torch(net)
+    kinds = [type(m).__name__ for m in module]
+    assert kinds == ["Linear", "ReLU", "Dropout", "Linear", "Dropout", "Linear", "Sigmoid"]
+    assert [m.p for m in module if isinstance(m, torch.nn.Dropout)] == [0.2, 0.5]
+    X = np.random.default_rng(6).normal(size=(40, 3))
+    module.eval()  # inference: no dropout on either side
+    np.testing.assert_allclose(module(torch.tensor(X)).detach().numpy(), net.predict(X), rtol=1e-12)
+    # Training mode: both are inverted dropout on the layer's output, each unit 0 or A / (1 - p)
+    module.train()
+    torch.manual_seed(0)
+    hidden = module[:3](torch.tensor(X)).detach().numpy()
+    A = net.layers[0].activation.value(X @ net.params["W1"] + net.params["b1"])
+    kept = hidden != 0
+    assert 0.6 < kept[A > 0].mean() < 0.95  # about 1 - 0.2 of the live units kept
+    np.testing.assert_allclose(hidden[kept], A[kept] / 0.8, rtol=1e-12)
+    back = cr.from_torch(module)
+    assert [layer.dropout for layer in back.layers] == [0.2, 0.5, 0.0]
+    assert repr(back) == repr(net)
+    for name, value in net.params.items():
+        np.testing.assert_array_equal(back.params[name], value)
+
+
+def test_bfloat16_is_refused_before_numpy_sees_it():
+    module = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.ReLU()).to(torch.bfloat16)
+    with pytest.raises(
+        ValueError, match="module 0: Linear weights must be float32 or float64, got"
+    ):
+        cr.from_torch(module)
+    cr.from_torch(module.float())  # the conversion the message names works

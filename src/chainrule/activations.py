@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 from array_api_compat import array_namespace, device
 
 from .checks import Array, as_float_array
+from .names import lookup
 
 
 class Activation:
@@ -217,6 +218,8 @@ class Softmax(Activation):
 ACTIVATIONS: dict[str, type[Activation]] = {
     cls.name: cls for cls in (Sigmoid, Tanh, ReLU, LeakyReLU, Softplus, Identity, Softmax)
 }
+# Other names of the same activations: scikit-learn's "logistic" is the sigmoid.
+ALIASES = {"logistic": "sigmoid"}
 
 
 def get_activation(activation: str | Activation, where: str = "activation") -> Activation:
@@ -225,7 +228,8 @@ def get_activation(activation: str | Activation, where: str = "activation") -> A
     Parameters
     ----------
     activation : str or Activation
-        One of ``identity, leaky_relu, relu, sigmoid, softmax, softplus, tanh``.
+        One of ``identity, leaky_relu, relu, sigmoid, softmax, softplus, tanh``, in any
+        case, or ``logistic`` (scikit-learn's name of the sigmoid).
     where : str
         What the name belongs to, for the error message (e.g. ``"layer 2 activation"``).
     """
@@ -233,11 +237,7 @@ def get_activation(activation: str | Activation, where: str = "activation") -> A
         return activation
     if not isinstance(activation, str):
         raise TypeError(f"{where} must be a name or an Activation, got {type(activation).__name__}")
-    try:
-        return ACTIVATIONS[activation.lower()]()
-    except KeyError:
-        known = ", ".join(sorted(ACTIVATIONS))
-        raise ValueError(f"unknown {where} {activation!r}; known: {known}") from None
+    return lookup(ACTIVATIONS, activation, where, aliases=ALIASES)()
 
 
 def sigmoid(v: object) -> Array:

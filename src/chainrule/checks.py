@@ -39,10 +39,18 @@ def as_float_array(value: object, name: str, dtype: Any = None) -> Array:
         return value
     if isinstance(value, str | bytes):
         raise TypeError(f"{name} must be numeric, got a {type(value).__name__}: {value!r:.40}")
+    if type(value).__module__.startswith("scipy.sparse"):
+        # np.asarray would wrap it in a 0-d object array, as if it were ragged lists.
+        raise TypeError(
+            f"{name} must be a dense array, got a scipy.sparse {type(value).__name__} of shape "
+            f"{value.shape}; convert it with {name}.toarray() if it fits in memory"
+        )
     try:
         array = np.asarray(value)
     except ValueError as exc:  # ragged nested lists
         raise ValueError(f"{name} must be a rectangular array of numbers: {exc}") from None
+    if array.dtype == object and array.ndim == 0:
+        raise TypeError(f"{name} must be an array of numbers, got {type(value).__name__}")
     if array.dtype == object:
         raise TypeError(
             f"{name} must be numeric, got an object array (ragged lists or mixed types?)"
@@ -50,10 +58,36 @@ def as_float_array(value: object, name: str, dtype: Any = None) -> Array:
     if array.dtype.kind not in "biuf":
         raise TypeError(f"{name} must be numeric, got dtype {array.dtype}")
     if dtype is not None:
-        return array.astype(dtype, copy=False)
+        target = np.dtype(dtype)
+        # Narrowing (float64 to float32) turns values beyond the target's range into
+        # infinity with an overflow warning: name the value instead.
+        with np.errstate(over="ignore"):
+            converted = array.astype(target, copy=False)
+        if (
+            target.kind == "f"
+            and array.dtype.kind == "f"
+            and target.itemsize < array.dtype.itemsize
+        ):
+            _check_range(array, converted, name)
+        return converted
     if array.dtype.kind != "f" or array.dtype.itemsize < 4:
         return array.astype(np.float64)
     return array
+
+
+def _check_range(array: np.ndarray, converted: np.ndarray, name: str) -> None:
+    """Raise ``ValueError`` if a finite value of ``array`` became infinite in ``converted``."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        if converted.size == 0 or np.isfinite(np.add.reduce(converted, axis=None)):
+            return  # the common case: one pass, no allocation the size of the data
+    lost = np.isfinite(array) & ~np.isfinite(converted)
+    if lost.any():
+        value = float(array[lost].flat[0])
+        raise ValueError(
+            f"{name}: value {value:.6g} is outside {converted.dtype.name}'s range "
+            f"(largest magnitude {float(np.finfo(converted.dtype).max):.6g}); scale the data "
+            "or use float64"
+        )
 
 
 def check_finite(array: Array, name: str) -> None:
@@ -92,6 +126,23 @@ def check_positive(value: object, name: str, *, integer: bool = False) -> Any:
         what = "a positive integer" if integer else "a positive finite number"
         raise ValueError(f"{name} must be {what}, got {value!r}")
     return value
+
+
+def check_non_negative(value: object, name: str) -> float:
+    """Return ``value`` as a float if it is a finite number >= 0, else raise."""
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise TypeError(f"{name} must be a number >= 0, got {value!r:.40} ({type(value).__name__})")
+    if not 0 <= value < np.inf:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return float(value)
+
+
+def check_bool(value: object, name: str) -> bool:
+    """Return ``value`` if it is True or False (NumPy's too), else raise ``TypeError``:
+    a string such as ``"no"`` would otherwise count as true."""
+    if not isinstance(value, bool | np.bool_):
+        raise TypeError(f"{name} must be True or False, got {value!r:.40}")
+    return bool(value)
 
 
 def shape_of(array: Array) -> tuple[int, ...]:

@@ -30,6 +30,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .names import lookup
+
 
 def _glorot_uniform(n_in: int, n_out: int, rng: np.random.Generator) -> np.ndarray:
     limit = np.sqrt(6.0 / (n_in + n_out))
@@ -93,10 +95,5 @@ def initialize(
     The draw is made in float64 and then cast, so float32 and float64 networks built
     from the same seed start from the same weights (up to rounding).
     """
-    if not isinstance(name, str):
-        raise TypeError(f"initializer must be a name (str), got {name!r:.40}")
-    key = ALIASES.get(name, name)
-    if key not in INITIALIZERS:
-        known = ", ".join(sorted(INITIALIZERS))
-        raise ValueError(f"unknown initializer {name!r}; known: {known}")
-    return INITIALIZERS[key](n_in, n_out, rng).astype(dtype, copy=False)
+    draw = lookup(INITIALIZERS, name, "initializer", aliases=ALIASES)
+    return draw(n_in, n_out, rng).astype(dtype, copy=False)

@@ -30,6 +30,7 @@ from array_api_compat import array_namespace
 
 from .activations import Activation, Sigmoid, Softmax
 from .checks import Array, check_reduction, shape_of
+from .names import lookup
 
 
 def reduction_scale(reduction: str, n_samples: int, scale: float = 1.0) -> float:
@@ -321,9 +322,79 @@ def get_loss(loss: str | Loss) -> Loss:
         return loss
     if not isinstance(loss, str):
         raise TypeError(f"loss must be a name or a Loss, got {type(loss).__name__}")
-    key = ALIASES.get(loss.lower(), loss.lower())
-    try:
-        return LOSSES[key]()
-    except KeyError:
-        known = ", ".join(sorted(LOSSES))
-        raise ValueError(f"unknown loss {loss!r}; known: {known}") from None
+    return lookup(LOSSES, loss, "loss", aliases=ALIASES)()
+
+
+def check_targets(loss: Loss, output: Activation, n_outputs: int, y: Array | None = None) -> None:
+    """Refuse a loss, output activation and targets that cannot go together.
+
+    The one place where the loss's conditions are checked; ``train_step``, ``fit``
+    (once per fit), the estimators and ``explain`` call it before any state changes.
+
+    Parameters
+    ----------
+    loss : Loss
+    output : Activation
+        The output layer's activation.
+    n_outputs : int
+        The output layer's width.
+    y : array, shape (n_samples, n_outputs), optional
+        The targets, already checked for shape and finiteness; None checks only the
+        pairing (e.g. out of core, where batches are read later).
+
+    Raises
+    ------
+    ValueError
+        One line naming the problem: a softmax over fewer than 2 units (always 1.0,
+        zero gradients); a cross-entropy over an output that is not a probability
+        (sigmoid or softmax; any output with ``from_logits=True``); a categorical
+        cross-entropy over one output; targets outside
+        [0, 1] for binary cross-entropy; negative targets for cross-entropy (a row
+        that does not sum to 1 is accepted: its error is weighted by its sum).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from chainrule.activations import Sigmoid
+    >>> check_targets(get_loss("bce"), Sigmoid(), 1, np.array([[1.5]]))
+    Traceback (most recent call last):
+    ...
+    ValueError: binary_cross_entropy needs targets in [0, 1], got 1.5
+    """
+    if output.name == "softmax" and n_outputs < 2:
+        raise ValueError(
+            f"a softmax output needs 2 or more units, got {n_outputs}: over one unit it is "
+            "always 1.0 and its gradients are 0 (use sigmoid for one probability)"
+        )
+    if not isinstance(loss, _FromLogitsLoss):
+        return
+    if not loss.from_logits and output.name not in ("sigmoid", "softmax"):
+        raise ValueError(
+            f"{loss.name} needs probabilities, a sigmoid or softmax output, got "
+            f"{output.name} (or pass the loss with from_logits=True over an identity output)"
+        )
+    if isinstance(loss, CrossEntropy) and n_outputs < 2:
+        raise ValueError(
+            f"{loss.name} needs 2 or more outputs, got {n_outputs}: over one output, "
+            "-y log(p) is 0 whatever p when y is 0 (use binary_cross_entropy)"
+        )
+    if y is None:
+        return
+    xp = array_namespace(y)
+    if shape_of(y)[0] == 0:
+        return
+    low, high = float(xp.min(y)), float(xp.max(y))
+    if isinstance(loss, BinaryCrossEntropy):
+        if low < 0 or high > 1:
+            raise ValueError(
+                f"{loss.name} needs targets in [0, 1], got {low if low < 0 else high:.6g}"
+            )
+        return
+    if low < 0:
+        # Rows need not sum to 1: the error is then weighted by each row's sum and the fused
+        # gradient is A * sum(y) - y (explain shows that case); negative targets have no
+        # meaning and make the error unbounded below.
+        raise ValueError(
+            f"{loss.name} needs non-negative targets (each row a distribution or a weighted "
+            f"one, e.g. one-hot), got {low:.6g}"
+        )

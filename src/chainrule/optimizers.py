@@ -46,6 +46,7 @@ import numpy as np
 from array_api_compat import array_namespace
 
 from .checks import Array, check_positive
+from .names import lookup
 
 Params = dict[str, Array]
 State = dict[str, Any]
@@ -265,10 +266,4 @@ def get_optimizer(optimizer: str | Optimizer, **settings: Any) -> Optimizer:
         return optimizer
     if not isinstance(optimizer, str):
         raise TypeError(f"optimizer must be a name or an Optimizer, got {type(optimizer).__name__}")
-    try:
-        cls = OPTIMIZERS[optimizer.lower()]
-    except KeyError:
-        raise ValueError(
-            f"unknown optimizer {optimizer!r}; known: {', '.join(OPTIMIZERS)}"
-        ) from None
-    return cls(**settings)
+    return lookup(OPTIMIZERS, optimizer, "optimizer")(**settings)

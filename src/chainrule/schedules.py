@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .checks import check_positive
+from .names import lookup
 
 State = dict[str, Any]
 
@@ -178,8 +179,4 @@ def get_schedule(schedule: str | Schedule | None, **settings: Any) -> Schedule:
         return schedule
     if not isinstance(schedule, str):
         raise TypeError(f"schedule must be a name or a Schedule, got {type(schedule).__name__}")
-    try:
-        cls = SCHEDULES[schedule.lower()]
-    except KeyError:
-        raise ValueError(f"unknown schedule {schedule!r}; known: {', '.join(SCHEDULES)}") from None
-    return cls(**settings)
+    return lookup(SCHEDULES, schedule, "schedule")(**settings)

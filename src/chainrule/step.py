@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 from .checks import check_positive, check_reduction
-from .losses import Loss, get_loss, reduce
+from .losses import Loss, check_targets, get_loss, reduce
 from .network import Network
 from .optimizers import SGD
 from .regularization import add_l2_gradient, l2_penalty
@@ -80,6 +80,7 @@ def train_step(
         raise ValueError(f"l2 must be a finite number >= 0, got {l2!r}")
     loss = get_loss(loss)
     X, y = network.check_Xy(X, y)
+    check_targets(loss, network.layers[-1].activation, network.n_outputs, y)
     if tracer is not None:
         if isinstance(tracer, Trace):
             tracer.info.update(

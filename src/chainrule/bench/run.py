@@ -137,15 +137,35 @@ def run(
     }
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The benchmark's options (shared by ``chainrule bench`` and the script)."""
+RESULTS = "bench_epoch.json"
+
+
+def add_arguments(
+    parser: argparse.ArgumentParser, default_output: str = "benchmarks/results"
+) -> None:
+    """The benchmark's options (shared by ``chainrule bench``, whose results go to the
+    current folder by default, and the script, to the repository's benchmarks/results)."""
     parser.add_argument("--quick", action="store_true", help="tiny sizes, 1 round: a smoke test")
-    parser.add_argument("--rounds", type=int, default=None, help="rounds (default 7; quick 1)")
-    parser.add_argument("--rows", type=int, default=None, help="rows (default 60000)")
-    parser.add_argument("--threads", default="1,2", help="BLAS thread counts (default 1,2)")
     parser.add_argument(
-        "--output", default="benchmarks/results/bench_epoch.json", help="the JSON file written"
+        "--rounds", type=int, default=None, help="rounds, >= 1 (default 7; quick 1)"
     )
+    parser.add_argument("--rows", type=int, default=None, help="rows, >= 2 (default 60000)")
+    parser.add_argument(
+        "--threads", default="1,2", help="BLAS thread counts, each >= 1 (default 1,2)"
+    )
+    parser.add_argument(
+        "--output",
+        metavar="DIR",
+        default=default_output,
+        help=f"the folder of the JSON results, {RESULTS} (or a .json file name) "
+        f"(default: {default_output})",
+    )
+
+
+def output_file(output: str) -> Path:
+    """The results file for ``--output``: a folder's bench_epoch.json, or a .json file."""
+    path = Path(output)
+    return path if path.suffix == ".json" else path / RESULTS
 
 
 def run_from_args(args: argparse.Namespace) -> int:
@@ -173,15 +193,15 @@ def run_from_args(args: argparse.Namespace) -> int:
         seed_steps=200 if quick else 5000,
     )
     print(report.render(results))
-    out = Path(args.output)
+    out = output_file(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2, default=float) + "\n", encoding="utf-8")
     print(f"\nwrote {out}")
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, default_output: str = "benchmarks/results") -> int:
     """The script's entry point: parse the options and run."""
     parser = argparse.ArgumentParser(prog="bench_epoch.py", description=__doc__)
-    add_arguments(parser)
+    add_arguments(parser, default_output)
     return run_from_args(parser.parse_args(argv))

@@ -17,8 +17,8 @@ def add_plot_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--plot",
         metavar="DIR",
-        help=f"also draw the error and each layer's gradient norm over the steps, "
-        f"DIR/{FILENAME} (needs the plot extra)",
+        help=f"also draw the error and each layer's gradient norm over the steps into "
+        f"DIR/{FILENAME}, the plot extra (default: no plot)",
     )
 
 

@@ -1,7 +1,13 @@
 """The ``chainrule`` command line: ``chainrule explain``, ``chainrule train`` and friends.
 
-Errors in the input (a bad spec file, an unknown name, a shape mismatch) print one
-line, ``chainrule: error: ...``, and exit with status 2.
+Every failure prints one line, ``chainrule: error: ...``, and exits with status 2: bad
+input (a spec file, an unknown name, a shape mismatch, an option out of its bounds), a
+missing optional package (the line names the extra to install), a file that cannot be
+written, a training run that diverges. A bare ``chainrule`` prints the help and exits
+with status 2; ``--help`` shows every option's default.
+
+A subcommand lives in a module with an ``add_parser(commands)`` function, called from
+:func:`build_parser`; its parser is a :class:`~chainrule.cli.options.Parser`.
 """
 
 from __future__ import annotations
@@ -13,14 +19,22 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .. import __version__
+from .._optional import require
 from ..bench.run import add_arguments as add_bench_arguments
+from ..bench.run import output_file, run_from_args
 from ..datasets.catalog import seed_example
 from ..datasets.spec import load_spec
+from ..errors import DivergenceError
 from ..explain import explain
 from ..io.atomic import atomic_write
+from . import play, train
 from .curves import add_plot_argument, check_plot_dir, write_plots
-from .play import add_parser as add_play_parser
-from .train import add_parser as add_train_parser
+from .options import Number, Parser, writable_file
+
+# What a command may fail with, besides argparse's own errors: bad input, a missing
+# optional package, a file system refusal, a diverged run. Anything else is a bug and
+# keeps its traceback.
+FAILURES = (ValueError, TypeError, ImportError, OSError, DivergenceError)
 
 
 def _explain(args: argparse.Namespace) -> int:
@@ -75,46 +89,9 @@ def _write(path: str, text: str, option: str) -> None:
         raise ValueError(f"{option}: {exc.strerror}") from None
 
 
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text}")
-    return value
-
-
-def _non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not 0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text}")
-    return value
-
-
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    value = _non_negative_int(text)
-    if value == 0:
-        raise argparse.ArgumentTypeError("expected a number >= 1, got 0")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="chainrule", description="Neural networks built on explicit, readable backpropagation."
     )
     parser.add_argument("--version", action="version", version=f"chainrule {__version__}")
@@ -126,42 +103,63 @@ def build_parser() -> argparse.ArgumentParser:
         description="Print the forward pass, the error, every partial derivative, the update "
         "and the error before and after, in the seed notebook's names.",
     )
-    ex.add_argument("--spec", metavar="FILE", help="a JSON or TOML spec of the network and data")
-    ex.add_argument("--steps", type=_positive_int, default=1, help="steps to train (default 1)")
     ex.add_argument(
-        "--precision", type=_non_negative_int, default=6, help="digits shown (default 6)"
+        "--spec",
+        metavar="FILE",
+        help="a JSON or TOML spec of the network and data (default: the seed notebook's)",
     )
+    ex.add_argument("--steps", type=Number(int, low=1), default=1, help="steps to train")
+    ex.add_argument("--precision", type=Number(int, low=0), default=6, help="digits shown")
     ex.add_argument(
         "--format",
         choices=("text", "markdown", "latex", "html"),
         default="text",
-        help="text (the notebook's look, default), markdown (LaTeX maths), latex (a pdflatex "
+        help="text (the notebook's look), markdown (LaTeX maths), latex (a pdflatex "
         "document) or html (one self-contained page)",
     )
-    ex.add_argument("--output", metavar="FILE", help="write the explanation to FILE")
-    ex.add_argument("--diagram", metavar="FILE.svg", help="also write the network diagram (SVG)")
+    ex.add_argument(
+        "--output", metavar="FILE", help="write the explanation to FILE (default: print it)"
+    )
+    ex.add_argument(
+        "--diagram",
+        metavar="FILE.svg",
+        help="also write the network diagram (SVG) (default: no diagram)",
+    )
     ex.add_argument(
         "--graph",
         metavar="FILE.svg",
-        help="also write the computational graph (SVG), one node per operation",
+        help="also write the computational graph (SVG), one node per operation (default: no graph)",
     )
     ex.add_argument(
         "--level",
         choices=("full", "summary"),
         default="full",
-        help="full (default) or summary: formulas and values, no entry-by-entry expansion",
+        help="full or summary: formulas and values, no entry-by-entry expansion",
     )
     ex.add_argument(
-        "--l2", type=_non_negative_float, help="override the spec's L2 regularization (>= 0)"
+        "--l2",
+        type=Number(float, low=0),
+        help="override the spec's L2 regularization (default: the spec's)",
     )
     ex.add_argument(
         "--derive",
         action="store_true",
         help="text: follow each value with its derivation, entry by entry, and the checks",
     )
-    ex.add_argument("--loss", help="override the spec's loss, e.g. half_squared_error or mse")
-    ex.add_argument("--reduction", choices=("mean", "sum"), help="override the batch reduction")
-    ex.add_argument("--lr", type=_positive_float, help="override the learning rate")
+    ex.add_argument(
+        "--loss",
+        help="override the spec's loss, e.g. half_squared_error or mse (default: the spec's)",
+    )
+    ex.add_argument(
+        "--reduction",
+        choices=("mean", "sum"),
+        help="override the batch reduction (default: the spec's)",
+    )
+    ex.add_argument(
+        "--lr",
+        type=Number(float, low=0, low_open=True),
+        help="override the learning rate (default: the spec's)",
+    )
     ex.add_argument("--freeze-biases", action="store_true", help="keep every bias fixed")
     ex.add_argument(
         "--scalars",
@@ -177,36 +175,38 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_plot_argument(ex)
     ex.set_defaults(handler=_explain)
-    add_train_parser(commands, _positive_int)
-    add_play_parser(commands, _positive_float)
+    train.add_parser(commands)
+    play.add_parser(commands)
     bench = commands.add_parser(
         "bench",
         help="time one epoch against the matrix-product floor, NumPy, PyTorch and scikit-learn",
         description="One epoch of the reference workload in every implementation, round-robin, "
         "BLAS threads pinned; prints medians and ratios, writes JSON (needs the bench extra).",
     )
-    add_bench_arguments(bench)
+    add_bench_arguments(bench, default_output=".")
     bench.set_defaults(handler=_bench)
     return parser
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from ..bench.run import run_from_args
-
+    require("threadpoolctl", "bench", "chainrule bench")
+    writable_file(output_file(args.output), "--output")  # before the minutes of timing
     return run_from_args(args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
+    """Run the command line; returns the exit status (argparse's own errors, and
+    ``--help``, exit through ``SystemExit``)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(argv)  # argparse's errors exit with status 2 (one line)
     if args.command is None:
-        parser.print_help()
-        return 0
+        parser.print_help(sys.stderr)
+        return 2
     try:
         return args.handler(args)
-    except (ValueError, TypeError) as exc:
-        print(f"chainrule: error: {exc}", file=sys.stderr)
+    except FAILURES as exc:
+        message = " ".join(str(exc).split())  # one line, whatever the exception held
+        print(f"chainrule: error: {message}", file=sys.stderr)
         return 2
 
 

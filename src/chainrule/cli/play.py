@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from ..datasets.catalog import seed_example
 from ..datasets.spec import load_spec
 from ..io.atomic import atomic_write
 from ..learn.play import play
+from .options import Number
 
 
-def add_parser(
-    commands: argparse._SubParsersAction, positive_float: Callable[[str], float]
-) -> None:
+def add_parser(commands: Any) -> None:
     """Register ``chainrule play`` on the ``commands`` of the main parser."""
     sub = commands.add_parser(
         "play",
@@ -23,18 +22,34 @@ def add_parser(
         "learner steps through the forward and backward pass, edits x, y, the weights and "
         "the learning rate, and runs training steps with a live loss curve.",
     )
-    sub.add_argument("--spec", metavar="FILE", help="a JSON or TOML spec of the network and data")
+    sub.add_argument(
+        "--spec",
+        metavar="FILE",
+        help="a JSON or TOML spec of the network and data (default: the seed notebook's)",
+    )
     sub.add_argument(
         "--output",
         metavar="FILE.html",
         default="chainrule-play.html",
-        help="where to write the page (default chainrule-play.html)",
+        help="where to write the page",
     )
-    sub.add_argument("--loss", help="override the spec's loss, e.g. half_squared_error or mse")
-    sub.add_argument("--reduction", choices=("mean", "sum"), help="override the batch reduction")
-    sub.add_argument("--lr", type=positive_float, help="override the learning rate")
+    sub.add_argument("--loss", help="override the spec's loss, e.g. mse (default: the spec's)")
+    sub.add_argument(
+        "--reduction",
+        choices=("mean", "sum"),
+        help="override the batch reduction (default: the spec's)",
+    )
+    sub.add_argument(
+        "--lr",
+        type=Number(float, low=0, low_open=True),
+        help="override the learning rate (default: the spec's)",
+    )
     sub.add_argument("--freeze-biases", action="store_true", help="keep every bias fixed")
-    sub.add_argument("--l2", type=float, help="override the spec's L2 regularization (>= 0)")
+    sub.add_argument(
+        "--l2",
+        type=Number(float, low=0),
+        help="override the L2 regularization (default: the spec's)",
+    )
     sub.set_defaults(handler=run)
 
 

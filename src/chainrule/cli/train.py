@@ -1,18 +1,28 @@
 """``chainrule train``: train an MLP classifier on a named data set and report test metrics.
 
-Needs the ``sklearn`` extra (estimator, split, metrics); ``mnist1d`` needs the
-``datasets`` extra, the progress bar the ``progress`` extra and ``--plot`` the
-``plot`` extra.
+Needs the ``sklearn`` extra (estimator, split, metrics, and threadpoolctl for
+``--threads``); ``mnist1d`` needs the ``datasets`` extra and ``--plot`` the ``plot``
+extra, both checked before training starts. With the ``progress`` extra (tqdm) training
+shows a progress bar, else a line per epoch.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from .._optional import require
+from ..datasets import catalog as datasets
+from ..evaluation import plots as plot
+from ..evaluation.metrics import classification_metrics, classification_report
+from ..training.callbacks import Callback
+from ..training.monitors import GradientNorms
+from .options import Number, writable_folder
 
 DATASETS = ("digits", "mnist1d", "iris", "breast_cancer", "moons", "spirals", "xor")
 
@@ -27,7 +37,7 @@ def _sizes(text: str) -> tuple[int, ...]:
     return sizes
 
 
-def add_parser(commands: Any, positive_int: Any) -> None:
+def add_parser(commands: Any) -> None:
     """Add the ``train`` subcommand to the CLI's subparsers."""
     tr = commands.add_parser(
         "train",
@@ -35,36 +45,66 @@ def add_parser(commands: Any, positive_int: Any) -> None:
         description="Train chainrule's MLPClassifier with a progress bar, then print the "
         "test metrics and a classification report.",
     )
-    tr.add_argument("--dataset", choices=DATASETS, default="digits")
+    whole, positive = Number(int, low=1), Number(float, low=0, low_open=True)
+    tr.add_argument("--dataset", choices=DATASETS, default="digits", help="the data set")
     tr.add_argument("--hidden", type=_sizes, default=(100,), help="layer sizes, e.g. 64,32")
-    tr.add_argument("--activation", default="relu", help="relu, tanh, logistic, ...")
-    tr.add_argument("--optimizer", choices=("adam", "adamw", "sgd"), default="adam")
-    tr.add_argument("--epochs", type=positive_int, default=200, help="max epochs (200)")
-    tr.add_argument("--batch-size", type=positive_int, default=None, help="default: min(200, n)")
-    tr.add_argument("--lr", type=float, default=0.001, help="initial learning rate (0.001)")
-    tr.add_argument("--schedule", choices=("constant", "adaptive", "cosine"), default="constant")
-    tr.add_argument("--alpha", type=float, default=0.0001, help="L2 penalty (0.0001)")
-    tr.add_argument("--dropout", type=float, default=0.0, help="hidden-layer dropout rate")
+    tr.add_argument(
+        "--activation", default="relu", help="hidden activation: relu, tanh, logistic, ..."
+    )
+    tr.add_argument(
+        "--optimizer", choices=("adam", "adamw", "sgd"), default="adam", help="the optimizer"
+    )
+    tr.add_argument("--epochs", type=whole, default=200, help="epochs at most")
+    tr.add_argument(
+        "--batch-size", type=whole, default=None, help="instances per update (default: min(200, n))"
+    )
+    tr.add_argument("--lr", type=positive, default=0.001, help="initial learning rate")
+    tr.add_argument(
+        "--schedule",
+        choices=("constant", "adaptive", "cosine"),
+        default="constant",
+        help="learning-rate schedule",
+    )
+    tr.add_argument("--alpha", type=Number(float, low=0), default=0.0001, help="L2 penalty")
+    tr.add_argument(
+        "--dropout",
+        type=Number(float, low=0, high=1, high_open=True),
+        default=0.0,
+        help="hidden-layer dropout rate",
+    )
     tr.add_argument("--early-stopping", action="store_true", help="stop on validation score")
     tr.add_argument(
-        "--patience", type=positive_int, default=10, help="epochs without improvement (10)"
+        "--patience",
+        type=whole,
+        default=10,
+        help="epochs without improvement before stopping early",
     )
     tr.add_argument("--scale", action="store_true", help="standardize the features first")
-    tr.add_argument("--test-size", type=float, default=0.25, help="held-out fraction (0.25)")
-    tr.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    tr.add_argument(
+        "--test-size",
+        type=Number(float, low=0, high=1, low_open=True, high_open=True),
+        default=0.25,
+        help="held-out fraction",
+    )
+    tr.add_argument("--seed", type=Number(int, low=0), default=0, help="random seed")
+    tr.add_argument(
+        "--threads",
+        type=whole,
+        default=None,
+        help="BLAS threads while training (default: the BLAS libraries' own choice)",
+    )
     tr.add_argument(
         "--plot",
         metavar="DIR",
-        help="write PNG figures to DIR: loss curves, gradient norms, weights, decision regions",
+        help="write PNG figures to DIR: loss curves, gradient norms, weights, decision "
+        "regions (default: no figures)",
     )
-    tr.add_argument("--quiet", action="store_true", help="no progress bar")
+    tr.add_argument("--quiet", action="store_true", help="no progress bar or epoch lines")
     tr.set_defaults(handler=run)
 
 
 def _split(args: argparse.Namespace) -> tuple[Any, Any, Any, Any]:
     from sklearn.model_selection import train_test_split
-
-    from ..datasets import catalog as datasets
 
     X, y = datasets.load(args.dataset)
     if args.dataset == "mnist1d":  # the data set's own 4000 / 1000 split
@@ -74,24 +114,48 @@ def _split(args: argparse.Namespace) -> tuple[Any, Any, Any, Any]:
     return train_test_split(X, y, test_size=args.test_size, stratify=y, random_state=args.seed)
 
 
+class EpochLines(Callback):
+    """A line per epoch on stderr (where the progress bar would be): the run without tqdm."""
+
+    def __init__(self, epochs: int) -> None:
+        self.epochs = epochs
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float], network: Any) -> bool:
+        shown = ", ".join(f"{k}={v:.4g}" for k, v in logs.items())
+        print(f"epoch {epoch + 1}/{self.epochs}: {shown}", file=sys.stderr)
+        return False
+
+
+def _has_tqdm() -> bool:
+    try:
+        import tqdm.auto  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _blas_threads(threads: int | None) -> Any:
+    """A context pinning the BLAS libraries to ``threads`` (no change for None)."""
+    if threads is None:
+        return contextlib.nullcontext()
+    threadpoolctl = require("threadpoolctl", "sklearn", "--threads")
+    return threadpoolctl.threadpool_limits(limits=threads, user_api="blas")
+
+
 def run(args: argparse.Namespace) -> int:
     """Train and report; returns the exit status."""
+    require("sklearn", "sklearn", "chainrule train")
+    if args.plot:  # before the data are loaded and the model trained, not after
+        require("matplotlib", "plot", "--plot")
+        writable_folder(args.plot, "--plot")
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
     from ..estimators.mlp import MLPClassifier
-    from ..evaluation.metrics import classification_metrics, classification_report
 
-    if not 0 < args.test_size < 1:
-        raise ValueError(f"--test-size must be in (0, 1), got {args.test_size}")
-    verbose = 0
-    if not args.quiet:
-        try:
-            import tqdm  # noqa: F401
-
-            verbose = 1
-        except ImportError:
-            verbose = 2  # a line per epoch instead of a bar
+    # The bar when tqdm is there; else a line per epoch: the sklearn extra is enough.
+    bar = not args.quiet and _has_tqdm()
+    lines = [EpochLines(args.epochs)] if not args.quiet and not bar else []
     X_train, X_test, y_train, y_test = _split(args)
     norms = _gradient_norms(X_train, y_train, args.scale) if args.plot else None
     clf = MLPClassifier(
@@ -107,11 +171,12 @@ def run(args: argparse.Namespace) -> int:
         n_iter_no_change=args.patience,
         dropout=args.dropout,
         random_state=args.seed,
-        verbose=verbose,
-        callbacks=[norms] if norms is not None else None,
+        verbose=bar,
+        callbacks=[*lines, *([norms] if norms is not None else [])] or None,
     )
     model = make_pipeline(StandardScaler(), clf) if args.scale else clf
-    model.fit(X_train, y_train)
+    with _blas_threads(args.threads):
+        model.fit(X_train, y_train)
     y_pred = model.predict(X_test)
     proba = model.predict_proba(X_test) if len(clf.classes_) == 2 else None
     found = classification_metrics(y_test, y_pred, proba)
@@ -134,8 +199,6 @@ def _gradient_norms(X: Any, y: Any, scale: bool) -> Any:
     """A GradientNorms callback on up to 500 training rows, encoded as the network sees them."""
     from sklearn.preprocessing import LabelBinarizer, StandardScaler
 
-    from ..training.monitors import GradientNorms
-
     X_probe = StandardScaler().fit_transform(X) if scale else np.asarray(X, dtype=float)
     Y = LabelBinarizer().fit_transform(y).astype(float)
     loss = "cross_entropy" if Y.shape[1] > 1 else "binary_cross_entropy"
@@ -144,8 +207,6 @@ def _gradient_norms(X: Any, y: Any, scale: bool) -> Any:
 
 def _plots(folder: str, model: Any, clf: Any, norms: Any, X: Any, y: Any) -> list[Path]:
     """Write the figures; decision regions only for 2-D inputs."""
-    from ..evaluation import plots as plot
-
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / "history.png", out / "gradient_norms.png", out / "weights.png"]

@@ -40,6 +40,7 @@ import numpy as np
 
 from ..checks import check_positive
 from ..initializers import as_generator
+from ..names import lookup
 from .spec import Example, spec_from_dict
 
 SEED_SPEC = {
@@ -187,6 +188,4 @@ DATASETS: dict[str, Callable[..., Dataset]] = {
 
 def load(name: str, **settings: Any) -> Dataset:
     """A data set by name: ``xor, moons, spirals, digits, iris, breast_cancer, mnist1d``."""
-    if name not in DATASETS:
-        raise ValueError(f"unknown dataset {name!r}; known: {', '.join(DATASETS)}")
-    return DATASETS[name](**settings)
+    return lookup(DATASETS, name, "dataset")(**settings)

@@ -22,6 +22,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
         "chainrule's estimators need scikit-learn: pip install 'chainrule[sklearn]'"
     ) from exc
 
+from ..checks import as_float_array
 from ..network import Network
 from ..training.loop import fit
 from . import batches, build, params
@@ -278,5 +279,6 @@ class _BaseMLP(BaseEstimator):
     # -- prediction -----------------------------------------------------------------------
     def _forward(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "network_")
-        X = validate_data(self, X, reset=False, dtype=self.network_.dtype)
+        X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
+        X = as_float_array(X, "X", dtype=self.network_.dtype)  # names out-of-range values
         return self.network_.forward(X)[0]

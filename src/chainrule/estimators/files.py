@@ -16,7 +16,11 @@ description holds:
   numbers, and the :class:`~chainrule.training.callbacks.History`.
 
 Loading checks every value and its consistency with the network; anything amiss
-raises :class:`~chainrule.errors.ModelFileError`. Nothing is unpickled or evaluated.
+raises :class:`~chainrule.errors.ModelFileError` naming the field. The
+hyper-parameters go through the checks ``fit`` makes
+(:func:`chainrule.estimators.params.check_all`), then are compared with the stored
+network: hidden sizes, activations, dtype and dropout rates (and the classes with its
+outputs). Nothing is unpickled or evaluated.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from ..errors import ModelFileError
 from ..io.checkpoint import _join, _split
 from ..io.files import _network_from_state, _network_to_state, register_kind
 from ..training.callbacks import STOP_REASONS, History
+from . import params
 
 KINDS = {"MLPClassifier": "mlp_classifier", "MLPRegressor": "mlp_regressor"}
 _PREFIX = "optimizer_state"
@@ -193,6 +198,7 @@ def _from_state(cls: type, arrays: dict[str, np.ndarray], description: Any) -> A
     opt_arrays = {k: v for k, v in arrays.items() if k.startswith(f"{_PREFIX}/")}
     net_arrays = {k: v for k, v in arrays.items() if k not in opt_arrays}
     network = _network_from_state(net_arrays, description["network"])
+    _check_params(est, network, legacy="dropout" not in description["network"])
     used: set[str] = set()
     state = _join(description["optimizer_state"], opt_arrays, used)
     if used != set(opt_arrays) or not isinstance(state, dict):
@@ -273,6 +279,54 @@ def _from_state(cls: type, arrays: dict[str, np.ndarray], description: Any) -> A
     )
     est.history_ = history
     return est
+
+
+def _check_params(est: Any, network: Any, legacy: bool) -> None:
+    """The hyper-parameters, checked as ``fit`` checks them and against the stored network.
+
+    ``legacy``: the file predates the networks' stored dropout rates; the estimator's
+    rate built the network, so it is given back to the hidden layers.
+    """
+    try:
+        params.check_all(est)
+        hidden = params.hidden_sizes(est.hidden_layer_sizes)
+        acts = params.activations(est.activation, len(hidden))
+    except (ValueError, TypeError) as exc:
+        raise ModelFileError(f"invalid hyper-parameter: {exc!s:.200}") from None
+    for name in ("shuffle", "warm_start", "nesterovs_momentum", "early_stopping"):
+        if not isinstance(getattr(est, name), bool):
+            raise ModelFileError(f"{name} must be true or false, got {getattr(est, name)!r:.40}")
+    verbose = est.verbose
+    if not isinstance(verbose, bool) and (not isinstance(verbose, int) or verbose < 0):
+        raise ModelFileError(f"verbose must be true, false or a count, got {verbose!r:.40}")
+    seed = est.random_state
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+        raise ModelFileError(f"random_state must be null or an integer >= 0, got {seed!r:.40}")
+    if est.callbacks is not None:
+        raise ModelFileError(f"callbacks must be null in a file, got {est.callbacks!r:.40}")
+    if hidden != network.sizes[1:-1]:
+        raise ModelFileError(
+            f"hidden_layer_sizes {hidden!s:.60} does not match the stored network's "
+            f"hidden layers {network.sizes[1:-1]!s:.60}"
+        )
+    stored = [layer.activation.name for layer in network.layers[:-1]]
+    if acts != stored:
+        raise ModelFileError(
+            f"activation {est.activation!r:.60} does not match the stored network's {stored!s:.60}"
+        )
+    if est.dtype is not None and np.dtype(est.dtype) != np.dtype(network.dtype):
+        raise ModelFileError(
+            f"dtype {np.dtype(est.dtype).name} does not match the stored network's "
+            f"{np.dtype(network.dtype).name}"
+        )
+    if legacy:
+        for layer in network.layers[:-1]:
+            layer.dropout = float(est.dropout)
+    rates = [layer.dropout for layer in network.layers[:-1]]
+    if rates != [float(est.dropout)] * len(hidden):
+        raise ModelFileError(
+            f"dropout {est.dropout!r:.40} does not match the stored network's rates {rates!s:.60}"
+        )
 
 
 def register(*classes: type) -> None:

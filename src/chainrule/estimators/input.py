@@ -14,6 +14,7 @@ import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils.validation import _check_sample_weight, column_or_1d, validate_data
 
+from ..checks import as_float_array
 from ..training.sources import is_batch_iterable
 from . import batches
 
@@ -76,13 +77,12 @@ def fit_input(
         X,
         y,
         reset=not continuing,
-        dtype=est.network_.dtype if continuing else _FLOATS,
+        dtype=_FLOATS,  # narrowed below, where a value out of range is named
         multi_output=True,
         y_numeric=isinstance(est, RegressorMixin),
         ensure_all_finite=batches.finite_check(X),  # a memmap is checked batch by batch
     )
-    if est.dtype is not None and not continuing:
-        X = X.astype(est.dtype)
+    X = as_float_array(X, "X", dtype=est.network_.dtype if continuing else est.dtype)
     if y.ndim == 2 and y.shape[1] == 1:
         y = column_or_1d(y, warn=True)
     Y = est._encode(y, first=not continuing, classes=classes)

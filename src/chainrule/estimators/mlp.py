@@ -45,13 +45,67 @@ from .base import _BaseMLP
 class MLPClassifier(ClassifierMixin, _BaseMLP):
     """A multilayer perceptron classifier: softmax (multiclass) or sigmoid (binary, multilabel).
 
-    Parameters are scikit-learn's ``MLPClassifier``'s (``hidden_layer_sizes``,
-    ``activation`` (one name, or one per hidden layer), ``solver`` in ``adam, adamw,
-    sgd``, ``alpha`` (L2), ``batch_size``, ``learning_rate`` in ``constant, adaptive,
-    cosine``, ``learning_rate_init``, ``max_iter``, ``early_stopping``, ...) plus
-    ``class_weight`` (None, a dict or ``"balanced"``), ``dropout``, ``clip_norm``,
-    ``weight_decay``, ``initializer``, ``dtype`` and ``callbacks`` (passed to
-    :func:`chainrule.training.fit`, e.g. :class:`chainrule.training.monitors.GradientNorms`).
+    Parameters are scikit-learn's ``MLPClassifier``'s, plus ``dropout``, ``clip_norm``,
+    ``weight_decay``, ``initializer``, ``dtype``, ``class_weight`` and ``callbacks``.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : int or sequence of int, default (100,)
+        Neurons of each hidden layer.
+    activation : str or sequence of str, default "relu"
+        The hidden layers' activation, one name or one per hidden layer: ``relu``,
+        ``tanh``, ``logistic`` (or ``sigmoid``), ``identity``, ``leaky_relu``,
+        ``softplus``, in any case.
+    solver : {"adam", "adamw", "sgd"}, default "adam"
+    alpha : float, default 0.0001
+        L2 penalty (scikit-learn's scaling; see "Differences from scikit-learn's MLP").
+    batch_size : int or "auto", default "auto"
+        Instances per update; ``"auto"`` is ``min(200, n_samples)``.
+    learning_rate : {"constant", "adaptive", "cosine"}, default "constant"
+        The schedule: ``adaptive`` divides by 5 on a plateau (as scikit-learn),
+        ``cosine`` anneals over ``max_iter`` epochs.
+    learning_rate_init : float, default 0.001
+    max_iter : int, default 200
+        Epochs at most.
+    shuffle : bool, default True
+        Draw a new order of the rows every epoch.
+    random_state : int, RandomState, Generator or None, default None
+        Seeds the initial weights, the shuffles, the validation split and dropout.
+    tol : float, default 1e-4
+        The improvement that counts for early stopping.
+    verbose : bool, default False
+        A progress bar (needs the ``progress`` extra).
+    warm_start : bool, default False
+        Continue from the current weights in ``fit``.
+    momentum : float, default 0.9
+        SGD's momentum, in [0, 1).
+    nesterovs_momentum : bool, default True
+        Nesterov momentum for SGD.
+    early_stopping : bool, default False
+        Stop when the validation score has not improved by ``tol`` for
+        ``n_iter_no_change`` epochs.
+    validation_fraction : float, default 0.1
+        The rows held out for early stopping, in (0, 1).
+    beta_1, beta_2, epsilon : float, default 0.9, 0.999, 1e-8
+        Adam's (and AdamW's) settings.
+    n_iter_no_change : int, default 10
+        Epochs without improvement before early stopping.
+    dropout : float, default 0.0
+        Inverted dropout on the hidden layers, in [0, 1) (chainrule's addition).
+    clip_norm : float or None, default None
+        Clip the gradients to this global norm (chainrule's addition).
+    weight_decay : float, default 0.01
+        AdamW's decoupled weight decay (chainrule's addition).
+    initializer : str, default "glorot_uniform"
+        ``glorot_uniform``, ``glorot_normal``, ``he_uniform``, ``he_normal`` or ``auto``
+        (He for the ReLU family, Glorot otherwise) (chainrule's addition).
+    dtype : None, float32 or float64, default None
+        The network's dtype; None follows ``X`` (chainrule's addition).
+    class_weight : None, dict or "balanced", default None
+        Weights of the classes, multiplied into the sample weights.
+    callbacks : sequence of Callback or None, default None
+        Passed to :func:`chainrule.training.fit`, e.g.
+        :class:`chainrule.training.monitors.GradientNorms`.
 
     Attributes
     ----------
@@ -200,8 +254,64 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 class MLPRegressor(RegressorMixin, _BaseMLP):
     """A multilayer perceptron regressor: identity output, mean squared error.
 
-    Parameters and attributes as :class:`MLPClassifier`, without ``class_weight`` and
-    ``classes_``; ``y`` may have several outputs.
+    Attributes as :class:`MLPClassifier`'s, without ``classes_``; ``y`` may have several
+    outputs.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : int or sequence of int, default (100,)
+        Neurons of each hidden layer.
+    activation : str or sequence of str, default "relu"
+        The hidden layers' activation, one name or one per hidden layer: ``relu``,
+        ``tanh``, ``logistic`` (or ``sigmoid``), ``identity``, ``leaky_relu``,
+        ``softplus``, in any case.
+    solver : {"adam", "adamw", "sgd"}, default "adam"
+    alpha : float, default 0.0001
+        L2 penalty (scikit-learn's scaling; see "Differences from scikit-learn's MLP").
+    batch_size : int or "auto", default "auto"
+        Instances per update; ``"auto"`` is ``min(200, n_samples)``.
+    learning_rate : {"constant", "adaptive", "cosine"}, default "constant"
+        The schedule: ``adaptive`` divides by 5 on a plateau (as scikit-learn),
+        ``cosine`` anneals over ``max_iter`` epochs.
+    learning_rate_init : float, default 0.001
+    max_iter : int, default 200
+        Epochs at most.
+    shuffle : bool, default True
+        Draw a new order of the rows every epoch.
+    random_state : int, RandomState, Generator or None, default None
+        Seeds the initial weights, the shuffles, the validation split and dropout.
+    tol : float, default 1e-4
+        The improvement that counts for early stopping.
+    verbose : bool, default False
+        A progress bar (needs the ``progress`` extra).
+    warm_start : bool, default False
+        Continue from the current weights in ``fit``.
+    momentum : float, default 0.9
+        SGD's momentum, in [0, 1).
+    nesterovs_momentum : bool, default True
+        Nesterov momentum for SGD.
+    early_stopping : bool, default False
+        Stop when the validation score has not improved by ``tol`` for
+        ``n_iter_no_change`` epochs.
+    validation_fraction : float, default 0.1
+        The rows held out for early stopping, in (0, 1).
+    beta_1, beta_2, epsilon : float, default 0.9, 0.999, 1e-8
+        Adam's (and AdamW's) settings.
+    n_iter_no_change : int, default 10
+        Epochs without improvement before early stopping.
+    dropout : float, default 0.0
+        Inverted dropout on the hidden layers, in [0, 1) (chainrule's addition).
+    clip_norm : float or None, default None
+        Clip the gradients to this global norm (chainrule's addition).
+    weight_decay : float, default 0.01
+        AdamW's decoupled weight decay (chainrule's addition).
+    initializer : str, default "glorot_uniform"
+        ``glorot_uniform``, ``glorot_normal``, ``he_uniform``, ``he_normal`` or ``auto``
+        (He for the ReLU family, Glorot otherwise) (chainrule's addition).
+    dtype : None, float32 or float64, default None
+        The network's dtype; None follows ``X`` (chainrule's addition).
+    callbacks : sequence of Callback or None, default None
+        Passed to :func:`chainrule.training.fit`.
     """
 
     _output = ("identity", "mean_squared_error")

@@ -11,10 +11,10 @@ from typing import Any
 
 import numpy as np
 
-from ..activations import ACTIVATIONS
+from ..activations import get_activation
+from ..checks import check_bool
+from ..names import did_you_mean
 
-# scikit-learn's activation names, mapped to the engine's.
-ACTIVATION_NAMES = {"logistic": "sigmoid", **{name: name for name in ACTIVATIONS}}
 SOLVERS = ("adam", "adamw", "sgd")
 LEARNING_RATES = ("constant", "adaptive", "cosine")
 
@@ -52,21 +52,28 @@ def activations(value: Any, n_hidden: int) -> list[str]:
         )
     found = []
     for name in names:
-        if not isinstance(name, str) or name not in ACTIVATION_NAMES or name == "softmax":
-            known = ", ".join(sorted(set(ACTIVATION_NAMES) - {"softmax"}))
-            raise ValueError(f"unknown activation {name!r}; known: {known}")
-        found.append(ACTIVATION_NAMES[name])
+        if not isinstance(name, str):
+            raise TypeError(f"activation must be a name or one name per hidden layer, got {name!r}")
+        # The engine's names, in any case, and scikit-learn's logistic (get_activation's).
+        engine = get_activation(name).name
+        if engine == "softmax":
+            raise ValueError(
+                f"activation {name!r} is an output activation (the classifier's own); "
+                "hidden layers take relu, tanh, logistic, identity, leaky_relu or softplus"
+            )
+        found.append(engine)
     return found
 
 
 def check_all(est: Any) -> None:
     """Check every hyper-parameter of an MLP estimator."""
-    if est.solver not in SOLVERS:
-        raise ValueError(f"solver must be one of {SOLVERS}, got {est.solver!r}")
-    if est.learning_rate not in LEARNING_RATES:
-        raise ValueError(
-            f"learning_rate must be one of {LEARNING_RATES}, got {est.learning_rate!r}"
-        )
+    for name, known in (("solver", SOLVERS), ("learning_rate", LEARNING_RATES)):
+        value = getattr(est, name)
+        if value not in known:
+            hint = did_you_mean(value, known) if isinstance(value, str) else ""
+            raise ValueError(f"{name} must be one of {known}, got {value!r}{hint}")
+    for name in ("shuffle", "warm_start", "early_stopping", "nesterovs_momentum"):
+        check_bool(getattr(est, name), name)  # "no" would count as true
     _number(est.alpha, "alpha", low=0, low_open=False)
     _number(est.learning_rate_init, "learning_rate_init", low=0, low_open=True)
     _number(est.max_iter, "max_iter", low=0, low_open=True, integer=True)
@@ -97,4 +104,9 @@ def check_all(est: Any) -> None:
             raise ValueError(f"dtype must be None, float32 or float64, got {est.dtype!r}")
     initializers = ("auto", "glorot_uniform", "glorot_normal", "he_uniform", "he_normal")
     if est.initializer not in initializers:
-        raise ValueError(f"initializer must be one of {initializers}, got {est.initializer!r}")
+        hint = (
+            did_you_mean(est.initializer, initializers) if isinstance(est.initializer, str) else ""
+        )
+        raise ValueError(
+            f"initializer must be one of {initializers}, got {est.initializer!r}{hint}"
+        )

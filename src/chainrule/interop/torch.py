@@ -2,8 +2,16 @@
 
 PyTorch is not a dependency of chainrule; these functions import it when called.
 A chainrule layer ``A = f(A_prev @ W + b)`` is a ``torch.nn.Linear`` (whose ``weight``
-is ``W.T``, shape ``(n_out, n_in)``) followed by the activation's module; identity
-layers have no activation module.
+is ``W.T``, shape ``(n_out, n_in)``) followed by the activation's module (identity
+layers have none) and, for a layer with dropout, ``torch.nn.Dropout(rate)``: both are
+inverted dropout on the layer's output, so the modules agree in evaluation mode and
+scale the kept units alike in training mode (their random masks differ).
+
+Softplus is ``torch.nn.Softplus(beta=1, threshold=40)``. PyTorch computes
+``log1p(exp(z))`` up to the threshold and ``z`` above it; chainrule's stable
+``max(z, 0) + log1p(exp(-|z|))`` equals ``z`` to the last bit above 17 (float32) or 37
+(float64), and ``exp(z)`` overflows only above 88 (float32), so with 40 the two agree
+for every finite input in both dtypes.
 
 Examples
 --------
@@ -34,6 +42,12 @@ from ..activations import Activation, LeakyReLU, get_activation
 from ..layers import Dense
 from ..network import Network
 
+# Above it PyTorch's Softplus returns z; see the module's description for why 40.
+SOFTPLUS_THRESHOLD = 40.0
+# The lowest threshold read back: above 20 the switch to z moves the value by at most
+# log1p(exp(-20)), about 2e-9.
+MIN_SOFTPLUS_THRESHOLD = 20.0
+
 
 def _torch() -> Any:
     return require("torch", None, "PyTorch interop")
@@ -47,8 +61,7 @@ def _module_for(activation: Activation) -> Any | None:
     if name == "leaky_relu":
         return nn.LeakyReLU(activation.alpha)
     if name == "softplus":
-        # PyTorch's default switches to z itself above 20; chainrule never does.
-        return nn.Softplus(threshold=1000.0)
+        return nn.Softplus(beta=1.0, threshold=SOFTPLUS_THRESHOLD)
     if name == "softmax":
         return nn.Softmax(dim=-1)
     return {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU}[name]()
@@ -80,6 +93,8 @@ def to_torch(network: Any) -> Any:
         activation = _module_for(layer.activation)
         if activation is not None:
             modules.append(activation)
+        if layer.dropout:
+            modules.append(torch.nn.Dropout(layer.dropout))
     return torch.nn.Sequential(*modules)
 
 
@@ -94,53 +109,95 @@ def _activation_of(module: Any, index: int) -> Activation:
     if isinstance(module, nn.Softplus):
         if module.beta != 1:
             raise ValueError(f"module {index}: Softplus with beta={module.beta} is not supported")
+        if module.threshold < MIN_SOFTPLUS_THRESHOLD:
+            raise ValueError(
+                f"module {index}: Softplus(threshold={module.threshold}) returns z above its "
+                f"threshold, which differs from softplus by up to log(2) near 0; a threshold "
+                f">= {MIN_SOFTPLUS_THRESHOLD:g} is supported"
+            )
         return get_activation("softplus")
     simple = {nn.Sigmoid: "sigmoid", nn.Tanh: "tanh", nn.ReLU: "relu", nn.Identity: "identity"}
     for cls, name in simple.items():
         if type(module) is cls:
             return get_activation(name)
-    supported = "Linear, Sigmoid, Tanh, ReLU, LeakyReLU, Softplus, Softmax, Identity"
+    supported = "Linear, Sigmoid, Tanh, ReLU, LeakyReLU, Softplus, Softmax, Identity, Dropout"
     raise ValueError(
         f"module {index} ({type(module).__name__}) is not supported; supported: {supported}"
     )
 
 
+def _linear_arrays(linear: Any, index: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(W, b)`` of a ``Linear`` module, checked before NumPy sees them."""
+    torch = _torch()
+    dtype = linear.weight.dtype
+    if dtype not in (torch.float32, torch.float64):
+        # NumPy has no bfloat16, and float16 would lose the precision chainrule computes in.
+        raise ValueError(
+            f"module {index}: Linear weights must be float32 or float64, got "
+            f"{str(dtype).removeprefix('torch.')}; convert the module first with .float() or "
+            ".double()"
+        )
+    W = linear.weight.detach().cpu().numpy().T.copy()
+    if linear.bias is None:
+        return W, np.zeros(linear.out_features, dtype=W.dtype)
+    if linear.bias.dtype != dtype:
+        raise ValueError(
+            f"module {index}: Linear bias must have the weights' dtype {dtype}, "
+            f"got {linear.bias.dtype}"
+        )
+    return W, linear.bias.detach().cpu().numpy().copy()
+
+
 def from_torch(module: Any) -> Network:
-    """Read a ``torch.nn.Sequential`` of ``Linear`` layers and supported activations.
+    """Read a ``torch.nn.Sequential`` of ``Linear`` layers, activations and ``Dropout``.
 
     Each ``Linear`` starts a layer; the activation module after it (if any) is that
-    layer's activation. Anything else raises ``ValueError`` naming the module.
+    layer's activation, and a ``Dropout`` after those the layer's dropout rate. Anything
+    else (another module, a module out of that order, weights neither float32 nor
+    float64) raises ``ValueError`` naming the module by its index.
     """
     torch = _torch()
-    if not isinstance(module, torch.nn.Sequential):
+    nn = torch.nn
+    if not isinstance(module, nn.Sequential):
         raise TypeError(f"module must be a torch.nn.Sequential, got {type(module).__name__}")
     layers: list[Dense] = []
-    pending: tuple[np.ndarray, np.ndarray] | None = None
+    # The layer being read: weights, then maybe an activation, then maybe a dropout rate.
+    pending: dict[str, Any] | None = None
+
+    def finish() -> None:
+        if pending is not None:
+            W, b = pending["arrays"]
+            activation = pending.get("activation", "identity")
+            try:
+                layers.append(Dense(W, b, activation, dropout=pending.get("dropout", 0.0)))
+            except ValueError as exc:
+                raise ValueError(f"module {pending['index']}: {exc}") from None
+
     for index, child in enumerate(module):
-        if isinstance(child, torch.nn.Linear):
-            if pending is not None:
-                layers.append(Dense(*pending, "identity"))
-            W = child.weight.detach().cpu().numpy().T.copy()
-            if W.dtype not in (np.float32, np.float64):
+        name = type(child).__name__
+        if isinstance(child, nn.Linear):
+            finish()
+            pending = {"arrays": _linear_arrays(child, index), "index": index}
+        elif type(child) is nn.Dropout:
+            if pending is None or "dropout" in pending:
                 raise ValueError(
-                    f"module {index}: Linear weights must be float32 or float64, got {W.dtype}"
+                    f"module {index} (Dropout) must follow a Linear layer or its activation"
                 )
-            b = (
-                child.bias.detach().cpu().numpy().copy()
-                if child.bias is not None
-                else np.zeros(child.out_features, dtype=W.dtype)
-            )
-            pending = (W, b)
+            pending["dropout"], pending["dropout_index"] = float(child.p), index
         else:
             activation = _activation_of(child, index)
-            if pending is None:
+            if pending is None or "activation" in pending or "dropout" in pending:
                 raise ValueError(
-                    f"module {index} ({type(child).__name__}) must follow a Linear layer"
+                    f"module {index} ({name}) must follow a Linear layer (one activation per "
+                    "layer, before its Dropout)"
                 )
-            layers.append(Dense(*pending, activation))
-            pending = None
-    if pending is not None:
-        layers.append(Dense(*pending, "identity"))
+            pending["activation"] = activation
+    if pending is not None and "dropout" in pending:
+        raise ValueError(
+            f"module {pending['dropout_index']} (Dropout) follows the output layer; chainrule "
+            "applies dropout to hidden layers only"
+        )
+    finish()
     if not layers:
         raise ValueError("module holds no Linear layer")
     return Network(layers)

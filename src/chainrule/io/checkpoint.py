@@ -38,7 +38,7 @@ import numpy as np
 
 from ..errors import ModelFileError
 from .files import Arrays, read_container, write_container
-from .safetensors import MAX_DEPTH
+from .safetensors import MAX_DEPTH, quote
 
 BIT_GENERATORS = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
 _TENSOR = "__tensor__"
@@ -195,7 +195,7 @@ def load_checkpoint(
     used: set[str] = set()
     parts = {name: _join(body[name], arrays, used) for name in fields}
     if used != set(arrays):
-        raise ModelFileError(f"{where}: unreferenced tensors {sorted(set(arrays) - used)}")
+        raise ModelFileError(f"{where}: unreferenced tensors {quote(sorted(set(arrays) - used))}")
     for name in fields:
         if not isinstance(parts[name], dict):
             raise ModelFileError(f"{where}: {name} is not a mapping")
@@ -206,7 +206,7 @@ def load_checkpoint(
         like = {name: np.asarray(value) for name, value in params_like.items()}
         if set(params) != set(like):
             raise ModelFileError(
-                f"{where} does not match the model: it holds parameters {sorted(params)}, "
+                f"{where} does not match the model: it holds parameters {quote(sorted(params))}, "
                 f"the model has {sorted(like)}"
             )
         for name, ref in like.items():

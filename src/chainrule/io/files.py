@@ -14,7 +14,8 @@ The metadata (``__metadata__["chainrule"]``, a JSON string) holds:
 ``kind``                which kind of model, e.g. ``"network"`` (see below)
 ``tensors``             every tensor's ``[dtype, shape, offsets]``, as a cross-check
 ``model``               the kind's own description (for a network: sizes,
-                        activations with their settings, frozen parameters, dtype)
+                        activations with their settings, frozen parameters, dtype,
+                        each layer's dropout rate)
 ======================  ============================================================
 
 ``__metadata__["chainrule_sha256"]`` is the SHA-256 of that JSON string followed by
@@ -59,8 +60,9 @@ from typing import Any
 import numpy as np
 
 from ..activations import ACTIVATIONS
+from ..checks import check_finite
 from ..errors import ModelFileError
-from ..layers import Dense
+from ..layers import Dense, check_dropout
 from ..network import Network
 from . import safetensors as _safetensors
 from .atomic import atomic_write
@@ -123,7 +125,7 @@ def write_container(
         **body,
     }
     try:
-        _safetensors.check_depth(meta, "the description")
+        _safetensors.check_depth(meta, "the description", _safetensors.MAX_STRING_CHARS)
     except ModelFileError as exc:
         raise ValueError(f"{exc}; such a file could not be loaded") from None
     text = json.dumps(meta, separators=(",", ":"))
@@ -140,20 +142,38 @@ def read_container(
     path: str | os.PathLike[str], kinds: Collection[str]
 ) -> tuple[Arrays, dict[str, Any]]:
     """Read a file written by :func:`write_container`, of one of ``kinds``; check everything."""
-    where = repr(os.fspath(path))
-    header, data = _safetensors.read(path)
+    with _safetensors.open_file(path) as reader:
+        where, header = reader.where, reader.header
+        text, expected, meta = _check_metadata(header, kinds, where)
+        # Checked as the tensors are read; nothing from them is used before it matches.
+        digest = hashlib.sha256(text.encode("utf-8", "surrogatepass"))
+        arrays = reader.tensors(digest)
+    if digest.hexdigest() != expected:
+        raise ModelFileError(
+            f"{where} is corrupt: its checksum does not match its content "
+            "(a damaged copy, or the file was edited)"
+        )
+    for name, array in arrays.items():
+        try:  # no temporary the size of the tensor, unlike isfinite(array).all()
+            if array.dtype.kind == "f":
+                check_finite(array, "")
+        except ValueError:
+            raise ModelFileError(
+                f"{where}: tensor {_safetensors.quote(name)} contains NaN or infinity"
+            ) from None
+    return arrays, meta
+
+
+def _check_metadata(
+    header: dict[str, Any], kinds: Collection[str], where: str
+) -> tuple[str, str, dict[str, Any]]:
+    """What is checked before a file's data is read; returns the text, its SHA-256, its JSON."""
     metadata = header.get("__metadata__", {})
     if "chainrule" not in metadata or "chainrule_sha256" not in metadata:
         raise ModelFileError(
             f"{where} is a safetensors file but not a chainrule file (no chainrule metadata)"
         )
     text = metadata["chainrule"]
-    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass") + data).hexdigest()
-    if digest != metadata["chainrule_sha256"]:
-        raise ModelFileError(
-            f"{where} is corrupt: its checksum does not match its content "
-            "(a damaged copy, or the file was edited)"
-        )
     meta = _safetensors.parse_json(text, f"the chainrule metadata of {where}")
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ModelFileError(f"{where} is not a chainrule file")
@@ -181,11 +201,7 @@ def read_container(
         elif isinstance(kind, str) and kind in KINDS:
             hint = "; read it with load()"
         raise ModelFileError(f"{where} holds a {kind!r:.40}; expected one of {sorted(kinds)}{hint}")
-    arrays = _safetensors.arrays(header, data, where)
-    for name, array in arrays.items():
-        if array.dtype.kind == "f" and not np.isfinite(array).all():
-            raise ModelFileError(f"{where}: tensor {name!r} contains NaN or infinity")
-    return arrays, meta
+    return text, metadata["chainrule_sha256"], meta
 
 
 def expect_arrays(arrays: Arrays, shapes: Mapping[str, tuple[int, ...]], dtype: Any) -> None:
@@ -193,7 +209,10 @@ def expect_arrays(arrays: Arrays, shapes: Mapping[str, tuple[int, ...]], dtype: 
     missing = [name for name in shapes if name not in arrays]
     extra = sorted(set(arrays) - set(shapes))
     if missing or extra:
-        raise ModelFileError(f"expected tensors {list(shapes)}; missing {missing}, extra {extra}")
+        raise ModelFileError(
+            f"expected tensors {list(shapes)!s:.200}; missing {missing!s:.200}, "
+            f"extra {_safetensors.quote(extra)}"
+        )
     for name, shape in shapes.items():
         if arrays[name].shape != tuple(shape):
             raise ModelFileError(
@@ -266,6 +285,7 @@ def _network_to_state(net: Network) -> tuple[Arrays, dict[str, Any]]:
         "activations": activations,
         "frozen": sorted(net.frozen),
         "dtype": str(np.dtype(net.dtype)),
+        "dropout": [layer.dropout for layer in net.layers],
     }
     return arrays, description
 
@@ -287,6 +307,10 @@ def _network_from_state(arrays: Arrays, description: Any) -> Network:
         raise ModelFileError(f"invalid dtype {dtype!r:.40}; expected float32 or float64")
     if not isinstance(frozen, list) or not all(isinstance(name, str) for name in frozen):
         raise ModelFileError(f"invalid frozen list {frozen!r:.100}")
+    # Files written before the rates were stored have none: no dropout.
+    rates = description.get("dropout", [0.0] * len(acts))
+    if not isinstance(rates, list) or len(rates) != len(acts):
+        raise ModelFileError(f"expected {len(acts)} dropout rates, got {rates!r:.100}")
     shapes: dict[str, tuple[int, ...]] = {}
     for k, (n_in, n_out) in enumerate(pairwise(sizes), start=1):
         shapes[f"W{k}"], shapes[f"b{k}"] = (n_in, n_out), (n_out,)
@@ -298,7 +322,8 @@ def _network_from_state(arrays: Arrays, description: Any) -> Network:
         if act["name"] not in ACTIVATIONS or not isinstance(act["params"], dict):
             raise ModelFileError(f"layer {k}: unknown activation {act['name']!r:.40}")
         activation = ACTIVATIONS[act["name"]](**act["params"])
-        layers.append(Dense(arrays[f"W{k}"], arrays[f"b{k}"], activation))
+        rate = check_dropout(rates[k - 1], f"layer {k}'s dropout")
+        layers.append(Dense(arrays[f"W{k}"], arrays[f"b{k}"], activation, dropout=rate))
     return Network(layers, frozen=frozen)
 
 

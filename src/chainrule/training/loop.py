@@ -39,10 +39,10 @@ from typing import Any
 
 import numpy as np
 
-from ..checks import check_positive, check_reduction
+from ..checks import check_bool, check_non_negative, check_positive, check_reduction
 from ..errors import DivergenceError
 from ..initializers import as_generator
-from ..losses import Loss, get_loss
+from ..losses import Loss, check_targets, get_loss
 from ..network import Network
 from ..optimizers import Optimizer, get_optimizer
 from ..schedules import Schedule, get_schedule
@@ -50,6 +50,7 @@ from .callbacks import Callback, History, as_callback
 from .guard import Guard
 from .parts import (
     Metric,
+    check_optimizer_state,
     evaluate,
     get_metrics,
     patience_ran_out,
@@ -136,7 +137,7 @@ def fit(
     schedule : str or Schedule, optional
         Learning rate per epoch (:mod:`chainrule.schedules`); ReduceOnPlateau follows
         ``monitor``.
-    metrics : sequence of names or mapping of name to ``f(y, A) -> float``
+    metrics : name, sequence of names or mapping of name to ``f(y, A) -> float``
         Computed after each epoch on the training data and on the validation data,
         in inference mode (no dropout). Built in: ``accuracy``, ``mse``, ``mae``.
     train_metrics : bool
@@ -175,6 +176,16 @@ def fit(
         error carries ``history`` and ``network``), or skip that batch (recorded in
         ``History.skipped_batches``; an epoch with every batch skipped raises).
     """
+    if not isinstance(network, Network):
+        raise TypeError(f"network must be a chainrule Network, got {type(network).__name__}")
+    flags = {"shuffle": shuffle, "early_stopping": early_stopping, "resume": resume}
+    flags.update(restore_best_weights=restore_best_weights, train_metrics=train_metrics)
+    for name, flag in flags.items():
+        check_bool(flag, name)
+    if verbose not in (0, 1, 2) or not isinstance(verbose, int | np.integer):
+        raise ValueError(
+            f"verbose must be 0, 1 (a progress bar) or 2 (a line per epoch), got {verbose!r}"
+        )
     loss = get_loss(loss)
     optimizer = get_optimizer(optimizer)
     schedule = get_schedule(schedule)
@@ -183,23 +194,30 @@ def fit(
     patience = int(check_positive(patience, "patience", integer=True))
     if batch_size is not None:
         batch_size = int(check_positive(batch_size, "batch_size", integer=True))
-    if not l2 >= 0 or not min_delta >= 0:
-        raise ValueError(f"l2 and min_delta must be >= 0, got l2={l2!r}, min_delta={min_delta!r}")
+    l2, min_delta = check_non_negative(l2, "l2"), check_non_negative(min_delta, "min_delta")
     if clip_norm is not None:
         check_positive(clip_norm, "clip_norm")
     metric_fns = get_metrics(metrics)
+    if isinstance(callbacks, str) or not hasattr(callbacks, "__iter__"):
+        raise TypeError(
+            "callbacks must be a sequence of Callback instances or functions, got "
+            f"{type(callbacks).__name__}"
+        )
     hooks = [as_callback(c) for c in callbacks]
     if not isinstance(network.layers[0].W, np.ndarray):
         raise TypeError("fit trains NumPy networks; convert the parameters with astype()")
     source = batch_source(network, X, y, sample_weight, epochs)
+    # Once per fit; out of core, the pairing only (a batch's values are not scanned).
+    y_all = source.y if isinstance(source, ArraySource) else None
+    check_targets(loss, network.layers[-1].activation, network.n_outputs, y_all)
     rng = as_generator(random_state)
     if checkpoint is not None and not isinstance(source, ArraySource):
         raise ValueError(
             "checkpoint needs X and y in memory (resuming reads the data again in the same "
             f"order); got X of type {type(X).__name__}"
         )
-    if not isinstance(resume, bool) or (resume and checkpoint is None):
-        raise ValueError(f"resume must be True (with checkpoint=PATH) or False, got {resume!r}")
+    if resume and checkpoint is None:
+        raise ValueError("resume=True needs checkpoint=PATH, the file to resume from")
     keeper = Checkpointer.create(checkpoint, checkpoint_every, {})
     saved = None
     if keeper is not None:
@@ -224,6 +242,7 @@ def fit(
             rng.bit_generator.state = saved.extra["start_rng"]  # the same split as before
         keeper.start_rng = rng.bit_generator.state
     X_val, y_val, source = validation_set(network, source, validation_data, validation_split, rng)
+    check_targets(loss, network.layers[-1].activation, network.n_outputs, y_val)
     monitor, lower_is_better = resolve_monitor(monitor, metric_fns, X_val is not None)
     n = source.n_samples
     batch = min(batch_size or n, n) if n else batch_size or 1
@@ -238,7 +257,7 @@ def fit(
     update = BatchUpdate(gradients, guard, optimizer, names, l2=l2, clip_norm=clip_norm)
     state = optimizer.init({k: network.params[k] for k in names})
     if optimizer_state is not None:
-        state = optimizer_state
+        state = check_optimizer_state(optimizer_state, state)
     run = Progress(sched_state=schedule.init(state["lr"]))
     if saved is not None and keeper is not None:
         state, run = keeper.restore(saved, network, optimizer, names, rng, history, run.sched_state)

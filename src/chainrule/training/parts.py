@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from numbers import Real
 from typing import Any
 
 import numpy as np
 
 from ..checks import Array, as_float_array, check_finite
 from ..losses import Loss
+from ..names import did_you_mean, lookup
 from ..network import Network
 
 Metric = Callable[[Array, Array], float]
@@ -28,15 +30,21 @@ METRICS: dict[str, Metric] = {
 }
 
 
-def get_metrics(metrics: Sequence[str] | Mapping[str, Metric]) -> dict[str, Metric]:
-    """The metric functions by name: built-in names or a mapping given as is."""
+def get_metrics(metrics: str | Sequence[str] | Mapping[str, Metric]) -> dict[str, Metric]:
+    """The metric functions by name: one built-in name, several, or a mapping given as is."""
     if isinstance(metrics, Mapping):
         return dict(metrics)
+    if isinstance(metrics, str):  # one name, not its letters
+        metrics = [metrics]
+    if not isinstance(metrics, Sequence):
+        raise TypeError(
+            f"metrics must be a name, a sequence of names or a mapping of name to function, "
+            f"got {type(metrics).__name__}"
+        )
     found = {}
     for name in metrics:
-        if name not in METRICS:
-            raise ValueError(f"unknown metric {name!r}; known: {', '.join(METRICS)}")
-        found[name] = METRICS[name]
+        metric = lookup(METRICS, name, "metric")
+        found[name.lower()] = metric  # the history's key: the built-in name
     return found
 
 
@@ -51,6 +59,32 @@ def check_sample_weight(sample_weight: Any, n_samples: int, dtype: Any) -> Array
     if (w < 0).any() or not w.sum() > 0:
         raise ValueError("sample_weight must be >= 0 with a positive sum")
     return w
+
+
+def check_optimizer_state(given: Any, fresh: dict[str, Any]) -> dict[str, Any]:
+    """``optimizer_state`` (an earlier fit's ``History.optimizer_state``), checked against
+    a fresh state of this fit's optimizer: the same entries, and per-parameter arrays for
+    the same parameters and shapes. Returned as is."""
+    what = "the state of this fit's optimizer (History.optimizer_state of an earlier fit)"
+    if not isinstance(given, dict):
+        raise TypeError(f"optimizer_state must be {what}, a dict; got {type(given).__name__}")
+    missing = sorted(set(fresh) - set(given))
+    if missing:
+        raise ValueError(
+            f"optimizer_state must be {what}, with entries {sorted(fresh)}; it lacks {missing}"
+        )
+    for key, arrays in fresh.items():
+        if not isinstance(arrays, dict):
+            continue
+        got = given[key]
+        shapes = {name: np.shape(a) for name, a in arrays.items()}
+        got_shapes = {n: np.shape(a) for n, a in got.items()} if isinstance(got, dict) else got
+        if got_shapes != shapes:
+            raise ValueError(
+                f"optimizer_state[{key!r}] must hold one array per trainable parameter, "
+                f"shapes {shapes}; got {got_shapes!r:.200}"
+            )
+    return given
 
 
 def random_split(
@@ -162,8 +196,16 @@ def validation_set(
     from .sources import ArraySource
 
     if validation_data is not None:
+        if not isinstance(validation_data, tuple | list) or len(validation_data) != 2:
+            raise TypeError(
+                "validation_data must be a pair (X_val, y_val), got "
+                + (f"{len(validation_data)} items" if isinstance(validation_data, tuple | list)
+                   else type(validation_data).__name__)
+            )  # fmt: skip
         X_val, y_val = network.check_Xy(*validation_data)
         return X_val, y_val, source
+    if isinstance(validation_split, bool) or not isinstance(validation_split, Real):
+        raise TypeError(f"validation_split must be a number in [0, 1), got {validation_split!r}")
     if validation_split:
         if not isinstance(source, ArraySource):
             raise ValueError("validation_split needs X in memory; pass validation_data instead")
@@ -178,11 +220,15 @@ def resolve_monitor(
     """The history key early stopping and plateau schedules follow (default ``val_loss``
     with validation data, else ``loss``), and whether lower is better (names with
     ``loss``)."""
+    if monitor is not None and not isinstance(monitor, str):
+        raise TypeError(f"monitor must be a name (str) or None, got {monitor!r:.40}")
     monitor = monitor or ("val_loss" if validation else "loss")
     if monitor.startswith("val_") and not validation:
         raise ValueError(f"monitor={monitor!r} needs validation_data or validation_split")
     known = ["loss", *metric_fns]
     known += [f"val_{k}" for k in known] if validation else []
     if monitor not in known:
-        raise ValueError(f"monitor must be one of {known}, got {monitor!r}")
+        raise ValueError(
+            f"monitor must be one of {known}, got {monitor!r}{did_you_mean(monitor, known)}"
+        )
     return monitor, "loss" in monitor

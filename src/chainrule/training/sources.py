@@ -117,7 +117,11 @@ class ChunkedSource:
             order = rng.permutation(stop - start) if shuffle else None
             for s in range(0, stop - start, batch_size):
                 rows: Any = slice(s, s + batch_size) if order is None else order[s : s + batch_size]
-                Xb, yb = self.network.check_Xy(Xc[rows], yc[rows])
+                try:
+                    Xb, yb = self.network.check_Xy(Xc[rows], yc[rows])
+                except (ValueError, TypeError) as exc:  # say where in the file
+                    where = f"rows {start + s} to {min(start + s + batch_size, stop) - 1}"
+                    raise type(exc)(f"a batch of X's {where}: {exc}") from None
                 yield Xb, yb, None if wc is None else wc[rows]
             del Xc, yc  # before the next read: one chunk in memory at a time
 
@@ -148,10 +152,13 @@ class IterableSource:
                     f"batch {i} must be a tuple (X_batch, y_batch) or (X_batch, y_batch, "
                     f"w_batch), got {type(item).__name__}"
                 )
-            Xb, yb = self.network.check_Xy(item[0], item[1])
-            wb = None
-            if len(item) == 3 and item[2] is not None:
-                wb = check_sample_weight(item[2], Xb.shape[0], self.network.dtype)
+            try:
+                Xb, yb = self.network.check_Xy(item[0], item[1])
+                wb = None
+                if len(item) == 3 and item[2] is not None:
+                    wb = check_sample_weight(item[2], Xb.shape[0], self.network.dtype)
+            except (ValueError, TypeError) as exc:  # say which batch, counted from 0
+                raise type(exc)(f"batch {i} of the iterable: {exc}") from None
             yield Xb, yb, wb
 
 
