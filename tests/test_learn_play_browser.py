@@ -127,6 +127,9 @@ def random_case(i: int) -> dict[str, Any]:
         acts.append(
             {"name": name, "alpha": float(rng.uniform(0.01, 0.3))} if name == "leaky_relu" else name
         )
+    for k, act in enumerate(acts, start=1):
+        if act == "softmax":  # softmax over one unit is refused (always 1.0)
+            sizes[k] = max(sizes[k], 2)
     n = int(rng.integers(1, 5))
     x = rng.normal(size=(n, sizes[0]))
     if loss == "cross_entropy":
