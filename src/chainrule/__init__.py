@@ -13,7 +13,7 @@ from .interop.torch import from_torch, to_torch
 from .io.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from .io.files import load, save
 from .layers import Dense, DenseCache
-from .learn import Exercise
+from .learn import Exercise, play
 from .losses import LOSSES, Loss, get_loss
 from .network import Network
 from .optimizers import SGD, Adam, AdamW, Optimizer
@@ -75,6 +75,7 @@ __all__ = [
     "load",
     "load_checkpoint",
     "load_spec",
+    "play",
     "save",
     "save_checkpoint",
     "seed_example",

@@ -17,6 +17,7 @@ from ..trace import Trace
 from .conventions import conventions, layers
 from .derivation import Derivation
 from .diagnostics import summary
+from .error_table import error_rows
 from .expr import Mat
 
 
@@ -199,8 +200,10 @@ def render_text(
     if errors is not None and len(errors) > 2:
         width = len(str(len(errors) - 1))
         out += ["", f"Error over {len(errors) - 1} steps", f"{'step':>{max(width, 4)}}  error"]
-        for step, error in enumerate(errors):
+        rows, note = error_rows(errors)
+        for step, error in rows:
             out.append(f"{step:>{max(width, 4)}}  {fmt(error, p)}")
+        out += [f"# {note}"] if note else []
     if derivation is not None:
         out += _checks(derivation)
     return "\n".join(out) + "\n"
