@@ -11,6 +11,7 @@ run: $(VENV)/.run-installed
 
 test: $(VENV)/.test-installed
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 
 # The reference epoch against the floor, NumPy, PyTorch and scikit-learn (a few minutes);
@@ -28,6 +29,7 @@ bench-gpu: $(VENV)/.test-installed
 lint: $(VENV)/.test-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 # The documentation site, built into site/ with warnings as errors (offline).
 docs: $(VENV)/.test-installed

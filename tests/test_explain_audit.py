@@ -50,11 +50,8 @@ def _assert_audit_passes(explanation, minimum=10, precision=PRECISION):
 
 
 def _output_activation(act: str, loss: str) -> str:
-    if loss == "binary_cross_entropy":
-        return act if act in ("sigmoid", "softmax") else "sigmoid"
-    if loss == "cross_entropy":
-        return act if act in ("sigmoid", "softmax") else "softmax"
-    return act
+    # Each cross-entropy over its own output (the others are refused by check_targets).
+    return {"binary_cross_entropy": "sigmoid", "cross_entropy": "softmax"}.get(loss, act)
 
 
 def _case(index: int, act: str, loss: str, reduction: str):
@@ -65,7 +62,7 @@ def _case(index: int, act: str, loss: str, reduction: str):
     net = Network.from_sizes([2, 3, 2], [hidden, out], random_state=index)
     X = rng.normal(size=(n, 2))
     if loss == "cross_entropy" and index % 2:
-        y = rng.uniform(0.1, 0.5, size=(n, 2))  # targets that do not sum to 1
+        y = rng.dirichlet([1.0, 1.0], size=n)  # soft targets, each row a distribution
     elif loss == "cross_entropy":
         y = np.eye(2)[rng.integers(0, 2, size=n)]
     elif loss == "binary_cross_entropy":
@@ -123,7 +120,7 @@ OLD_SOFTMAX_LINE = "softmax(0.81386)"
 
 def _softmax_explanation():
     net = Network.from_sizes([2, 2, 2], ["sigmoid", "softmax"], random_state=1)
-    return explain(net, [0.5, 0.1], [0.3, 0.3], lr=0.5, loss="cross_entropy")
+    return explain(net, [0.5, 0.1], [0.3, 0.7], lr=0.5, loss="cross_entropy")
 
 
 def test_the_audit_catches_softmax_shown_on_one_number():
@@ -138,10 +135,11 @@ def test_the_audit_catches_softmax_shown_on_one_number():
     assert len(failures) == 1 and "softmax(" in failures[0]
 
 
-def test_the_audit_catches_the_old_fused_line_when_targets_do_not_sum_to_1():
-    # The old line dEdInL2 = [A] - [y] = [A*sum(y) - y]: false arithmetic.
-    explanation = _softmax_explanation()
-    A, y, dZ = (np.asarray(explanation.trace[k])[0] for k in ("outL2", "y", "dEdInL2"))
+def test_the_audit_catches_a_fused_line_with_false_arithmetic():
+    # An old false line, for targets [0.3 0.3] (refused now): [A] - [y] = [A*sum(y) - y].
+    A = np.asarray(_softmax_explanation().trace["outL2"])[0]
+    y = np.array([0.3, 0.3])
+    dZ = A * y.sum() - y  # by hand, what the engine computed for those targets
     fmt = " ".join
     false = (f"#   with numbers: dEdInL2 = [{fmt(f'{v:.6f}' for v in A)}] - "
              f"[{fmt(f'{v:.6f}' for v in y)}] = [{fmt(f'{v:.6f}' for v in dZ)}]")  # fmt: skip

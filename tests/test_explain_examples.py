@@ -50,7 +50,8 @@ def test_the_markdown_example_links_the_diagrams_beside_it():
 
 def _readme_section() -> str:
     text = (ROOT / "README.md").read_text(encoding="utf-8")
-    return text[text.index("## Explanations") : text.index("## Training real models")]
+    start = text.index("## Explanations")
+    return text[start : text.index("\n## ", start)]  # up to the next section
 
 
 def test_the_readme_shows_the_text_as_printed_today():

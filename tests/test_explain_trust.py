@@ -26,7 +26,7 @@ def seed_explanation(**kw):
     return explain(seed.network, seed.x, seed.y, lr=seed.lr, title=seed.title, **kw)
 
 
-def softmax_explanation(y=(0.3, 0.3), **kw):
+def softmax_explanation(y=(0.3, 0.7), **kw):
     net = Network.from_sizes([2, 2, 2], ["sigmoid", "softmax"], random_state=1)
     return explain(net, [0.5, 0.1], list(y), lr=0.5, loss="cross_entropy", **kw)
 
@@ -62,19 +62,32 @@ def test_softmax_is_shown_as_a_function_of_the_whole_vector_with_its_sum():
     )
 
 
-def test_the_fused_gradient_is_what_the_engine_computes_when_targets_do_not_sum_to_1():
-    ex = softmax_explanation(y=(0.3, 0.3))
+def test_the_fused_gradient_of_soft_targets_is_outl_minus_y_with_its_condition():
+    ex = softmax_explanation(y=(0.3, 0.7))
     A = np.asarray(ex.trace["outL2"])[0]
     dZ = np.asarray(ex.trace["dEdInL2"])[0]
-    assert np.allclose(dZ, A * 0.6 - 0.3)  # the engine's A * sum(y) - y, by hand
+    assert np.allclose(dZ, A - [0.3, 0.7])  # by hand: softmax' cancels -y/p when sum(y) = 1
     text = ex.render("text", derive=True)
-    assert "# dEdInL2 = outL2 * sum(y) - y (softmax and cross_entropy combined)" in text
+    assert "# dEdInL2 = outL2 - y (softmax and cross_entropy combined; sum(y) = 1)" in text
     (numbers,) = [li for li in lines(text, "#   with numbers: dEdInL2")]
-    assert "* sum([0.3 0.3]) - [0.3 0.3]" in numbers
+    assert f"[{f6(A[0])} {f6(A[1])}] - [0.3 0.7]" in numbers
     assert numbers.endswith(f"= [{f6(dZ[0])} {f6(dZ[1])}]")
-    # one-hot targets: the short form, with its condition stated
+    # one-hot targets: the same short form
     text = softmax_explanation(y=(0.0, 1.0)).render("text", derive=True)
     assert "# dEdInL2 = outL2 - y (softmax and cross_entropy combined; sum(y) = 1)" in text
+
+
+def test_targets_summing_to_1_up_to_rounding_are_not_called_weighted():
+    # 0.06 + 0.57 + 0.37 is 1 - 1.1e-16 in float64: a distribution, not a weighted row.
+    y = [0.06, 0.57, 0.37]
+    assert np.sum(y) != 1.0
+    net = Network.from_sizes([2, 2, 3], ["sigmoid", "softmax"], random_state=1)
+    ex = explain(net, [0.5, 0.1], y, lr=0.5, loss="cross_entropy")
+    A, dZ = np.asarray(ex.trace["outL2"])[0], np.asarray(ex.trace["dEdInL2"])[0]
+    assert np.allclose(dZ, A - y, rtol=0, atol=1e-15)
+    text = ex.render("text", derive=True)
+    assert "# dEdInL2 = outL2 - y (softmax and cross_entropy combined; sum(y) = 1)" in text
+    assert "sum(y) - y" not in text and "do not sum to 1" not in text
 
 
 def test_sigmoid_with_binary_cross_entropy_shows_both_routes_equal():

@@ -7,7 +7,7 @@ import pytest
 
 import chainrule
 from chainrule import DivergenceError, Network, check_params_finite, check_step_finite
-from chainrule.training.guards import quiet_overflow
+from chainrule.training.guard import quiet_overflow
 
 SEED_W = [[[0.15, 0.2], [0.24, 0.3]], [[-0.4], [0.5]]]
 SEED_B = [[1, 1], [1]]

@@ -1,9 +1,10 @@
 """The loss's conditions on the output and the targets, checked before any state changes.
 
 Each refused case is one the review found silently wrong: a negative binary
-cross-entropy (targets above 1), a softmax over one unit (always 1.0), cross-entropy
-over a sigmoid, negative cross-entropy targets. Cross-entropy rows that do not sum to
-1 stay accepted (a weighted error, whose fused gradient explain shows).
+cross-entropy (targets above 1), a softmax over one unit (always 1.0), a cross-entropy
+over an output that is not its own (sigmoid for binary, softmax for categorical, unless
+``from_logits=True``), cross-entropy targets that are not distributions (negative, or
+rows that do not sum to 1 up to rounding).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import pytest
 
 import chainrule
 from chainrule import Network
+from chainrule.activations import Sigmoid, Softmax
 from chainrule.losses import BinaryCrossEntropy, CrossEntropy, check_targets
 
 X = np.array([[0.5, 0.1], [0.2, 0.7]])
@@ -32,14 +34,37 @@ def _unchanged(net: Network, before: dict[str, np.ndarray]) -> bool:
 
 # (output activations, loss, y, the one line expected)
 REFUSED = {
-    "bce-above-1": (["sigmoid", "sigmoid"], "bce", [[1.5], [0.0]], r"targets in \[0, 1\], got 1.5"),
-    "bce-negative": (["sigmoid", "sigmoid"], "bce", [[-0.5], [1]], r"in \[0, 1\], got -0.5"),
+    "bce-above-1": (["sigmoid", "sigmoid"], "bce", [[0.0], [1.5]], r"\[0, 1\], got 1.5 in row 1"),
+    "bce-negative": (["sigmoid", "sigmoid"], "bce", [[-0.5], [1]], r"\[0, 1\], got -0.5 in row 0"),
     "softmax-one-unit": (["sigmoid", "softmax"], "mse", [[1.0], [1.0]], "softmax output needs 2"),
-    "ce-over-one-sigmoid": (["sigmoid", "sigmoid"], "ce", [[1.0], [0.0]], "needs 2 or more"),
-    "ce-over-identity": (["relu", "identity"], "ce", [[1, 0], [0, 1]], "needs probabilities"),
-    "bce-over-identity": (["relu", "identity"], "bce", [[1], [0]], "needs probabilities"),
-    "ce-negative": (["tanh", "softmax"], "ce", [[1.5, -0.5], [0, 1]], "non-negative targets"),
-}
+    "ce-over-one-sigmoid": (["sigmoid", "sigmoid"], "ce", [[1.0], [0.0]], "needs a softmax output"),
+    "ce-over-two-sigmoids": (
+        ["tanh", "sigmoid"], "ce", [[1, 0], [0, 1]],
+        "^cross_entropy needs a softmax output, got sigmoid",
+    ),
+    "ce-over-identity": (["relu", "identity"], "ce", [[1, 0], [0, 1]], "needs a softmax output"),
+    "bce-over-identity": (["relu", "identity"], "bce", [[1], [0]], "needs a sigmoid output"),
+    "bce-over-softmax": (
+        ["tanh", "softmax"], "bce", [[1, 0], [0, 1]],
+        "^binary_cross_entropy needs a sigmoid output, got softmax",
+    ),
+    "ce-one-logit": (
+        ["tanh", "identity"], CrossEntropy(from_logits=True), [[1.0], [1.0]],
+        "needs 2 or more outputs",
+    ),
+    "ce-row-summing-to-0.6": (
+        ["tanh", "softmax"], "ce", [[1, 0], [0.3, 0.3]],
+        r"^cross_entropy needs each row of y to be a distribution .*got row 1 summing to 0.6$",
+    ),
+    "ce-row-summing-to-2": (["tanh", "softmax"], "ce", [[1, 1], [0, 1]], "row 0 summing to 2$"),
+    "ce-from-logits-not-summing": (
+        ["tanh", "identity"], CrossEntropy(from_logits=True), [[0, 1], [0, 0]],
+        "row 1 summing to 0$",
+    ),
+    "ce-negative": (
+        ["tanh", "softmax"], "ce", [[0, 1], [1.5, -0.5]], "a negative target -0.5 in row 1$"
+    ),
+}  # fmt: skip
 
 
 def _case(name: str) -> tuple[Network, object, np.ndarray, str]:
@@ -76,6 +101,15 @@ def test_fit_checks_the_validation_targets_too():
     assert _unchanged(net, before)
 
 
+def test_fit_checks_the_validation_cross_entropy_targets_too():
+    net = Network.from_sizes([2, 3, 2], ["tanh", "softmax"], random_state=0)
+    before = _params(net)
+    y = np.eye(2)
+    with pytest.raises(ValueError, match=r"row 0 summing to 0\.5$"):
+        chainrule.fit(net, X, y, loss="ce", epochs=1, validation_data=(X, y / 2))
+    assert _unchanged(net, before)
+
+
 def test_negative_loss_of_the_review_is_refused():
     # What the review saw: with y = 1.5, BCE's y*log(p) + (1-y)*log(1-p) can go negative.
     p, y = 0.9, 1.5
@@ -91,7 +125,7 @@ def test_negative_loss_of_the_review_is_refused():
         (["sigmoid", "sigmoid"], "bce", [[1.0], [0.0]]),
         (["sigmoid", "sigmoid"], "bce", [[0.25], [0.75]]),  # soft labels
         (["tanh", "softmax"], "ce", [[1, 0], [0.3, 0.7]]),
-        (["tanh", "softmax"], "ce", [[0.3, 0.3], [1, 1]]),  # weighted rows: A * sum(y) - y
+        (["tanh", "softmax"], "ce", [[0.06, 0.57, 0.37], [0.2, 0.3, 0.5]]),  # 1 - 1.1e-16
         (["tanh", "identity"], CrossEntropy(from_logits=True), [[1, 0], [0, 1]]),
         (["tanh", "identity"], BinaryCrossEntropy(from_logits=True), [[1], [0]]),
         (["tanh", "softmax"], "mse", [[3.0, -1.0], [0, 1]]),  # MSE: any targets
@@ -101,13 +135,58 @@ def test_negative_loss_of_the_review_is_refused():
 def test_matching_pairs_are_accepted(acts, loss, y):
     y = np.array(y, dtype=float)
     net = Network.from_sizes([2, 3, y.shape[1]], acts, random_state=0)
+    before = _params(net)
     chainrule.train_step(net, X, y, loss=loss, lr=0.1)
+    assert not _unchanged(net, before)
 
 
 def test_float32_one_hot_rows_pass():
     y = np.eye(300, dtype=np.float32)[np.arange(50) % 300] * np.float32(0.1)
     y = y + np.float32(0.9 / 300)  # label smoothing: each row sums to 1 in float32
-    check_targets(CrossEntropy(), chainrule.activations.Softmax(), 300, y)
+    check_targets(CrossEntropy(), Softmax(), 300, y)
+
+
+@pytest.mark.parametrize(
+    ("dtype", "off", "accepted"),
+    [
+        # the tolerance is 8 * n_outputs * eps: 1.9e-6 in float32, 3.6e-15 in float64
+        (np.float32, 1e-6, True),
+        (np.float32, 1e-5, False),
+        (np.float64, 1e-15, True),
+        (np.float64, 1e-12, False),
+    ],
+)
+def test_rows_must_sum_to_1_within_a_few_eps_of_the_dtype(dtype, off, accepted):
+    tolerance = 8 * 2 * np.finfo(dtype).eps
+    y = np.array([[0.25, 0.75], [0.5, 0.5 + off]], dtype=dtype)
+    assert (abs(float(y[1].sum(dtype=np.float64)) - 1) <= tolerance) == accepted
+    if accepted:
+        check_targets(CrossEntropy(), Softmax(), 2, y)
+    else:
+        with pytest.raises(ValueError, match=r"within (1.9e-06|3.6e-15)\), got row 1 summing"):
+            check_targets(CrossEntropy(), Softmax(), 2, y)
+
+
+def test_a_row_one_ulp_off_shows_how_far_from_1():
+    y = np.array([[0.5, 0.5 + 1e-9]])
+    with pytest.raises(ValueError, match=r"got row 0 summing to 1 \(1 \+1e-09\)$"):
+        check_targets(CrossEntropy(), Softmax(), 2, y)
+
+
+def test_array_api_arrays_are_refused_with_the_same_line():
+    xps = pytest.importorskip("array_api_strict", reason="array-api-strict (test extra)")
+    for loss, output, y in [
+        (CrossEntropy(), Softmax(), [[0.0, 1.0], [0.2, 0.2], [1.0, 1.0]]),
+        (CrossEntropy(), Softmax(), [[0.0, 1.0], [1.5, -0.5]]),
+        (BinaryCrossEntropy(), Sigmoid(), [[0.5, 0.0], [0.2, 1.25]]),
+    ]:
+        y = np.array(y)
+        with pytest.raises(ValueError) as numpy_error:
+            check_targets(loss, output, 2, y)
+        with pytest.raises(ValueError) as strict_error:
+            check_targets(loss, output, 2, xps.asarray(y))
+        assert str(strict_error.value) == str(numpy_error.value)
+        assert "row 1" in str(numpy_error.value)
 
 
 def test_estimators_are_checked_through_fit():
@@ -123,6 +202,21 @@ def test_explain_refuses_a_bad_target():
     net = chainrule.seed_example().network
     with pytest.raises(ValueError, match="binary_cross_entropy needs targets"):
         chainrule.explain(net, [0.5, 0.1], 2.0, lr=0.5, loss="bce")
+
+
+@pytest.mark.parametrize(
+    ("acts", "y", "message"),
+    [
+        (["sigmoid", "softmax"], [0.3, 0.3], "got row 0 summing to 0.6"),
+        (["sigmoid", "sigmoid"], [0.3, 0.7], "needs a softmax output, got sigmoid"),
+    ],
+)
+def test_explain_refuses_cross_entropy_that_is_not_one(acts, y, message):
+    net = Network.from_sizes([2, 2, 2], acts, random_state=1)
+    before = _params(net)
+    with pytest.raises(ValueError, match=message):
+        chainrule.explain(net, [0.5, 0.1], y, lr=0.5, loss="cross_entropy")
+    assert _unchanged(net, before)
 
 
 def test_cli_spec_with_y_2_exits_2(tmp_path):
@@ -147,3 +241,34 @@ def test_cli_spec_with_y_2_exits_2(tmp_path):
     assert "Error after" not in result.stdout
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "needs targets in [0, 1], got 2" in lines[0]
+
+
+@pytest.mark.parametrize(
+    ("output", "y", "message"),
+    [
+        ("softmax", [0.3, 0.3], "cross_entropy needs each row of y to be a distribution"),
+        ("sigmoid", [0.0, 1.0], "cross_entropy needs a softmax output, got sigmoid"),
+    ],
+)
+def test_cli_spec_with_cross_entropy_that_is_not_one_exits_2(tmp_path, output, y, message):
+    spec = {
+        "x": [0.5, 0.1],
+        "y": y,
+        "lr": 0.5,
+        "loss": "cross_entropy",
+        "layers": [
+            {"W": [[0.15, 0.2], [0.24, 0.3]], "b": [1, 1], "activation": "sigmoid"},
+            {"W": [[-0.4, 0.1], [0.5, 0.2]], "b": [1, 0], "activation": output},
+        ],
+    }
+    path = tmp_path / "spec.json"
+    path.write_text(json.dumps(spec))
+    result = subprocess.run(
+        [sys.executable, "-m", "chainrule", "explain", "--spec", str(path)],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], result.stderr

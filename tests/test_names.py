@@ -18,7 +18,7 @@ from chainrule.losses import ALIASES as LOSS_ALIASES
 from chainrule.losses import LOSSES
 from chainrule.optimizers import OPTIMIZERS, get_optimizer
 from chainrule.schedules import SCHEDULES, get_schedule
-from chainrule.training.parts import METRICS, get_metrics
+from chainrule.training.logs import METRICS, get_metrics
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -53,6 +53,7 @@ def test_wheel_and_sdist_install_into_a_fresh_venv(tmp_path):
         names = set(zf.namelist())
     for needed in ("chainrule/py.typed", "chainrule/batches.py", "chainrule/explain/__init__.py"):
         assert needed in names
+    assert {f"chainrule/learn/play.{ext}" for ext in ("js", "css", "html")} <= names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     info = f"chainrule-{version}.dist-info"
     with zipfile.ZipFile(wheel) as zf:
@@ -78,6 +79,9 @@ def test_wheel_and_sdist_install_into_a_fresh_venv(tmp_path):
     assert Path(where.strip()).is_relative_to(env)  # the installed wheel, not src/
     out = run(str(env / "bin" / "chainrule"), "explain")
     assert "Error before:  [0.011843]" in out and "Error after:  [0.010953]" in out  # the seed
+    # The page's script and styles are package data, read from the installed wheel.
+    run(str(env / "bin" / "chainrule"), "play", "--output", str(tmp_path / "play.html"))
+    assert "function trainStep(" in (tmp_path / "play.html").read_text(encoding="utf-8")
 
 
 def test_license_is_mit_in_the_file_and_in_pyproject():

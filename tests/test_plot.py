@@ -9,7 +9,7 @@ import pytest
 
 import chainrule as cr
 from chainrule.training import fit
-from chainrule.training.monitors import GradientNorms
+from chainrule.training.callbacks import GradientNorms
 
 matplotlib = pytest.importorskip("matplotlib", reason="the [plot] extra is not installed")
 matplotlib.use("Agg")

@@ -339,3 +339,168 @@ def test_estimator_fit_resumes_bit_identical(tmp_path, monkeypatch, kind):
         assert a.tobytes() == b.tobytes()
     assert resumed.loss_curve_ == expected.loss_curve_
     assert resumed.validation_scores_ == expected.validation_scores_
+
+
+# -- what may change across a resume, and what is refused (issue 15, point 9) -------------
+def _walk_network(**changes):
+    settings = {"random_state": 1, "dropout": 0.1, "dtype": "float64", "frozen": (), **changes}
+    activations = settings.pop("activations", [chainrule.activations.LeakyReLU(0.01), "softmax"])
+    return Network.from_sizes([4, 8, 3], activations, **settings)
+
+
+def _walk_settings(path):
+    """Every argument of fit but network, X and y, at the values of the checkpointed run."""
+    return {
+        "loss": "ce",
+        "optimizer": chainrule.Adam(lr=0.01),
+        "epochs": 3,
+        "batch_size": 8,
+        "shuffle": True,
+        "random_state": 0,
+        "validation_split": 0.2,
+        "validation_data": None,
+        "early_stopping": True,
+        "monitor": "val_loss",
+        "patience": 5,
+        "min_delta": 0.0,
+        "restore_best_weights": True,
+        "stopping_rule": "keras",
+        "schedule": "plateau",
+        "metrics": ["accuracy"],
+        "train_metrics": True,
+        "callbacks": (),
+        "verbose": 0,
+        "l2": 0.0,
+        "l2_scale": "fixed",
+        "clip_norm": None,
+        "sample_weight": None,
+        "reduction": "mean",
+        "optimizer_state": None,
+        "checkpoint": path,
+        "checkpoint_every": None,
+        "resume": True,
+        "on_nonfinite": "raise",
+        "device": None,
+    }
+
+
+X_WALK, Y_WALK = _data(40, seed=5)
+
+# For each argument of fit: changes that would change the result, so a resume refuses them.
+REFUSED = {
+    "network": [
+        _walk_network(activations=[chainrule.activations.LeakyReLU(0.3), "softmax"]),
+        _walk_network(activations=["tanh", "softmax"]),
+        _walk_network(dropout=0.3),
+        _walk_network(dtype="float32"),
+        _walk_network(frozen=["b1"]),
+    ],
+    "X": [X_WALK + 1.0],
+    "y": [Y_WALK[::-1].copy()],
+    "loss": ["mse"],
+    "optimizer": [chainrule.Adam(lr=0.02), chainrule.AdamW(lr=0.01), "sgd"],
+    "epochs": [1],  # below the epochs the checkpoint has begun (upward is allowed)
+    "batch_size": [5],
+    "shuffle": [False],
+    "random_state": [1, None],
+    "validation_split": [0.3],
+    "validation_data": [(X_WALK[:10], Y_WALK[:10])],
+    "early_stopping": [False],
+    "monitor": ["val_accuracy"],
+    "patience": [2],
+    "min_delta": [0.01],
+    "restore_best_weights": [False],
+    "stopping_rule": ["sklearn"],
+    "schedule": ["constant", chainrule.schedules.ReduceOnPlateau(factor=0.3)],
+    "metrics": [["accuracy", "mse"], {"accuracy": lambda y, A: 0.0}],
+    "train_metrics": [False],
+    "l2": [0.01],
+    "l2_scale": ["batch"],
+    "clip_norm": [1.0],
+    "sample_weight": [np.ones(40)],
+    "reduction": ["sum"],
+    "optimizer_state": ["fresh"],  # an Adam state of the network, built below
+    "on_nonfinite": ["skip"],
+    "device": ["cpu"],  # PyTorch's CPU: another engine's rounding
+}
+
+
+class _Quiet(chainrule.training.Callback):
+    pass
+
+
+# Changes a resume takes: what is shown, the callbacks, how often to checkpoint, more
+# epochs; and ``checkpoint`` and ``resume`` themselves (another file, or no resume,
+# start afresh).
+ALLOWED = {
+    "callbacks": [(_Quiet(),)],
+    "verbose": [2],
+    "checkpoint_every": [2],
+    "epochs": [5],
+    "checkpoint": ["other"],
+    "resume": [False],
+}
+
+
+def test_every_argument_of_fit_may_change_on_resume_or_is_refused():
+    import inspect
+
+    from chainrule.training.resume import MAY_CHANGE_ON_RESUME, RESUME_ITSELF
+
+    arguments = set(inspect.signature(fit).parameters)
+    assert set(MAY_CHANGE_ON_RESUME) | set(RESUME_ITSELF) == set(ALLOWED)
+    assert set(REFUSED) | set(ALLOWED) == arguments
+    assert set(REFUSED) & set(ALLOWED) == {"epochs"}  # upward allowed, downward refused
+
+
+@pytest.fixture(scope="module")
+def walk_checkpoint(tmp_path_factory):
+    path = tmp_path_factory.mktemp("walk") / "run.ckpt"
+    settings = {**_walk_settings(path), "resume": False}
+    fit(_walk_network(), X_WALK, Y_WALK, **settings)
+    return path
+
+
+def _resume_with(path, tmp_path, name, value):
+    copy = tmp_path / "run.ckpt"
+    copy.write_bytes(path.read_bytes())
+    arguments = {"network": _walk_network(), "X": X_WALK, "y": Y_WALK, **_walk_settings(copy)}
+    if isinstance(value, str) and value == "fresh":
+        value = chainrule.Adam(lr=0.01).init(arguments["network"].params)
+    if isinstance(value, str) and value == "other":
+        value = tmp_path / "other.ckpt"
+    arguments[name] = value
+    network, X, y = arguments.pop("network"), arguments.pop("X"), arguments.pop("y")
+    return fit(network, X, y, **arguments)
+
+
+@pytest.mark.parametrize(
+    ("name", "index"), [(name, i) for name, values in REFUSED.items() for i in range(len(values))]
+)
+def test_a_resume_refuses_each_change_that_would_change_the_result(
+    walk_checkpoint, tmp_path, name, index
+):
+    # Parameters of another shape or dtype are refused by the file's own check, first.
+    other_arrays = "|does not match the model" if name == "network" else ""
+    with pytest.raises(ValueError, match=rf"another run \(.*\b{name}\b{other_arrays}"):
+        _resume_with(walk_checkpoint, tmp_path, name, REFUSED[name][index])
+
+
+@pytest.mark.parametrize(
+    ("name", "index"), [(name, i) for name, values in ALLOWED.items() for i in range(len(values))]
+)
+def test_a_resume_takes_the_changes_on_the_list(walk_checkpoint, tmp_path, name, index, capsys):
+    history = _resume_with(walk_checkpoint, tmp_path, name, ALLOWED[name][index])
+    assert history.stop_reason == "completed"
+
+
+def test_an_estimator_resume_with_another_random_state_is_refused(tmp_path):
+    from chainrule import MLPClassifier
+
+    X, Y = _data(60)
+    path = tmp_path / "est.ckpt"
+    params = {"hidden_layer_sizes": (5,), "max_iter": 2, "random_state": 0}
+    MLPClassifier(**params).fit(X, Y.argmax(axis=1), checkpoint=path)
+    other = MLPClassifier(**{**params, "random_state": 1})
+    with pytest.raises(ValueError, match=r"another run \(.*random_state"):
+        other.fit(X, Y.argmax(axis=1), checkpoint=path, resume=True)

@@ -1,26 +1,31 @@
 """chainrule: neural networks built on explicit, readable backpropagation."""
 
+from ._version import __version__
 from .activations import ACTIVATIONS, Activation, get_activation, sigmoid, sigmoid_derivative
 from .datasets.catalog import seed_example
 from .datasets.spec import Example, load_spec, spec_from_dict
 from .errors import DivergenceError, ModelFileError
 from .explain import Explanation, explain
+from .explain.run import trace_html, trace_markdown
 from .gradcheck import GradCheckReport, check_gradients
 from .interop.onnx import export_onnx
 from .interop.torch import from_torch, to_torch
 from .io.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from .io.files import load, save
 from .layers import Dense, DenseCache
+from .learn import Exercise, play
 from .losses import LOSSES, Loss, get_loss
 from .network import Network
 from .optimizers import SGD, Adam, AdamW, Optimizer
 from .step import train_step
-from .trace import Trace, Tracer
+from .trace import Trace, Tracer, register_renderer
 from .training.callbacks import History
-from .training.guards import check_params_finite, check_step_finite
+from .training.guard import check_params_finite, check_step_finite
 from .training.loop import fit
 
-__version__ = "0.1.0"
+# The engine's Trace shows in Jupyter through the explanations, which it must not import.
+register_renderer("html", trace_html)
+register_renderer("markdown", trace_markdown)
 
 # The estimators need scikit-learn (an optional extra): imported on first use, and kept
 # out of __all__ so that ``from chainrule import *`` works without it.
@@ -47,6 +52,7 @@ __all__ = [
     "DenseCache",
     "DivergenceError",
     "Example",
+    "Exercise",
     "Explanation",
     "GradCheckReport",
     "History",
@@ -69,6 +75,7 @@ __all__ = [
     "load",
     "load_checkpoint",
     "load_spec",
+    "play",
     "save",
     "save_checkpoint",
     "seed_example",

@@ -1,11 +1,11 @@
-"""Deprecated alias of :mod:`chainrule.training.guards`, kept for one release."""
+"""Deprecated alias of :mod:`chainrule.training.guard`, kept for one release."""
 
 import warnings
 
-from .training import guards as _moved
+from .training import guard as _moved
 
 warnings.warn(
-    "chainrule.guards moved to chainrule.training.guards; this alias goes in the next release",
+    "chainrule.guards moved to chainrule.training.guard; this alias goes in the next release",
     DeprecationWarning,
     stacklevel=2,
 )

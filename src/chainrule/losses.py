@@ -325,6 +325,34 @@ def get_loss(loss: str | Loss) -> Loss:
     return lookup(LOSSES, loss, "loss", aliases=ALIASES)()
 
 
+def one_hot_labels(loss: Loss, n_outputs: int, y: Any, name: str = "y") -> Any:
+    """Integer class labels, shape (n_samples,), as one-hot targets (n_samples, n_outputs)
+    for a cross-entropy loss (PyTorch's and Keras's sparse targets); anything else as given.
+
+    Labels must be integers in ``0 .. n_outputs - 1``.
+
+    Examples
+    --------
+    >>> one_hot_labels(CrossEntropy(), 3, np.array([2, 0]))
+    array([[0., 0., 1.],
+           [1., 0., 0.]])
+    """
+    if not isinstance(loss, CrossEntropy) or n_outputs < 2:
+        return y
+    if not isinstance(y, np.ndarray | list | tuple):
+        return y  # a memmap's or a batch iterable's targets go as they are
+    labels = np.asarray(y)
+    if labels.ndim != 1 or labels.dtype.kind not in "iu":
+        return y
+    bad = (labels < 0) | (labels >= n_outputs)
+    if bad.any():
+        raise ValueError(
+            f"{name} holds class labels outside 0..{n_outputs - 1} (the network's "
+            f"{n_outputs} outputs), e.g. {labels[bad][0]} at row {int(np.argmax(bad))}"
+        )
+    return np.eye(n_outputs)[labels]
+
+
 def check_targets(loss: Loss, output: Activation, n_outputs: int, y: Array | None = None) -> None:
     """Refuse a loss, output activation and targets that cannot go together.
 
@@ -345,21 +373,28 @@ def check_targets(loss: Loss, output: Activation, n_outputs: int, y: Array | Non
     Raises
     ------
     ValueError
-        One line naming the problem: a softmax over fewer than 2 units (always 1.0,
-        zero gradients); a cross-entropy over an output that is not a probability
-        (sigmoid or softmax; any output with ``from_logits=True``); a categorical
-        cross-entropy over one output; targets outside
-        [0, 1] for binary cross-entropy; negative targets for cross-entropy (a row
-        that does not sum to 1 is accepted: its error is weighted by its sum).
+        One line naming the loss, what it needs and what was given (with the first
+        offending row): a softmax over fewer than 2 units (always 1.0, zero gradients);
+        binary cross-entropy over an output that is not sigmoid, or targets outside
+        [0, 1]; categorical cross-entropy over an output that is not softmax, over one
+        output, or targets that are not distributions: each row non-negative and
+        summing to 1 within ``8 * n_outputs * eps`` of ``y``'s dtype (e.g. 1.9e-6 for
+        two float32 outputs, 3.6e-15 for two float64 ones). With ``from_logits=True``
+        the loss applies sigmoid or softmax itself, so any output is accepted.
 
     Examples
     --------
     >>> import numpy as np
-    >>> from chainrule.activations import Sigmoid
+    >>> from chainrule.activations import Sigmoid, Softmax
     >>> check_targets(get_loss("bce"), Sigmoid(), 1, np.array([[1.5]]))
     Traceback (most recent call last):
     ...
-    ValueError: binary_cross_entropy needs targets in [0, 1], got 1.5
+    ValueError: binary_cross_entropy needs targets in [0, 1], got 1.5 in row 0
+    >>> y = np.array([[0.0, 1.0], [0.3, 0.3]])
+    >>> check_targets(get_loss("ce"), Softmax(), 2, y)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: cross_entropy needs each row of y to be a distribution ..., got row 1 summing to 0.6
     """
     if output.name == "softmax" and n_outputs < 2:
         raise ValueError(
@@ -368,33 +403,46 @@ def check_targets(loss: Loss, output: Activation, n_outputs: int, y: Array | Non
         )
     if not isinstance(loss, _FromLogitsLoss):
         return
-    if not loss.from_logits and output.name not in ("sigmoid", "softmax"):
+    if not loss.from_logits and output.name != loss.fuses_with:
         raise ValueError(
-            f"{loss.name} needs probabilities, a sigmoid or softmax output, got "
-            f"{output.name} (or pass the loss with from_logits=True over an identity output)"
+            f"{loss.name} needs a {loss.fuses_with} output, got {output.name} (or pass the "
+            f"loss with from_logits=True, which applies {loss.fuses_with} itself)"
         )
     if isinstance(loss, CrossEntropy) and n_outputs < 2:
         raise ValueError(
             f"{loss.name} needs 2 or more outputs, got {n_outputs}: over one output, "
-            "-y log(p) is 0 whatever p when y is 0 (use binary_cross_entropy)"
+            "softmax is always 1.0 and the gradients are 0 (use binary_cross_entropy)"
         )
-    if y is None:
+    if y is None or shape_of(y)[0] == 0:
         return
     xp = array_namespace(y)
-    if shape_of(y)[0] == 0:
-        return
-    low, high = float(xp.min(y)), float(xp.max(y))
     if isinstance(loss, BinaryCrossEntropy):
-        if low < 0 or high > 1:
+        bad = xp.any(xp.logical_or(y < 0, y > 1), axis=1)
+        if bool(xp.any(bad)):
+            row = int(xp.nonzero(bad)[0][0])
+            low, high = float(xp.min(y[row, :])), float(xp.max(y[row, :]))
             raise ValueError(
-                f"{loss.name} needs targets in [0, 1], got {low if low < 0 else high:.6g}"
+                f"{loss.name} needs targets in [0, 1], got {low if low < 0 else high:.6g} "
+                f"in row {row}"
             )
         return
-    if low < 0:
-        # Rows need not sum to 1: the error is then weighted by each row's sum and the fused
-        # gradient is A * sum(y) - y (explain shows that case); negative targets have no
-        # meaning and make the error unbounded below.
+    # Rows that sum to 1 up to rounding: each of n_outputs terms and their sum may be
+    # off by a few eps. A wider tolerance would pass weighted rows, whose error and
+    # fused gradient (A * sum(y) - y) are not a cross-entropy's.
+    tolerance = 8 * n_outputs * float(xp.finfo(y.dtype).eps)
+    sums = xp.sum(y, axis=1)
+    negative = xp.any(y < 0, axis=1)
+    bad = xp.logical_or(negative, xp.abs(sums - 1) > tolerance)
+    if bool(xp.any(bad)):
+        row = int(xp.nonzero(bad)[0][0])
+        total = float(sums[row])
+        got = (
+            f"a negative target {float(xp.min(y[row, :])):.6g} in row {row}"
+            if bool(negative[row])
+            else f"row {row} summing to {total:.6g}"
+            + (f" (1 {total - 1:+.2g})" if f"{total:.6g}" == "1" else "")
+        )
         raise ValueError(
-            f"{loss.name} needs non-negative targets (each row a distribution or a weighted "
-            f"one, e.g. one-hot), got {low:.6g}"
+            f"{loss.name} needs each row of y to be a distribution (non-negative, summing "
+            f"to 1 within {tolerance:.2g}), got {got}"
         )

@@ -1,11 +1,11 @@
-"""Deprecated alias of :mod:`chainrule.training.monitors`, kept for one release."""
+"""Deprecated alias of :mod:`chainrule.training.callbacks`, kept for one release."""
 
 import warnings
 
-from .training import monitors as _moved
+from .training import callbacks as _moved
 
 warnings.warn(
-    "chainrule.monitors moved to chainrule.training.monitors; this alias goes in the next release",
+    "chainrule.monitors moved to chainrule.training.callbacks; this alias goes in the next release",
     DeprecationWarning,
     stacklevel=2,
 )

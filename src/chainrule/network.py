@@ -247,10 +247,31 @@ class Network:
         Returns an array of shape ``(n_samples, n_out)`` for a 2-D ``X``, and ``(n_out,)``
         for a 1-D ``x`` (one instance).
         """
+        if isinstance(X, np.ndarray) and X.ndim == 2 and X.shape[0] > self._chunk_rows():
+            return self._predict_in_chunks(X)
         X = checks.as_input(X, self.dtype)
         single = len(shape_of(X)) == 1
         A, _ = self.forward(self.check_X(X))
         return A[0, ...] if single else A  # A[0] alone is NumPy's shorthand, not array-API
+
+    def _chunk_rows(self) -> int:
+        # About 4 Mi numbers in the widest layer's activations (32 MiB in float64).
+        return max(256, (1 << 22) // max(self.sizes))
+
+    def _predict_in_chunks(self, X: np.ndarray) -> np.ndarray:
+        """``predict`` of a large NumPy ``X`` (a memmap too), chunk by chunk: the peak memory
+        is the output plus one chunk's activations, not every layer's for every row."""
+        if X.shape[1] != self.n_features:
+            self.check_X(X[:1])  # the usual message
+        rows = self._chunk_rows()
+        out = np.empty((X.shape[0], self.n_outputs), dtype=self.dtype)
+        for start in range(0, X.shape[0], rows):
+            try:
+                chunk = self.check_X(X[start : start + rows])
+            except ValueError as exc:
+                raise ValueError(f"X rows {start}..{start + rows - 1}: {exc}") from None
+            out[start : start + rows] = self.forward(chunk)[0]
+        return out
 
     # -- forward and backward -----------------------------------------------------------
     def forward(

@@ -4,7 +4,9 @@ Dropout lives in the layers (:class:`chainrule.layers.Dense`, ``dropout=``), sin
 changes the forward pass; these two only change the loss and the gradients.
 
 - L2: the batch loss gains ``l2 / 2 * sum_k ||Wk||^2`` (weights only, not biases), so
-  each weight gradient gains ``l2 * Wk``.
+  each weight gradient gains ``l2 * Wk``. With ``l2_scale="batch"`` (scikit-learn's
+  ``alpha``) the ``l2`` of each batch is ``l2`` over its rows, or over its summed sample
+  weights (:func:`batch_l2`).
 - Clipping: when the global norm ``sqrt(sum over all gradients of g**2)`` exceeds
   ``max_norm``, every gradient is scaled by ``max_norm / norm``; the direction is kept.
 
@@ -36,6 +38,33 @@ def l2_penalty(params: Params, l2: float, names: Iterable[str] | None = None) ->
     names = params if names is None else names
     total = sum(_squared_norm(params[n]) for n in names if n.startswith("W"))
     return 0.5 * l2 * total
+
+
+L2_SCALES = ("fixed", "batch")
+
+
+def batch_l2(l2: float, l2_scale: str, n_rows: int, sample_weight: Array | None) -> float:
+    """The L2 coefficient of one batch of ``n_rows`` rows (``sample_weight``, shape (n_rows,)).
+
+    ``"fixed"``: ``l2`` itself; ``"batch"``: ``l2 / n_rows``, or ``l2 / sum(sample_weight)``
+    with weights, as scikit-learn's MLP divides ``alpha`` by each batch's weight.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> batch_l2(1.0, "batch", 4, None), batch_l2(1.0, "batch", 2, np.array([0.5, 1.5]))
+    (0.25, 0.5)
+    >>> batch_l2(1.0, "fixed", 4, None)
+    1.0
+    """
+    if l2_scale == "fixed":
+        return l2
+    total = (
+        n_rows
+        if sample_weight is None
+        else float(array_namespace(sample_weight).sum(sample_weight))
+    )
+    return l2 / total
 
 
 def _squared_norm(W: Array) -> float:

@@ -25,11 +25,16 @@ Examples
 ['x', 'y', 'W1', 'b1', 'W2', 'b2']
 >>> round(float(trace["e"][0]), 6), round(float(trace["e_new"][0]), 6)
 (0.011843, 0.010953)
+
+In Jupyter a trace of a whole training step shows as its derivation (HTML or Markdown).
+The renderers belong to the explanations (:mod:`chainrule.explain`), which sit above
+the engine: the engine never imports them. ``import chainrule`` registers them here
+with :func:`register_renderer`; without a renderer a trace shows as its ``repr``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
 import numpy as np
@@ -43,6 +48,20 @@ class Tracer(Protocol):
 
     def record(self, name: str, value: Array) -> None:
         """Take note of ``value`` under ``name``."""
+
+
+# The rich displays of a trace, by format ("html", "markdown"), set by register_renderer.
+_RENDERERS: dict[str, Callable[[Trace], str]] = {}
+
+
+def register_renderer(kind: str, render: Callable[[Trace], str]) -> None:
+    """Show traces in Jupyter with ``render(trace) -> str`` for ``kind``: ``"html"`` or
+    ``"markdown"``. Registered by :mod:`chainrule` at import (the explanations' renderers)."""
+    if kind not in ("html", "markdown"):
+        raise ValueError(f"kind must be 'html' or 'markdown', got {kind!r}")
+    if not callable(render):
+        raise TypeError(f"render must be callable, got {type(render).__name__}")
+    _RENDERERS[kind] = render
 
 
 class Trace:
@@ -98,13 +117,11 @@ class Trace:
     def __repr__(self) -> str:
         return f"Trace({len(self)} values: {', '.join(self._values)})"
 
-    # Jupyter shows these; a trace of a whole training step renders as its derivation.
-    def _repr_html_(self) -> str:
-        from .explain.run import trace_html
+    # Jupyter shows these (None: not available, the repr is shown instead).
+    def _repr_html_(self) -> str | None:
+        render = _RENDERERS.get("html")
+        return None if render is None else render(self)
 
-        return trace_html(self)
-
-    def _repr_markdown_(self) -> str:
-        from .explain.run import trace_markdown
-
-        return trace_markdown(self)
+    def _repr_markdown_(self) -> str | None:
+        render = _RENDERERS.get("markdown")
+        return None if render is None else render(self)

@@ -18,8 +18,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .. import __version__
 from .._optional import require
+from .._version import __version__
 from ..bench.run import add_arguments as add_bench_arguments
 from ..bench.run import output_file, run_from_args
 from ..datasets.catalog import seed_example
@@ -27,7 +27,8 @@ from ..datasets.spec import load_spec
 from ..errors import DivergenceError
 from ..explain import explain
 from ..io.atomic import atomic_write
-from . import train
+from . import learn, play, train
+from .curves import add_plot_argument, check_plot_dir, write_plots
 from .options import Number, Parser, writable_file
 
 # What a command may fail with, besides argparse's own errors: bad input, a missing
@@ -40,6 +41,7 @@ def _explain(args: argparse.Namespace) -> int:
     for option, path in (("--diagram", args.diagram), ("--graph", args.graph)):
         if path is not None and Path(path).suffix.lower() != ".svg":
             raise ValueError(f"{option} must name an .svg file, got {path!r}")
+    check_plot_dir(args.plot)
     example = load_spec(args.spec) if args.spec else seed_example()
     explanation = explain(
         example.network,
@@ -75,6 +77,7 @@ def _explain(args: argparse.Namespace) -> int:
         _write(args.diagram, explanation.diagram(), "--diagram")
     if args.graph is not None:
         _write(args.graph, explanation.graph(), "--graph")
+    write_plots(args, example)
     return 0
 
 
@@ -170,8 +173,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="central differences beside the gradients (default: up to 2000 parameters)",
     )
+    add_plot_argument(ex)
     ex.set_defaults(handler=_explain)
     train.add_parser(commands)
+    learn.add_parser(commands)
+    play.add_parser(commands)
     bench = commands.add_parser(
         "bench",
         help="time one epoch against the matrix-product floor, NumPy, PyTorch and scikit-learn",

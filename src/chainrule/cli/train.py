@@ -20,8 +20,7 @@ from .._optional import require
 from ..datasets import catalog as datasets
 from ..evaluation import plots as plot
 from ..evaluation.metrics import classification_metrics, classification_report
-from ..training.callbacks import Callback
-from ..training.monitors import GradientNorms
+from ..training.callbacks import Callback, GradientNorms
 from .options import Number, writable_folder
 
 DATASETS = ("digits", "mnist1d", "iris", "breast_cancer", "moons", "spirals", "xor")
@@ -171,7 +170,7 @@ def run(args: argparse.Namespace) -> int:
         n_iter_no_change=args.patience,
         dropout=args.dropout,
         random_state=args.seed,
-        verbose=bar,
+        verbose="progress" if bar else False,
         callbacks=[*lines, *([norms] if norms is not None else [])] or None,
     )
     model = make_pipeline(StandardScaler(), clf) if args.scale else clf

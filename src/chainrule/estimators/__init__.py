@@ -2,12 +2,12 @@
 
 They need scikit-learn (the ``sklearn`` extra). Modules:
 
-- :mod:`~chainrule.estimators.mlp`: the two estimators;
-- :mod:`~chainrule.estimators.base`: what they share (parameters, fit, partial_fit);
-- :mod:`~chainrule.estimators.params` and :mod:`~chainrule.estimators.build`: the
-  hyper-parameters, checked, and what they build;
-- :mod:`~chainrule.estimators.input` and :mod:`~chainrule.estimators.batches`: a fit's
-  input, checked and encoded the scikit-learn way;
+- :mod:`~chainrule.estimators.mlp`: the two estimators and what they share (parameters,
+  fit, partial_fit);
+- :mod:`~chainrule.estimators.settings`: the hyper-parameters, checked once into a frozen
+  settings object that builds the network, optimizer, schedule, generator and split;
+- :mod:`~chainrule.estimators.input`: a fit's input (arrays or iterables of batches),
+  checked and encoded the scikit-learn way;
 - :mod:`~chainrule.estimators.files`: their model files.
 """
 

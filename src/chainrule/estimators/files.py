@@ -18,7 +18,7 @@ description holds:
 Loading checks every value and its consistency with the network; anything amiss
 raises :class:`~chainrule.errors.ModelFileError` naming the field. The
 hyper-parameters go through the checks ``fit`` makes
-(:func:`chainrule.estimators.params.check_all`), then are compared with the stored
+(:func:`chainrule.estimators.settings.check_all`), then are compared with the stored
 network: hidden sizes, activations, dtype and dropout rates (and the classes with its
 outputs). Nothing is unpickled or evaluated.
 """
@@ -34,7 +34,7 @@ from ..errors import ModelFileError
 from ..io.checkpoint import _join, _split
 from ..io.files import _network_from_state, _network_to_state, register_kind
 from ..training.callbacks import STOP_REASONS, History
-from . import params
+from .settings import check_all
 
 KINDS = {"MLPClassifier": "mlp_classifier", "MLPRegressor": "mlp_regressor"}
 _PREFIX = "optimizer_state"
@@ -288,9 +288,9 @@ def _check_params(est: Any, network: Any, legacy: bool) -> None:
     rate built the network, so it is given back to the hidden layers.
     """
     try:
-        params.check_all(est)
-        hidden = params.hidden_sizes(est.hidden_layer_sizes)
-        acts = params.activations(est.activation, len(hidden))
+        settings = check_all(est)
+        hidden = list(settings.hidden_layer_sizes)
+        acts = list(settings.activations)
     except (ValueError, TypeError) as exc:
         raise ModelFileError(f"invalid hyper-parameter: {exc!s:.200}") from None
     for name in ("shuffle", "warm_start", "nesterovs_momentum", "early_stopping"):

@@ -1,13 +1,15 @@
 """scikit-learn estimators over the engine: :class:`MLPClassifier` and :class:`MLPRegressor`.
 
-These are thin adapters (needs the ``sklearn`` extra): they check input the
-scikit-learn way, encode the targets, build a :class:`~chainrule.network.Network` and
-call :func:`chainrule.training.fit`. No maths lives here. Names follow scikit-learn's
+These are thin adapters (needs the ``sklearn`` extra): a fit checks the
+hyper-parameters into :class:`~chainrule.estimators.settings.MLPSettings` (at fit time,
+never in ``__init__``, scikit-learn's rule), checks and encodes its input
+(:mod:`chainrule.estimators.input`), builds the network, optimizer and schedule from the
+settings and calls :func:`chainrule.training.fit`. No maths lives here. Names follow scikit-learn's
 ``MLPClassifier``; additions are ``dropout``, ``clip_norm``, ``weight_decay`` (AdamW),
 ``initializer`` and ``dtype``. A fit that fails leaves the estimator as it was.
 
-``fit`` also takes ``checkpoint``, ``checkpoint_every``, ``resume`` and
-``on_nonfinite`` (as :func:`chainrule.fit`; fit parameters because they belong to one
+``fit`` also takes ``checkpoint``, ``checkpoint_every``, ``resume``, ``on_nonfinite``
+and ``device`` (as :func:`chainrule.fit`; fit parameters because they belong to one
 run, not to the model). ``save(path)`` and ``MLPClassifier.load(path)`` (or
 :func:`chainrule.save` / :func:`chainrule.load`) write and read safe model files.
 
@@ -23,23 +25,367 @@ True
 
 from __future__ import annotations
 
+import copy
+import warnings
 from typing import Any
 
 import numpy as np
 
 try:
-    from sklearn.base import ClassifierMixin, RegressorMixin
+    from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+    from sklearn.exceptions import ConvergenceWarning
     from sklearn.metrics import accuracy_score, r2_score
     from sklearn.preprocessing import LabelBinarizer
     from sklearn.utils.class_weight import compute_sample_weight
     from sklearn.utils.multiclass import check_classification_targets, type_of_target
+    from sklearn.utils.validation import check_is_fitted, validate_data
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise ImportError(
         "chainrule's estimators need scikit-learn: pip install 'chainrule[sklearn]'"
     ) from exc
 
+from ..errors import ModelFileError
+from ..io.files import load, save
+from ..network import Network
+from ..training.callbacks import Callback
+from ..training.loop import fit
 from . import files as _estimator_io
-from .base import _BaseMLP
+from .input import EncodedBatches, fit_input
+from .settings import check_all
+
+
+class _IterationLines(Callback):
+    """``verbose=True``: scikit-learn's per-iteration lines, printed as each epoch ends."""
+
+    def __init__(self) -> None:
+        self.n_iter = 0
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float], network: Network) -> None:
+        self.n_iter += 1
+        print(f"Iteration {self.n_iter}, loss = {logs['loss']:.8f}")
+        if "val_score" in logs:
+            print(f"Validation score: {logs['val_score']:f}")
+
+
+class _BaseMLP(BaseEstimator):
+    """What the classifier and the regressor share: parameters, fit, partial_fit."""
+
+    _output: tuple[str, str]  # (output activation, loss), set per target type
+
+    def __init__(
+        self,
+        hidden_layer_sizes: Any = (100,),
+        activation: Any = "relu",
+        *,
+        solver: str = "adam",
+        alpha: float = 0.0001,
+        batch_size: Any = "auto",
+        learning_rate: str = "constant",
+        learning_rate_init: float = 0.001,
+        max_iter: int = 200,
+        shuffle: bool = True,
+        random_state: Any = None,
+        tol: float = 1e-4,
+        verbose: bool = False,
+        warm_start: bool = False,
+        momentum: float = 0.9,
+        nesterovs_momentum: bool = True,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-8,
+        n_iter_no_change: int = 10,
+        dropout: float = 0.0,
+        clip_norm: float | None = None,
+        weight_decay: float = 0.01,
+        initializer: str = "glorot_uniform",
+        dtype: Any = None,
+        callbacks: Any = None,
+    ) -> None:
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.dropout = dropout
+        self.clip_norm = clip_norm
+        self.weight_decay = weight_decay
+        self.initializer = initializer
+        self.dtype = dtype
+        self.callbacks = callbacks
+
+    # -- what the subclasses provide ----------------------------------------------------
+    def _encode(self, y: Any, first: bool) -> np.ndarray:
+        """Targets as the network's ``(n_samples, n_out)`` array; sets the encoding if first."""
+        raise NotImplementedError
+
+    def _score_metric(self, y: np.ndarray, A: np.ndarray) -> float:
+        raise NotImplementedError
+
+    # -- fitting --------------------------------------------------------------------------
+    def fit(
+        self,
+        X: Any,
+        y: Any = None,
+        sample_weight: Any = None,
+        *,
+        checkpoint: Any = None,
+        checkpoint_every: int | None = None,
+        resume: bool = False,
+        on_nonfinite: str = "raise",
+        device: Any = None,
+    ) -> _BaseMLP:
+        """Train from scratch (or from the last weights with ``warm_start``).
+
+        Parameters
+        ----------
+        X : array-like, shape (n_samples, n_features), memmap, or iterable of batches
+            A memmap is read chunk by chunk; an iterable of ``(X_batch, y_batch[,
+            w_batch])`` tuples (with ``y=None``) batch by batch, in its own order
+            (:mod:`chainrule.training.sources`).
+        y : array-like, shape (n_samples,) or (n_samples, n_outputs); None for batches
+        sample_weight : array-like, shape (n_samples,), optional
+        checkpoint, checkpoint_every, resume, on_nonfinite
+            As :func:`chainrule.fit`: fit parameters, not hyper-parameters, since they
+            belong to one run (a clone in a grid search must not share the file). A
+            resumed fit needs the same data and an integer ``random_state`` (the
+            initial weights and the early-stopping split are drawn from it); it ends
+            bit-identical to the fit never interrupted. A fit that raises
+            (:class:`~chainrule.errors.DivergenceError` included, which carries the
+            ``history``) leaves the estimator as it was.
+        device : str or torch.device, optional
+            Train on this PyTorch device (``"cuda"``, ``"mps"``, ``"cpu"``), as
+            :func:`chainrule.fit`; the fitted network is NumPy again.
+
+        Returns
+        -------
+        self
+        """
+        run = {
+            "checkpoint": checkpoint,
+            "checkpoint_every": checkpoint_every,
+            "resume": resume,
+            "on_nonfinite": on_nonfinite,
+            "device": device,
+        }
+        return self._guarded(self._fit, X, y, sample_weight, incremental=False, run=run)
+
+    def _guarded(self, method: Any, *args: Any, **kwargs: Any) -> Any:
+        # A failed fit must leave the estimator exactly as it was.
+        before = dict(self.__dict__)
+        try:
+            return method(*args, **kwargs)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(before)
+            raise
+
+    def _fit(
+        self,
+        X: Any,
+        y: Any,
+        sample_weight: Any,
+        *,
+        incremental: bool,
+        classes: Any = None,
+        run: dict[str, Any] | None = None,
+    ) -> _BaseMLP:
+        settings = check_all(self)
+        continuing = hasattr(self, "network_") and (incremental or settings.warm_start)
+        X, y, Y, w, items = fit_input(
+            self,
+            settings,
+            X,
+            y,
+            sample_weight,
+            incremental=incremental,
+            continuing=continuing,
+            classes=classes,
+        )
+        rng = settings.generator()
+        if continuing:
+            network = self.network_.copy()
+        else:
+            network = settings.network(X.shape[1], Y.shape[1], self._output[0], X.dtype, rng)
+        validation = None
+        if settings.early_stopping and not incremental:
+            labels = y if isinstance(self, ClassifierMixin) and y.ndim == 1 else None
+            X, Y, w, validation = settings.split(X, Y, labels, w, rng)
+        n = X.shape[0]
+        if items is not None:
+            X, Y, w = EncodedBatches(self, items, X.dtype), None, None
+        batch = settings.batch_rows(n)
+        state = copy.deepcopy(getattr(self, "_optimizer_state", None)) if incremental else None
+        callbacks = list(settings.callbacks or ())
+        # verbose="progress" asks for chainrule's tqdm bar; any other true value for
+        # scikit-learn's lines, which need nothing installed.
+        progress = isinstance(settings.verbose, str) and settings.verbose == "progress"
+        lines = bool(settings.verbose) and not progress
+        if lines:
+            callbacks.append(_IterationLines())
+        history = fit(
+            network,
+            X,
+            Y,
+            loss=self._output[1],
+            optimizer=settings.optimizer(),
+            epochs=1 if incremental else int(settings.max_iter),
+            batch_size=batch,
+            shuffle=bool(settings.shuffle),
+            random_state=rng,
+            validation_data=validation,
+            # scikit-learn's stopping rule: no improvement by tol for more than
+            # n_iter_no_change epochs, the best following every gain.
+            early_stopping=not incremental,
+            stopping_rule="sklearn",
+            monitor="val_score" if validation is not None else "loss",
+            patience=int(settings.n_iter_no_change),
+            min_delta=float(settings.tol),
+            restore_best_weights=validation is not None,
+            schedule=settings.schedule(),
+            metrics={"score": self._score_metric} if validation is not None else (),
+            train_metrics=False,
+            verbose=1 if progress else 0,
+            # scikit-learn's penalty: alpha / 2 * ||W||^2 over each batch's rows or weight.
+            l2=float(settings.alpha),
+            l2_scale="batch",
+            clip_norm=settings.clip_norm,
+            callbacks=callbacks,
+            sample_weight=w,
+            optimizer_state=state,
+            **(run or {}),
+        )
+        self._set_fitted(network, history, incremental=continuing, n_samples=n)
+        stopped = history.stop_reason == "early_stopping"
+        if stopped and lines:
+            what = "Validation score" if validation is not None else "Training loss"
+            print(
+                f"{what} did not improve more than tol={float(settings.tol):f} for "
+                f"{int(settings.n_iter_no_change)} consecutive epochs. Stopping."
+            )
+        if not incremental and not stopped and history.epochs == int(settings.max_iter):
+            warnings.warn(
+                f"Stochastic Optimizer: Maximum iterations ({int(settings.max_iter)}) reached "
+                "and the optimization hasn't converged yet.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        return self
+
+    def _class_weight(self, y: np.ndarray, w: np.ndarray | None) -> np.ndarray | None:
+        return w
+
+    # -- the weights, scikit-learn's way --------------------------------------------------
+    # coefs_ and intercepts_ are views of network_, so the two always agree; setting them
+    # (scikit-learn's tests do, before partial_fit or a warm-started fit) replaces the
+    # network's weights after checking every shape.
+    @property
+    def coefs_(self) -> list[np.ndarray]:
+        """The weights ``W1 .. WL``, each ``(n_in, n_out)``: the arrays of ``network_``."""
+        if "network_" not in self.__dict__:
+            raise AttributeError("coefs_ exists once the estimator is fitted")
+        return [layer.W for layer in self.network_.layers]
+
+    @coefs_.setter
+    def coefs_(self, value: Any) -> None:
+        self._set_weights("coefs_", "W", value)
+
+    @property
+    def intercepts_(self) -> list[np.ndarray]:
+        """The biases ``b1 .. bL``, each ``(n_out,)``: the arrays of ``network_``."""
+        if "network_" not in self.__dict__:
+            raise AttributeError("intercepts_ exists once the estimator is fitted")
+        return [layer.b for layer in self.network_.layers]
+
+    @intercepts_.setter
+    def intercepts_(self, value: Any) -> None:
+        self._set_weights("intercepts_", "b", value)
+
+    def _set_weights(self, attribute: str, kind: str, value: Any) -> None:
+        if "network_" not in self.__dict__:
+            raise AttributeError(
+                f"{attribute} can be set only on a fitted estimator (after fit or "
+                "partial_fit), whose network gives the shapes; fit or partial_fit first"
+            )
+        n = self.network_.n_layers
+        if isinstance(value, str | np.ndarray) or not hasattr(value, "__len__"):
+            raise TypeError(f"{attribute} must be a list of {n} arrays, got {type(value).__name__}")
+        if len(value) != n:
+            raise ValueError(f"{attribute} must hold {n} arrays (one per layer), got {len(value)}")
+        network = self.network_.copy()
+        # set_params checks every shape (and finiteness) before it changes anything.
+        network.set_params({f"{kind}{k}": v for k, v in enumerate(value, start=1)})
+        self.network_ = network
+
+    def _set_fitted(self, network: Network, history: Any, *, incremental: bool, n_samples: int):
+        self.network_ = network
+        self._optimizer_state = history.optimizer_state
+        self.n_layers_ = network.n_layers + 1
+        self.n_outputs_ = network.n_outputs
+        losses = list(history["loss"]) if "loss" in history else []
+        scores = list(history["val_score"]) if "val_score" in history else None
+        # As scikit-learn: n_iter_ counts the last call's epochs (1 for partial_fit); t_,
+        # the samples seen, and the loss curve go on across warm starts.
+        self.n_iter_ = history.epochs
+        if incremental:
+            self.loss_curve_ = [*self.loss_curve_, *losses]
+            self.t_ += history.epochs * n_samples
+        else:
+            self.loss_curve_ = losses
+            self.t_ = history.epochs * n_samples
+        self.validation_scores_ = scores
+        self.best_validation_score_ = max(scores) if scores else None
+        self.best_loss_ = None if scores else min(self.loss_curve_, default=None)
+        self.loss_ = self.loss_curve_[-1] if self.loss_curve_ else None
+        self.history_ = history
+
+    # -- model files ----------------------------------------------------------------------
+    def save(self, path: Any) -> Any:
+        """Save the fitted estimator as a safe model file (see :func:`chainrule.save`).
+
+        Arrays in safetensors, hyper-parameters, classes and fitted attributes as JSON;
+        written atomically. :meth:`load` (or :func:`chainrule.load`) reads it back with
+        bit-identical predictions. Returns the path written.
+        """
+        return save(self, path)
+
+    @classmethod
+    def load(cls, path: Any) -> Any:
+        """Load an estimator saved by :meth:`save`; it must be of this class.
+
+        Raises :class:`~chainrule.errors.ModelFileError` for any invalid file.
+        """
+        model = load(path)
+        if not isinstance(model, cls):
+            raise ModelFileError(
+                f"{str(path)!r} holds a {type(model).__name__}, not a {cls.__name__}"
+            )
+        return model
+
+    # -- prediction -----------------------------------------------------------------------
+    def _forward(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "network_")
+        X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
+        # Network.predict converts to its dtype (naming out-of-range values) chunk by chunk:
+        # memory holds the output plus one chunk's activations, and a memmap stays on disk.
+        return self.network_.predict(X)
 
 
 class MLPClassifier(ClassifierMixin, _BaseMLP):
@@ -73,8 +419,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         Seeds the initial weights, the shuffles, the validation split and dropout.
     tol : float, default 1e-4
         The improvement that counts for early stopping.
-    verbose : bool, default False
-        A progress bar (needs the ``progress`` extra).
+    verbose : bool or "progress", default False
+        True: scikit-learn's line per iteration ("Iteration 1, loss = ..."), with
+        nothing to install; ``"progress"``: a progress bar (the ``progress`` extra).
     warm_start : bool, default False
         Continue from the current weights in ``fit``.
     momentum : float, default 0.9
@@ -105,7 +452,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         Weights of the classes, multiplied into the sample weights.
     callbacks : sequence of Callback or None, default None
         Passed to :func:`chainrule.training.fit`, e.g.
-        :class:`chainrule.training.monitors.GradientNorms`.
+        :class:`chainrule.training.callbacks.GradientNorms`.
 
     Attributes
     ----------
@@ -282,8 +629,9 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         Seeds the initial weights, the shuffles, the validation split and dropout.
     tol : float, default 1e-4
         The improvement that counts for early stopping.
-    verbose : bool, default False
-        A progress bar (needs the ``progress`` extra).
+    verbose : bool or "progress", default False
+        True: scikit-learn's line per iteration ("Iteration 1, loss = ..."), with
+        nothing to install; ``"progress"``: a progress bar (the ``progress`` extra).
     warm_start : bool, default False
         Continue from the current weights in ``fit``.
     momentum : float, default 0.9

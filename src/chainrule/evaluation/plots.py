@@ -7,7 +7,7 @@ is used.
 - :func:`plot_history`: the loss and each metric per epoch, training and validation.
 - :func:`plot_decision_regions`: the class a model predicts over a 2-D plane, with the data.
 - :func:`plot_gradient_norms`: ``||dWk||`` per layer over the epochs
-  (:class:`chainrule.training.monitors.GradientNorms`).
+  (:class:`chainrule.training.callbacks.GradientNorms`).
 - :func:`plot_weight_histograms`: the distribution of each layer's weights ``Wk``.
 
 Examples

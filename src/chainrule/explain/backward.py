@@ -251,66 +251,36 @@ class BackwardBuilder(ForwardBuilder):
             parts = [Call(f"{act}'", self.num(z))]
         return Op("=", [head, *parts, self.num(fp[s, j])])
 
-    def _sum_y(self, s: int) -> Expr:
-        return Op("+", [Sym("y", self.idx(s, i)) for i in range(self.sizes[-1])])
-
     def fused_delta(self, k: int) -> tuple[Expr, Expr, Expr, list[Expr], list[str]]:
-        """The short route of a fused pair: exactly what the engine computes."""
+        """The short route of a fused pair: exactly what the engine computes.
+
+        The engine computes softmax's ``outL * sum(y) - y``; ``check_targets`` refused
+        rows that do not sum to 1 (up to rounding), so ``outL - y`` shows the same numbers.
+        """
         out, inl = f"outL{k}", f"inL{k}"
         y, A = np.asarray(self.t["y"], float), np.asarray(self.t[out], float)
         dZ = np.asarray(self.t[f"dEdInL{k}"], float)
         act = self.acts[k - 1].name
-        sums = y.sum(axis=1)
-        softmax = not self.acts[k - 1].elementwise
-        plain = not softmax or bool(np.all(sums == 1.0))
         combined = f"{act} and {self.loss.name} combined"
-        if plain:
-            sym: Expr = Op("-", [Sym(out), Sym("y")])
-            shaped: Expr = Op("-", [self.shaped(out), self.shaped("y")])
-            numbers = self.scaled(Op("-", [self.mat(self.row(out)), self.mat(self.row("y"))]))
-            why = (
-                f"{combined}; sum(y) = 1 on every instance"
-                if softmax
-                else f"{combined}: sigmoid' = outL(1 - outL) cancels the loss's denominator"
-            )
-        else:
-            sym = Op("-", [Op("*", [Sym(out), Call("sum", Sym("y"))]), Sym("y")])
-            shaped = Op("-", [Op("*", [self.shaped(out), Word("rowsum(y)")]), self.shaped("y")])
-            if self.single:
-                numbers = self.scaled(
-                    Op(
-                        "-",
-                        [
-                            Op("*", [self.mat(A[0]), Call("sum", self.mat(y[0]))]),
-                            self.mat(y[0]),
-                        ],
-                    )
-                )
-            else:
-                numbers = Word("entry by entry below")
-            why = f"{combined}; the targets do not sum to 1, so the sum stays"
+        sym: Expr = Op("-", [Sym(out), Sym("y")])
+        shaped: Expr = Op("-", [self.shaped(out), self.shaped("y")])
+        numbers = self.scaled(Op("-", [self.mat(self.row(out)), self.mat(self.row("y"))]))
+        why = (
+            f"{combined}; sum(y) = 1 on every instance"
+            if not self.acts[k - 1].elementwise
+            else f"{combined}: sigmoid' = outL(1 - outL) cancels the loss's denominator"
+        )
         general = Op("=", [D("E", inl), Op(" ", [self.scaled(sym), Word(f"({why})")])])
         matrix = Op("=", [self.shaped(f"dEdInL{k}"), self.scaled(shaped)])
         scal = []
         for s, j in self.entries(dZ.shape):
             at = self.idx(s, j)
-            if plain:
-                parts = [
-                    self.scaled(Op("-", [Sym(out, at), Sym("y", at)])),
-                    self.scaled(Op("-", [self.num(A[s, j]), self.num(y[s, j])])),
-                ]
-            else:
-                nums = Op("+", [self.num(v) for v in y[s]])
-                parts = [
-                    self.scaled(Op("-", [Op("*", [Sym(out, at), self._sum_y(s)]), Sym("y", at)])),
-                    self.scaled(Op("-", [Op("*", [self.num(A[s, j]), nums]), self.num(y[s, j])])),
-                ]
+            parts = [
+                self.scaled(Op("-", [Sym(out, at), Sym("y", at)])),
+                self.scaled(Op("-", [self.num(A[s, j]), self.num(y[s, j])])),
+            ]
             scal.append(Op("=", [Sym(f"dEdInL{k}", at), *parts, self.num(dZ[s, j])]))
-        notes = [] if plain or not softmax else [
-            "The short form outL - y holds only when the targets of each instance sum to 1; "
-            "in general the fused gradient is outL * sum(y) - y, which is what is computed."
-        ]  # fmt: skip
-        return general, matrix, numbers, scal, notes
+        return general, matrix, numbers, scal, []
 
     def jacobian_delta(self, k: int) -> tuple[Expr, Expr, Expr, list[Expr]]:
         """dEdInLk through softmax without a fused loss: outL * (dEdOutL - sum(dEdOutL * outL))."""

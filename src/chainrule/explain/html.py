@@ -22,6 +22,7 @@ import numpy as np
 from ..trace import Trace
 from .derivation import Derivation, Step
 from .diagnostics import summary
+from .error_table import error_rows
 from .expr import Expr, Mat, Op, Sym, number
 from .graph import graph_fits, render_graph
 from .notation import math_block
@@ -141,9 +142,9 @@ def render(
     ]
     if len(d.errors) > 2:
         out.append(f"<h2>Error over {len(d.errors) - 1} steps</h2>")
-        out.append(
-            _table(("step", "error"), [(str(i), number(e, p)) for i, e in enumerate(d.errors)])
-        )
+        rows, note = error_rows(d.errors)
+        out.append(_table(("step", "error"), [(str(i), number(e, p)) for i, e in rows]))
+        out += [f"<p>{escape(note)}</p>"] if note else []
     out.append("<h2>Diagnostics</h2><ul>")
     lines = summary(d.diagnostics)
     out += [

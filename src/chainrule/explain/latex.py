@@ -23,6 +23,7 @@ import numpy as np
 from ..trace import Trace
 from .derivation import Derivation, Step
 from .diagnostics import summary
+from .error_table import error_rows
 from .expr import Expr, Mat, Op, Sym, latex_escape, number
 
 PREAMBLE = r"""\documentclass[10pt]{article}
@@ -127,7 +128,9 @@ def render(derivation: Derivation, trace: Trace) -> str:
     )
     if len(d.errors) > 2:
         out.append(f"\\subsection*{{Error over {len(d.errors) - 1} steps}}")
-        out += _table(("step", "error"), [(str(i), number(e, p)) for i, e in enumerate(d.errors)])
+        rows, note = error_rows(d.errors)
+        out += _table(("step", "error"), [(str(i), number(e, p)) for i, e in rows])
+        out += [latex_escape(note)] if note else []
     out += [r"\subsection*{Diagnostics}", r"\begin{itemize}"]
     out += [f"\\item {latex_escape(line)}" for line in summary(d.diagnostics)]
     out += [r"\end{itemize}", r"\end{document}", ""]

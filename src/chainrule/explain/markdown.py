@@ -27,6 +27,7 @@ import numpy as np
 from ..trace import Trace
 from .derivation import Derivation, Step
 from .diagnostics import summary
+from .error_table import error_rows
 from .expr import Expr, Mat, Op, Sym, number
 
 WAYS = ("General formula", "Matrix form, with shapes", "With the numbers")
@@ -132,8 +133,9 @@ def render(
             "| step | error |",
             "| ---: | ---: |",
         ]
-        out += [f"| {i} | {number(e, p)} |" for i, e in enumerate(d.errors)]
-        out.append("")
+        rows, note = error_rows(d.errors)
+        out += [f"| {i} | {number(e, p)} |" for i, e in rows]
+        out += ["", note, ""] if note else [""]
     out += ["## Diagnostics", ""]
     out += [f"- {line}" for line in summary(d.diagnostics)]
     out.append("")

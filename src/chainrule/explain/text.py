@@ -17,6 +17,7 @@ from ..trace import Trace
 from .conventions import conventions, layers
 from .derivation import Derivation
 from .diagnostics import summary
+from .error_table import error_rows
 from .expr import Mat
 
 
@@ -154,12 +155,9 @@ def render_text(
         else:
             d_out = f"dEdInL{k + 1} @ W{k + 1}.T  (W{k + 1} before its update)"
         if k == L and fused:
-            sums = np.asarray(trace["y"], dtype=float).sum(axis=1)
-            if acts[-1].name == "softmax" and not np.all(sums == 1.0):
-                d_in = f"{mean}(outL{L} * sum(y) - y) ({acts[-1].name} and {loss.name} combined)"
-            else:
-                cond = "; sum(y) = 1" if acts[-1].name == "softmax" else ""
-                d_in = f"{mean}(outL{L} - y) ({acts[-1].name} and {loss.name} combined{cond})"
+            # check_targets refused softmax targets whose rows do not sum to 1.
+            cond = "; sum(y) = 1" if acts[-1].name == "softmax" else ""
+            d_in = f"{mean}(outL{L} - y) ({acts[-1].name} and {loss.name} combined{cond})"
             d_in = d_in if mean else d_in.replace("(", "", 1).replace(") (", " (", 1)
         elif acts[k - 1].elementwise:
             d_in = f"dEdOutL{k} * {acts[k - 1].name}'(inL{k})"
@@ -202,8 +200,10 @@ def render_text(
     if errors is not None and len(errors) > 2:
         width = len(str(len(errors) - 1))
         out += ["", f"Error over {len(errors) - 1} steps", f"{'step':>{max(width, 4)}}  error"]
-        for step, error in enumerate(errors):
+        rows, note = error_rows(errors)
+        for step, error in rows:
             out.append(f"{step:>{max(width, 4)}}  {fmt(error, p)}")
+        out += [f"# {note}"] if note else []
     if derivation is not None:
         out += _checks(derivation)
     return "\n".join(out) + "\n"

@@ -59,6 +59,7 @@ from typing import Any
 
 import numpy as np
 
+from .._version import __version__
 from ..activations import ACTIVATIONS
 from ..checks import check_finite
 from ..errors import ModelFileError
@@ -98,8 +99,6 @@ def register_kind(
 
 
 def _version() -> str:
-    from .. import __version__
-
     return __version__
 
 

@@ -1,9 +1,16 @@
-"""What the fit loop reports: the :class:`History` and the :class:`Callback` hooks.
+"""What the fit loop reports: the :class:`History`, the :class:`Callback` hooks and the
+callbacks chainrule ships.
 
 A callback watches training from outside, like a tracer watches a step. Subclass
 :class:`Callback` and override the hooks you need; ``on_epoch_end`` may return True to
 stop training (``History.stop_reason`` is then ``"callback"``). A plain function
 ``f(epoch, logs, network)`` is accepted too and is called at the end of each epoch.
+
+:class:`GradientNorms` computes, after each epoch, the gradients of the loss on a fixed
+probe batch (inference mode, no dropout) and records the Frobenius norm of each
+layer's ``dWk`` and ``dbk``. The batches of the fit loop are left alone: the cost is
+one forward and backward pass over the probe per epoch, and nothing when the callback
+is not used. :func:`chainrule.evaluation.plots.plot_gradient_norms` draws the record.
 
 Examples
 --------
@@ -11,6 +18,17 @@ Examples
 >>> class StopWhenSmall(Callback):
 ...     def on_epoch_end(self, epoch, logs, network):
 ...         return logs["loss"] < 0.01
+
+>>> import numpy as np
+>>> from chainrule import Network
+>>> from chainrule.training import GradientNorms, fit
+>>> X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+>>> y = np.array([0.0, 1.0, 1.0, 0.0])
+>>> net = Network.from_sizes([2, 4, 1], ["tanh", "sigmoid"], random_state=0)
+>>> norms = GradientNorms(X, y, loss="bce")
+>>> _ = fit(net, X, y, loss="bce", epochs=5, callbacks=[norms], random_state=0)
+>>> sorted(norms.norms), len(norms.norms["W1"])
+(['W1', 'W2', 'b1', 'b2'], 5)
 """
 
 from __future__ import annotations
@@ -20,6 +38,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from ..io.atomic import atomic_write
+from ..losses import Loss, get_loss
 from ..network import Network
 
 STOP_REASONS = ("completed", "early_stopping", "callback", "interrupted", "diverged")
@@ -107,8 +129,6 @@ class History:
         ax.legend()
         fig.tight_layout()
         if path is not None:
-            from ..io.atomic import atomic_write
-
             kind = Path(path).suffix.lstrip(".").lower() or "png"
             try:
                 atomic_write(path, lambda f: fig.savefig(f, format=kind))
@@ -153,3 +173,38 @@ def as_callback(callback: Callback | Callable[..., Any]) -> Callback:
     raise TypeError(
         f"callbacks must be Callback instances or functions, got {type(callback).__name__}"
     )
+
+
+class GradientNorms(Callback):
+    """Record ``||dWk||`` and ``||dbk||`` on a probe batch after every epoch.
+
+    Parameters
+    ----------
+    X : array-like, shape (n_probe, n_features)
+        The probe batch: a sample of the training data (a few hundred rows suffice).
+    y : array-like, shape (n_probe, n_out), or (n_probe,) when n_out == 1
+        Its targets, encoded as the network's output (one-hot for softmax).
+    loss : str or Loss
+        The training loss.
+    reduction : {"mean", "sum"}
+        How the probe's per-instance losses are combined (default: their mean).
+
+    Attributes
+    ----------
+    norms : dict of str to list of float
+        One list per parameter name (``W1``, ``b1``, ...), one entry per epoch.
+    """
+
+    def __init__(self, X: Any, y: Any, loss: str | Loss, reduction: str = "mean") -> None:
+        self.X, self.y, self.loss, self.reduction = X, y, get_loss(loss), reduction
+        self.norms: dict[str, list[float]] = {}
+
+    def on_train_begin(self, network: Network, history: History) -> None:
+        """Check the probe against the network before the first epoch."""
+        network.check_Xy(self.X, self.y)
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float], network: Network) -> None:
+        """Add this epoch's norms."""
+        _, grads = network.loss_and_grads(self.X, self.y, self.loss, self.reduction)
+        for name, grad in grads.items():
+            self.norms.setdefault(name, []).append(float(np.linalg.norm(grad)))

@@ -49,11 +49,10 @@ def torch_device(device: Any) -> Any:
         ) from None
 
 
-def fit_on_device(
-    network: Network, device: Any, fit: Callable[..., History], settings: dict[str, Any]
-) -> History:
-    """Run ``fit(copy, **settings)`` on a copy of ``network`` on ``device``; copy the
-    trained parameters back into ``network`` (NumPy) and return the history."""
+def fit_on_device(network: Network, device: Any, run: Callable[[Network], History]) -> History:
+    """Run ``run(copy)`` (the fit) on a copy of ``network`` on ``device`` (a name or a
+    ``torch.device``); copy the trained parameters back into ``network`` (NumPy) and
+    return the history."""
     if not isinstance(network, Network):
         raise TypeError(f"network must be a Network, got {type(network).__name__}")
     if is_foreign_array(network.layers[0].W):
@@ -75,7 +74,7 @@ def fit_on_device(
     ]
     moved = Network(layers, frozen=network.frozen)
     try:
-        return _to_numpy_state(fit(moved, **settings))
+        return _to_numpy_state(run(moved))
     finally:  # also after Ctrl-C or divergence: the network holds the last weights
         network.set_params({name: to_numpy(p) for name, p in moved.params.items()})
 

@@ -1,4 +1,12 @@
-"""The fit loop: epochs of shuffled mini-batches, validation, early stopping, callbacks.
+"""The fit: its setup, then the epoch loop over shuffled mini-batches, with validation,
+early stopping and callbacks.
+
+:func:`fit` reads in three parts. Its arguments are checked once into a frozen
+:class:`~chainrule.training.settings.FitSettings`. :func:`prepare` then builds what one
+run needs (the batch source, the validation set, the stopping rule, the guard, the
+batch update, the optimizer state, the checkpointer, a resumed position) into a
+:class:`Run`. :func:`train` is the epoch loop; each epoch is :func:`train_epoch` (its
+batches, each one update) and :func:`end_epoch` (its logs, early stopping, callbacks).
 
 Each batch is the seed's step at scale: forward (with dropout in training), loss,
 backward, the L2 gradient ``l2 * Wk``, clipping by global norm, and one optimizer
@@ -7,14 +15,17 @@ fit, not per batch; with shuffling, each batch is one contiguous copy of its row
 
 Everything random (the validation split, the shuffles, the dropout masks) comes from
 one ``numpy.random.Generator`` made from ``random_state``: the same seed gives
-bit-identical weights, run to run. Ctrl-C (KeyboardInterrupt) ends training cleanly:
-the network stays usable and the history so far is returned.
+bit-identical weights, run to run. Ctrl-C (SIGINT) and SIGTERM take effect between
+batches (:mod:`chainrule.training.interrupts`): Ctrl-C ends training cleanly, with the
+parameters, the optimizer state and the history of one and the same update, and the
+history so far is returned.
 
 With ``checkpoint=PATH`` the run saves itself every ``checkpoint_every`` batches and
-``resume=True`` continues it after a crash, bit-identically (:mod:`._fit_checkpoint`).
+``resume=True`` continues it after a crash, bit-identically
+(:mod:`chainrule.training.resume`).
 A NaN or infinity in a batch's loss or gradients raises
 :class:`~chainrule.errors.DivergenceError` at once, or skips the batch
-(``on_nonfinite="skip"``); the check is cheap (:mod:`._fit_guard`).
+(``on_nonfinite="skip"``); the check is cheap (:mod:`chainrule.training.guard`).
 
 Examples
 --------
@@ -33,7 +44,8 @@ Examples
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from itertools import islice
 from typing import Any
 
@@ -41,30 +53,33 @@ import numpy as np
 from array_api_compat import array_namespace
 from array_api_compat import device as device_of
 
-from ..checks import check_bool, check_non_negative, check_positive, check_reduction
+from ..checks import Array, check_bool
 from ..errors import DivergenceError
 from ..initializers import as_generator
-from ..losses import Loss, check_targets, get_loss
+from ..losses import Loss, check_targets, one_hot_labels
 from ..network import Network
-from ..optimizers import Optimizer, get_optimizer
-from ..schedules import Schedule, get_schedule
-from .callbacks import Callback, History, as_callback
+from ..optimizers import Optimizer
+from ..schedules import Schedule
+from .callbacks import Callback, History
 from .device import fit_on_device
+from .early_stopping import EarlyStopping, resolve_monitor
 from .guard import Guard
-from .parts import (
-    Metric,
+from .interrupts import DeferredSignals, whole_updates
+from .logs import Metric, evaluate
+from .report import EpochReport
+from .resume import (
+    FINISHED,
+    Checkpointer,
+    RunPosition,
     check_optimizer_state,
-    evaluate,
-    get_metrics,
-    patience_ran_out,
-    progress,
-    report,
-    resolve_monitor,
-    validation_set,
+    describe_seed,
+    identity,
+    replay_generator,
 )
-from .resume import FINISHED, Checkpointer, Progress, identity, replay_generator
-from .sources import ArraySource, batch_source
-from .update import BatchUpdate, batch_gradients
+from .settings import FitSettings
+from .sources import ArraySource, Batch, batch_source
+from .update import BatchGradients, BatchUpdate, batch_gradients
+from .validation import Source, validation_set
 
 
 def fit(
@@ -85,12 +100,14 @@ def fit(
     patience: int = 10,
     min_delta: float = 0.0,
     restore_best_weights: bool = True,
+    stopping_rule: str = "keras",
     schedule: str | Schedule | None = None,
     metrics: Sequence[str] | Mapping[str, Metric] = (),
     train_metrics: bool = True,
     callbacks: Sequence[Callback | Callable[..., Any]] = (),
     verbose: int = 0,
     l2: float = 0.0,
+    l2_scale: str = "fixed",
     clip_norm: float | None = None,
     sample_weight: Any = None,
     reduction: str = "mean",
@@ -138,6 +155,10 @@ def fit(
         Default ``val_loss`` with validation data, else ``loss``.
     restore_best_weights : bool
         With early stopping, put back the weights of the best epoch at the end.
+    stopping_rule : {"keras", "sklearn"}
+        Keras's rule, or scikit-learn's MLP rule: the best follows every gain and the fit
+        stops after more than ``patience`` epochs without a gain of ``min_delta``
+        (:mod:`chainrule.training.early_stopping`).
     schedule : str or Schedule, optional
         Learning rate per epoch (:mod:`chainrule.schedules`); ReduceOnPlateau follows
         ``monitor``.
@@ -151,6 +172,9 @@ def fit(
         0: silent; 1: a tqdm progress bar (the ``progress`` extra); 2: a line per epoch.
     l2 : float
         L2 penalty ``l2 / 2 * sum ||Wk||^2`` added to the batch loss.
+    l2_scale : {"fixed", "batch"}
+        ``"batch"``: each batch's ``l2`` is ``l2`` over its rows or summed sample weights,
+        scikit-learn's ``alpha`` (:func:`chainrule.regularization.batch_l2`).
     clip_norm : float, optional
         Clip the gradients to this global norm before each update.
     sample_weight : array-like, shape (n_samples,), optional
@@ -168,11 +192,13 @@ def fit(
         per epoch.
     resume : bool
         Continue from ``checkpoint`` if the file exists (else start afresh; without
-        ``resume`` an existing file is overwritten). The settings
-        and the data must be the run's own (else ``ValueError``); ``epochs`` may be
-        raised to train longer. The final weights and history are bit-identical to those
-        of the run never interrupted. Callbacks are not saved: they see
-        ``on_train_begin`` again and ``on_epoch_begin`` for the epoch resumed part-way.
+        ``resume`` an existing file is overwritten). The settings and the data must be
+        the run's own (else ``ValueError`` naming each argument that differs): only
+        those in :data:`chainrule.training.resume.MAY_CHANGE_ON_RESUME` may change
+        (``verbose``, ``callbacks``, ``checkpoint_every``, and ``epochs`` upward to train
+        longer). The final weights and history are bit-identical to those of the run
+        never interrupted. Callbacks are not saved: they see ``on_train_begin`` again
+        and ``on_epoch_begin`` for the epoch resumed part-way.
     on_nonfinite : {"raise", "skip"}
         When the loss or a gradient of a batch is NaN or infinite: raise
         :class:`~chainrule.errors.DivergenceError` at once (naming the epoch, batch,
@@ -183,39 +209,116 @@ def fit(
         Train on this PyTorch device (``"cuda"``, ``"mps"``, ``"cpu"``) end to end: the
         parameters and the data are copied there once, the trained parameters come back
         into ``network`` (:mod:`chainrule.training.device`). A network whose parameters
-        are already PyTorch tensors or CuPy arrays trains where it is.
+        are already PyTorch tensors or CuPy arrays trains where it is. Part of a run's
+        identity: a resume on another device is refused.
     """
-    if device is not None:  # first: locals() are the arguments alone here
-        settings = {k: v for k, v in locals().items() if k not in ("network", "device")}
-        return fit_on_device(network, device, fit, settings)
     if not isinstance(network, Network):
         raise TypeError(f"network must be a chainrule Network, got {type(network).__name__}")
-    flags = {"shuffle": shuffle, "early_stopping": early_stopping, "resume": resume}
-    flags.update(restore_best_weights=restore_best_weights, train_metrics=train_metrics)
-    for name, flag in flags.items():
-        check_bool(flag, name)
-    if verbose not in (0, 1, 2) or not isinstance(verbose, int | np.integer):
-        raise ValueError(
-            f"verbose must be 0, 1 (a progress bar) or 2 (a line per epoch), got {verbose!r}"
+    settings = FitSettings.check(
+        loss=loss,
+        optimizer=optimizer,
+        epochs=epochs,
+        batch_size=batch_size,
+        shuffle=shuffle,
+        validation_split=validation_split,
+        early_stopping=early_stopping,
+        monitor=monitor,
+        patience=patience,
+        min_delta=min_delta,
+        restore_best_weights=restore_best_weights,
+        stopping_rule=stopping_rule,
+        schedule=schedule,
+        metrics=metrics,
+        train_metrics=train_metrics,
+        callbacks=callbacks,
+        verbose=verbose,
+        l2=l2,
+        l2_scale=l2_scale,
+        clip_norm=clip_norm,
+        reduction=reduction,
+        on_nonfinite=on_nonfinite,
+        device=device,
+    )
+    # Integer labels with a cross-entropy: one-hot once per fit, as PyTorch users expect.
+    y = one_hot_labels(settings.loss, network.n_outputs, y)
+    if validation_data is not None and isinstance(validation_data, tuple | list):
+        if len(validation_data) == 2:
+            X_val, y_val = validation_data
+            y_val = one_hot_labels(settings.loss, network.n_outputs, y_val, "validation_data's y")
+            validation_data = (X_val, y_val)
+
+    def run_on(net: Network) -> History:
+        run = prepare(
+            net,
+            X,
+            y,
+            settings,
+            random_state=random_state,
+            validation_data=validation_data,
+            sample_weight=sample_weight,
+            optimizer_state=optimizer_state,
+            checkpoint=checkpoint,
+            checkpoint_every=checkpoint_every,
+            resume=resume,
         )
-    loss = get_loss(loss)
-    optimizer = get_optimizer(optimizer)
-    schedule = get_schedule(schedule)
-    check_reduction(reduction)
-    epochs = int(check_positive(epochs, "epochs", integer=True))
-    patience = int(check_positive(patience, "patience", integer=True))
-    if batch_size is not None:
-        batch_size = int(check_positive(batch_size, "batch_size", integer=True))
-    l2, min_delta = check_non_negative(l2, "l2"), check_non_negative(min_delta, "min_delta")
-    if clip_norm is not None:
-        check_positive(clip_norm, "clip_norm")
-    metric_fns = get_metrics(metrics)
-    if isinstance(callbacks, str) or not hasattr(callbacks, "__iter__"):
-        raise TypeError(
-            "callbacks must be a sequence of Callback instances or functions, got "
-            f"{type(callbacks).__name__}"
-        )
-    hooks = [as_callback(c) for c in callbacks]
+        return train(run)
+
+    if settings.device is not None:
+        # A copy of the network on the device trains; its weights come back as NumPy.
+        return fit_on_device(network, settings.device, run_on)
+    return run_on(network)
+
+
+@dataclass
+class Run:
+    """What one fit's epoch loop works with, built by :func:`prepare`.
+
+    ``update`` trains on one batch (:class:`~chainrule.training.update.BatchUpdate`),
+    ``gradients`` is how it computes them, ``batch`` the batch size in rows, ``names``
+    the trainable parameters, ``state`` the optimizer's state, ``position`` where the
+    run stands (what a checkpoint saves), ``X_metrics`` the training rows the metrics
+    are computed on (None: no training metrics).
+    """
+
+    network: Network
+    settings: FitSettings
+    source: Source
+    rng: np.random.Generator
+    batch: int
+    gradients: BatchGradients
+    update: BatchUpdate
+    guard: Guard
+    names: list[str]
+    state: dict[str, Any]
+    position: RunPosition
+    checkpointer: Checkpointer | None
+    history: History
+    stopping: EarlyStopping
+    X_metrics: Array | None
+    y_metrics: Array | None
+    X_val: Array | None
+    y_val: Array | None
+
+
+def prepare(
+    network: Network,
+    X: Any,
+    y: Any,
+    settings: FitSettings,
+    *,
+    random_state: int | np.random.Generator | None,
+    validation_data: tuple[Any, Any] | None,
+    sample_weight: Any,
+    optimizer_state: dict[str, Any] | None,
+    checkpoint: str | os.PathLike[str] | None,
+    checkpoint_every: int | None,
+    resume: bool,
+) -> Run:
+    """Check the data and build the :class:`Run` (arguments as :func:`fit`'s).
+
+    With ``resume``, the run's position, parameters, optimizer state, generator and
+    history come from the checkpoint, once it is found to be this run's.
+    """
     W1 = network.layers[0].W
     if not isinstance(W1, np.ndarray) and isinstance(X, np.ndarray | list):
         # A network on a device (PyTorch, CuPy) trains there: the data moves there once.
@@ -227,143 +330,209 @@ def fit(
         X, y, sample_weight = move(X), move(y), move(sample_weight)
         if validation_data is not None:
             validation_data = (move(validation_data[0]), move(validation_data[1]))
-    source = batch_source(network, X, y, sample_weight, epochs)
+    source = batch_source(network, X, y, sample_weight, settings.epochs)
     # Once per fit; out of core, the pairing only (a batch's values are not scanned).
     y_all = source.y if isinstance(source, ArraySource) else None
-    check_targets(loss, network.layers[-1].activation, network.n_outputs, y_all)
+    check_targets(settings.loss, network.layers[-1].activation, network.n_outputs, y_all)
     rng = as_generator(random_state)
     if checkpoint is not None and not isinstance(source, ArraySource):
         raise ValueError(
             "checkpoint needs X and y in memory (resuming reads the data again in the same "
             f"order); got X of type {type(X).__name__}"
         )
+    check_bool(resume, "resume")
     if resume and checkpoint is None:
         raise ValueError("resume=True needs checkpoint=PATH, the file to resume from")
-    keeper = Checkpointer.create(checkpoint, checkpoint_every, {})
+    checkpointer = Checkpointer.create(checkpoint, checkpoint_every, {})
     saved = None
-    if keeper is not None:
-        keeper.settings = identity(
-            network,
-            (loss, optimizer, schedule),
-            (source.X, source.y, source.w),
-            validation_data,
-            batch_size=batch_size,
-            shuffle=bool(shuffle),
-            reduction=reduction,
-            l2=float(l2),
-            clip_norm=clip_norm,
-            validation_split=float(validation_split),
-            early_stopping=[bool(early_stopping), monitor, patience, float(min_delta)],
-            restore_best_weights=bool(restore_best_weights),
-            metrics=[*metric_fns, bool(train_metrics)],
-            on_nonfinite=on_nonfinite,
+    if checkpointer is not None:
+        data = (source.X, source.y, source.w)  # type: ignore[union-attr]
+        seed = describe_seed(random_state, rng)
+        checkpointer.settings = identity(
+            network, settings, data, validation_data, seed, optimizer_state
         )
-        saved = keeper.load(network) if resume else None
+        saved = checkpointer.load(network, settings.epochs) if resume else None
         if saved is not None:
             rng.bit_generator.state = saved.extra["start_rng"]  # the same split as before
-        keeper.start_rng = rng.bit_generator.state
-    X_val, y_val, source = validation_set(network, source, validation_data, validation_split, rng)
-    check_targets(loss, network.layers[-1].activation, network.n_outputs, y_val)
-    monitor, lower_is_better = resolve_monitor(monitor, metric_fns, X_val is not None)
+        checkpointer.start_rng = rng.bit_generator.state
+    X_val, y_val, source = validation_set(
+        network, source, validation_data, settings.validation_split, rng
+    )
+    check_targets(settings.loss, network.layers[-1].activation, network.n_outputs, y_val)
+    validation = X_val is not None
+    monitor, lower_is_better = resolve_monitor(settings.monitor, settings.metrics, validation)
+    stopping = EarlyStopping(
+        monitor=monitor,
+        lower_is_better=lower_is_better,
+        patience=settings.patience,
+        min_delta=settings.min_delta,
+        restore_best_weights=settings.restore_best_weights,
+        rule=settings.stopping_rule,
+    )
     n = source.n_samples
-    batch = min(batch_size or n, n) if n else batch_size or 1
-    on_train = train_metrics and isinstance(source, ArraySource)  # out of core: no extra pass
-    X_metrics, y_metrics = (source.X, source.y) if on_train else (None, None)
-    if keeper is not None:
-        keeper.every = keeper.every or -(-n // batch)  # once per epoch
+    batch = min(settings.batch_size or n, n) if n else settings.batch_size or 1
+    on_train = settings.train_metrics and isinstance(source, ArraySource)  # out of core: no pass
+    if checkpointer is not None:
+        checkpointer.every = checkpointer.every or -(-n // batch)  # once per epoch
     history = History()
-    guard = Guard(network, on_nonfinite, history)
-    gradients = batch_gradients(network, loss, batch=batch, reduction=reduction, rng=rng)
+    guard = Guard(network, settings.on_nonfinite, history)
+    gradients = batch_gradients(
+        network, settings.loss, batch=batch, reduction=settings.reduction, rng=rng
+    )
     names = network.trainable
-    update = BatchUpdate(gradients, guard, optimizer, names, l2=l2, clip_norm=clip_norm)
-    state = optimizer.init({k: network.params[k] for k in names})
+    update = BatchUpdate(
+        gradients,
+        guard,
+        settings.optimizer,
+        names,
+        l2=settings.l2,
+        clip_norm=settings.clip_norm,
+        l2_scale=settings.l2_scale,
+    )
+    state = settings.optimizer.init({k: network.params[k] for k in names})
     if optimizer_state is not None:
         state = check_optimizer_state(optimizer_state, state)
-    run = Progress(sched_state=schedule.init(state["lr"]))
-    if saved is not None and keeper is not None:
-        state, run = keeper.restore(saved, network, optimizer, names, rng, history, run.sched_state)
+    position = RunPosition(sched_state=settings.schedule.init(state["lr"]))
+    if saved is not None and checkpointer is not None:
+        state, position = checkpointer.restore(
+            saved, network, settings.optimizer, names, rng, history, position.sched_state
+        )
     history.optimizer_state = state
-    last_epoch = run.epoch if run.finished in FINISHED else epochs
-    bar = progress(epochs, verbose)
-    for hook in hooks:
+    return Run(
+        network=network,
+        settings=settings,
+        source=source,
+        rng=rng,
+        batch=batch,
+        gradients=gradients,
+        update=update,
+        guard=guard,
+        names=names,
+        state=state,
+        position=position,
+        checkpointer=checkpointer,
+        history=history,
+        stopping=stopping,
+        X_metrics=source.X if on_train else None,  # type: ignore[union-attr]
+        y_metrics=source.y if on_train else None,  # type: ignore[union-attr]
+        X_val=X_val,
+        y_val=y_val,
+    )
+
+
+def train(run: Run) -> History:
+    """The epoch loop: train each epoch, log it, stop when asked; returns the history."""
+    network, history, position = run.network, run.history, run.position
+    callbacks = run.settings.callbacks
+    last_epoch = position.epoch if position.finished in FINISHED else run.settings.epochs
+    report = EpochReport(run.settings.epochs, run.settings.verbose)
+    for hook in callbacks:
         hook.on_train_begin(network, history)
-    errors = np.geterr()
     try:
-        for epoch in range(run.epoch, last_epoch):
-            run.epoch = epoch
-            for hook in hooks:
-                hook.on_epoch_begin(epoch, network)
-            if run.batch == 0:
-                state["lr"], run.sched_state = schedule.step(
-                    epoch, run.sched_state, run.last_monitor
-                )
-                run.epoch_rng = rng.bit_generator.state if keeper is not None else None
-                batches = source.epoch(rng, shuffle, batch, gradients.gather)
-            else:  # resumed part-way through: the shuffle drawn before the crash, again
-                replay = replay_generator(run.epoch_rng)  # type: ignore[arg-type]
-                batches = source.epoch(replay, shuffle, batch, gradients.gather)
-                batches = islice(batches, run.batch, None)
-            params = network.params  # refreshed: a callback may have replaced arrays
-            trainable = {k: params[k] for k in names}
-            total, seen = run.total, run.seen
-            # The guard reports NaN and infinity, not a NumPy warning (restored below).
-            np.seterr(over="ignore", invalid="ignore", divide="ignore")
-            index = run.batch - 1
-            for index, (Xb, yb, wb) in enumerate(batches, start=run.batch):
-                E = update(Xb, yb, wb, params, trainable, state, epoch, index)
-                if E is None:  # skipped by the guard
-                    continue
-                total += E * Xb.shape[0]
-                seen += Xb.shape[0]
-                if keeper is not None:
-                    run.updates += 1
-                    if keeper.due(run.updates):
-                        run.batch, run.total, run.seen = index + 1, total, seen
-                        keeper.save(network, state, rng, run, history)
-            np.seterr(**errors)
-            run.batch, run.total, run.seen = 0, 0.0, 0
-            if index < 0:
-                raise ValueError(f"X gave no batches in epoch {epoch}")
-            if seen == 0 or not np.isfinite(total):
-                raise guard.diverged(
-                    DivergenceError(
-                        f"training diverged at epoch {epoch}: "
-                        + ("every batch was skipped" if seen == 0 else f"the loss sum is {total}"),
-                        epoch=epoch,
-                    )
-                )
-            logs = {"loss": total / seen, "lr": state["lr"]}
-            evaluate(network, loss, metric_fns, logs, X_metrics, y_metrics, X_val, y_val)
-            history.append(logs)
-            run.last_monitor = logs.get(monitor)
-            if run.last_monitor is not None and not lower_is_better:
-                run.last_monitor = -run.last_monitor  # schedules take lower as better
-            stop = False
-            if early_stopping:
-                stop = patience_ran_out(
-                    run, logs[monitor], epoch, params, history,
-                    lower_is_better=lower_is_better, min_delta=min_delta, patience=patience,
-                    keep_best=restore_best_weights,
-                )  # fmt: skip
-            for hook in hooks:
-                if hook.on_epoch_end(epoch, logs, network):
-                    history.stop_reason, stop = "callback", True
-            report(bar, verbose, epoch, logs)
-            run.epoch += 1
-            if stop:
-                break
-        if keeper is not None:  # the end state: a resume returns at once (or trains on)
-            run.finished = history.stop_reason
-            keeper.save(network, state, rng, run, history)
+        with DeferredSignals() as signals:
+            update = whole_updates(run.update, run.settings.optimizer, signals)
+            for epoch in range(position.epoch, last_epoch):
+                position.epoch = epoch
+                for hook in callbacks:
+                    hook.on_epoch_begin(epoch, network)
+                total, seen = train_epoch(run, epoch, update, signals)
+                stop = end_epoch(run, epoch, total, seen, report)
+                signals.deliver()
+                if stop:
+                    break
+            if run.checkpointer is not None:  # the end state: a resume returns at once
+                position.finished = history.stop_reason
+                run.checkpointer.save(network, run.state, run.rng, position, history)
     except KeyboardInterrupt:
         history.stop_reason = "interrupted"
     finally:
-        np.seterr(**errors)
-        if bar is not None:
-            bar.close()
-    if run.best_params is not None and history.best_epoch != history.epochs - 1:
-        network.set_params(run.best_params)
+        report.close()
+    if position.best_params is not None and history.best_epoch != history.epochs - 1:
+        network.set_params(position.best_params)
         history.restored_best = True
-    for hook in hooks:
+    for hook in callbacks:
         hook.on_train_end(network, history)
     return history
+
+
+def _epoch_batches(run: Run, epoch: int) -> Iterator[Batch]:
+    """The epoch's batches: a new shuffle, or, resumed part-way, the one drawn before."""
+    position, settings = run.position, run.settings
+    if position.batch == 0:
+        run.state["lr"], position.sched_state = settings.schedule.step(
+            epoch, position.sched_state, position.last_monitor
+        )
+        position.epoch_rng = run.rng.bit_generator.state if run.checkpointer else None
+        return run.source.epoch(run.rng, settings.shuffle, run.batch, run.gradients.gather)
+    replay = replay_generator(position.epoch_rng)  # type: ignore[arg-type]
+    batches = run.source.epoch(replay, settings.shuffle, run.batch, run.gradients.gather)
+    return islice(batches, position.batch, None)
+
+
+def train_epoch(
+    run: Run, epoch: int, update: Callable[..., float | None], signals: DeferredSignals
+) -> tuple[float, int]:
+    """One pass over the batches, one update each; returns the summed batch losses
+    (weighted by rows) and the rows they cover (skipped batches count in neither)."""
+    position, checkpointer = run.position, run.checkpointer
+    batches = _epoch_batches(run, epoch)
+    params = run.network.params  # refreshed: a callback may have replaced arrays
+    trainable = {k: params[k] for k in run.names}
+    total, seen = position.total, position.seen
+    index = position.batch - 1
+    # The guard reports NaN and infinity, not a NumPy warning.
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for index, (Xb, yb, wb) in enumerate(batches, start=position.batch):
+            if signals.pending:  # before the update; after the last, the epoch is logged first
+                signals.deliver()
+            E = update(Xb, yb, wb, params, trainable, run.state, epoch, index)
+            if E is not None:  # None: skipped by the guard
+                total += E * Xb.shape[0]
+                seen += Xb.shape[0]
+                if checkpointer is not None:
+                    position.updates += 1
+                    if checkpointer.due(position.updates):
+                        position.batch, position.total, position.seen = index + 1, total, seen
+                        checkpointer.save(run.network, run.state, run.rng, position, run.history)
+    position.batch, position.total, position.seen = 0, 0.0, 0
+    if index < 0:
+        raise ValueError(f"X gave no batches in epoch {epoch}")
+    return total, seen
+
+
+def end_epoch(run: Run, epoch: int, total: float, seen: int, report: EpochReport) -> bool:
+    """Log the epoch, apply early stopping and the callbacks; whether to stop."""
+    network, history, position, stopping = run.network, run.history, run.position, run.stopping
+    settings = run.settings
+    if seen == 0 or not np.isfinite(total):
+        raise run.guard.diverged(
+            DivergenceError(
+                f"training diverged at epoch {epoch}: "
+                + ("every batch was skipped" if seen == 0 else f"the loss sum is {total}"),
+                epoch=epoch,
+            )
+        )
+    logs = {"loss": total / seen, "lr": run.state["lr"]}
+    evaluate(
+        network,
+        settings.loss,
+        dict(settings.metrics),
+        logs,
+        run.X_metrics,
+        run.y_metrics,
+        run.X_val,
+        run.y_val,
+    )
+    history.append(logs)
+    position.last_monitor = logs.get(stopping.monitor)
+    if position.last_monitor is not None and not stopping.lower_is_better:
+        position.last_monitor = -position.last_monitor  # schedules take lower as better
+    stop = settings.early_stopping and stopping.ran_out(
+        position, logs[stopping.monitor], epoch, network.params, history
+    )
+    for hook in settings.callbacks:
+        if hook.on_epoch_end(epoch, logs, network):
+            history.stop_reason, stop = "callback", True
+    report.epoch_done(epoch, logs)
+    position.epoch += 1
+    return stop

@@ -11,11 +11,20 @@ checkpoint (:mod:`chainrule.io.checkpoint`, written atomically) holding:
 - the position: the epoch, the next batch, the epoch's loss so far, the update count;
 - the schedule's state, the early-stopping bookkeeping (with the best weights) and the
   :class:`~chainrule.training.callbacks.History`;
-- the settings and a SHA-256 of the data, so that a resume with other settings or
-  other data is refused (``ValueError``) instead of continuing into a different run.
+- the run's identity (:func:`identity`): every setting that shapes the result and a
+  SHA-256 of the data, so that a resume with other settings or other data is refused
+  (``ValueError`` naming each argument that differs) instead of continuing into a
+  different run.
 
 Resuming repeats exactly the arithmetic the uninterrupted run would have done, so the
 final weights and history are bit-identical to it.
+
+What may change across a resume is listed in :data:`MAY_CHANGE_ON_RESUME`: what
+is shown (``verbose``), the callbacks (not saved; they see ``on_train_begin`` again),
+how often checkpoints are written (``checkpoint_every``), ``epochs`` upward (to train
+longer; below the epochs the checkpoint has already begun it is refused), and the
+network's current weights (the checkpoint's replace them; its architecture must match).
+Every other argument of :func:`chainrule.training.fit` is part of the identity.
 """
 
 from __future__ import annotations
@@ -36,6 +45,14 @@ from ..io.checkpoint import Checkpoint, _generator, load_checkpoint, save_checkp
 from ..network import Network
 from ..optimizers import Optimizer
 from .callbacks import STOP_REASONS, History
+from .logs import METRICS
+from .settings import FitSettings
+
+# The arguments of fit that may differ between a run and its resume (see the module
+# docstring); ``checkpoint`` and ``resume`` say which run to resume. Every other
+# argument is in the identity, and tests/test_resume.py checks that the two cover fit.
+MAY_CHANGE_ON_RESUME = ("verbose", "callbacks", "checkpoint_every", "epochs")
+RESUME_ITSELF = ("checkpoint", "resume")
 
 
 def _number(value: Any, finite: bool = True) -> float:
@@ -56,7 +73,7 @@ FINISHED = ("early_stopping", "callback")  # a run that ended so is not continue
 
 
 @dataclass
-class Progress:
+class RunPosition:
     """Where a fit stands, between batches; everything here goes into a checkpoint."""
 
     sched_state: dict[str, Any]
@@ -74,11 +91,46 @@ class Progress:
 
 
 def describe(obj: Any) -> str:
-    """A stable description of a setting object: a dataclass's repr, else its type's name."""
+    """A stable description of a setting object: its repr where that shows its settings (a
+    dataclass, an activation or a loss), else its type's qualified name."""
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return repr(obj)
-    name = getattr(obj, "name", None)
-    return name if isinstance(name, str) else f"{type(obj).__module__}.{type(obj).__qualname__}"
+    if callable(getattr(obj, "params", None)):
+        return repr(obj)
+    return f"{type(obj).__module__}.{type(obj).__qualname__}"
+
+
+def describe_network(network: Network) -> str:
+    """The architecture: each layer with its sizes, activation (and its settings) and
+    dropout, the dtype and the frozen parameters; not the weights."""
+    layers = "; ".join(repr(layer) for layer in network.layers)  # with each layer's settings
+    return f"{network!r}; {layers}; frozen={sorted(network.frozen)}"
+
+
+def describe_seed(random_state: Any, rng: np.random.Generator) -> str:
+    """``random_state`` as its generator's state at the start of the fit (None: any)."""
+    if random_state is None:
+        return "None"
+    state = rng.bit_generator.state
+    return hashlib.sha256(repr(sorted(state.items())).encode()).hexdigest()
+
+
+def _digest_state(state: Any) -> str:
+    if state is None:
+        return "none"
+    digest = hashlib.sha256()
+
+    def walk(value: Any, path: str) -> None:
+        if isinstance(value, dict):
+            for key in sorted(value):
+                walk(value[key], f"{path}/{key}")
+        elif isinstance(value, np.ndarray):
+            digest.update(f"{path}:{data_digest(value)};".encode())
+        else:
+            digest.update(f"{path}={value!r};".encode())
+
+    walk(state, "")
+    return digest.hexdigest()
 
 
 def data_digest(*arrays: Any) -> str:
@@ -96,25 +148,78 @@ def data_digest(*arrays: Any) -> str:
 
 def identity(
     network: Network,
-    parts: tuple[Any, Any, Any],
+    settings: FitSettings,
     data: tuple[Any, Any, Any],
     validation_data: Any,
-    **settings: Any,
+    random_state: str,
+    optimizer_state: Any,
 ) -> dict[str, Any]:
-    """A run's identity: the settings and the data's digest; a resume must match it.
+    """A run's identity, one entry per argument of fit that shapes the result (see
+    :data:`MAY_CHANGE_ON_RESUME` for the others); a resume must match it.
 
-    ``parts`` is (loss, optimizer, schedule), ``data`` is (X, y, sample_weight).
+    ``data`` is (X, y, sample_weight) as checked, ``random_state`` the description of
+    :func:`describe_seed`.
     """
-    loss, optimizer, schedule = parts
+    X, y, w = data
+    metrics = [
+        name if METRICS.get(name) is fn else f"{name}={describe(fn)}"
+        for name, fn in settings.metrics.items()
+    ]
     return {
-        "network": repr(network),
-        "loss": describe(loss),
-        "optimizer": describe(optimizer),
-        "schedule": describe(schedule),
-        **settings,
-        "data": data_digest(*data),
+        "network": describe_network(network),
+        "X": data_digest(X),
+        "y": data_digest(y),
+        "sample_weight": data_digest(w),
+        "loss": describe(settings.loss),
+        "optimizer": describe(settings.optimizer),
+        "batch_size": settings.batch_size,
+        "shuffle": settings.shuffle,
+        "random_state": random_state,
+        "validation_split": settings.validation_split,
         "validation_data": data_digest(*(validation_data or ())),
+        "early_stopping": settings.early_stopping,
+        "monitor": settings.monitor,
+        "patience": settings.patience,
+        "min_delta": settings.min_delta,
+        "restore_best_weights": settings.restore_best_weights,
+        "stopping_rule": settings.stopping_rule,
+        "schedule": describe(settings.schedule),
+        "metrics": metrics,
+        "train_metrics": settings.train_metrics,
+        "l2": settings.l2,
+        "l2_scale": settings.l2_scale,
+        "clip_norm": settings.clip_norm,
+        "reduction": settings.reduction,
+        "optimizer_state": _digest_state(optimizer_state),
+        "on_nonfinite": settings.on_nonfinite,
+        "device": None if settings.device is None else str(settings.device),
     }
+
+
+def check_optimizer_state(given: Any, fresh: dict[str, Any]) -> dict[str, Any]:
+    """``optimizer_state`` (an earlier fit's ``History.optimizer_state``), checked against
+    a fresh state of this fit's optimizer: the same entries, and per-parameter arrays for
+    the same parameters and shapes. Returned as is."""
+    what = "the state of this fit's optimizer (History.optimizer_state of an earlier fit)"
+    if not isinstance(given, dict):
+        raise TypeError(f"optimizer_state must be {what}, a dict; got {type(given).__name__}")
+    missing = sorted(set(fresh) - set(given))
+    if missing:
+        raise ValueError(
+            f"optimizer_state must be {what}, with entries {sorted(fresh)}; it lacks {missing}"
+        )
+    for key, arrays in fresh.items():
+        if not isinstance(arrays, dict):
+            continue
+        got = given[key]
+        shapes = {name: np.shape(a) for name, a in arrays.items()}
+        got_shapes = {n: np.shape(a) for n, a in got.items()} if isinstance(got, dict) else got
+        if got_shapes != shapes:
+            raise ValueError(
+                f"optimizer_state[{key!r}] must hold one array per trainable parameter, "
+                f"shapes {shapes}; got {got_shapes!r:.200}"
+            )
+    return given
 
 
 def replay_generator(epoch_rng: dict[str, Any]) -> np.random.Generator:
@@ -190,8 +295,9 @@ class Checkpointer:
         every = 0 if every is None else int(check_positive(every, "checkpoint_every", integer=True))
         return cls(path, every, settings, start_rng={})
 
-    def load(self, network: Network) -> Checkpoint | None:
-        """The checkpoint to resume from (None if there is no file yet), checked in full."""
+    def load(self, network: Network, epochs: int) -> Checkpoint | None:
+        """The checkpoint to resume from (None if there is no file yet), checked in full:
+        it must be this run's (its identity), and ``epochs`` must reach the epoch it is in."""
         if not self.path.exists():
             return None
         saved = load_checkpoint(self.path, params_like=network.params)
@@ -217,6 +323,16 @@ class Checkpointer:
                 f"resume=True: the checkpoint {str(self.path)!r} belongs to another run ({shown}); "
                 "pass the same settings and data, or resume=False to start afresh"
             )
+        try:
+            begun = _count(saved.position["epoch"]) + bool(_count(saved.position["batch"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelFileError(f"{str(self.path)!r} holds an invalid position: {exc}") from None
+        if epochs < begun:
+            raise ValueError(
+                f"resume=True: the checkpoint {str(self.path)!r} belongs to another run (epochs: "
+                f"it has begun epoch {begun}, epochs={epochs} now); pass epochs >= {begun}, "
+                "or resume=False to start afresh"
+            )
         return saved
 
     def restore(
@@ -228,7 +344,7 @@ class Checkpointer:
         rng: np.random.Generator,
         history: History,
         sched_state: dict[str, Any],
-    ) -> tuple[dict[str, Any], Progress]:
+    ) -> tuple[dict[str, Any], RunPosition]:
         """Put the saved parameters, optimizer state, generator and history in place.
 
         ``sched_state`` is the schedule's fresh state, to check the saved one against.
@@ -239,7 +355,7 @@ class Checkpointer:
         _same_structure(public, _public(fresh), "")
         # Everything is checked before anything changes: a bad file leaves the run as it was.
         try:
-            progress = Progress(**{**saved.extra["run"], **saved.position})
+            position = RunPosition(**{**saved.extra["run"], **saved.position})
             record = saved.history
             restored = History(
                 history={str(k): [float(x) for x in v] for k, v in record["history"].items()},
@@ -249,29 +365,29 @@ class Checkpointer:
                 skipped_batches=[(_count(e), _count(b)) for e, b in record["skipped_batches"]],
             )
             for name in ("epoch", "batch", "seen", "updates", "bad_epochs"):
-                _count(getattr(progress, name))
+                _count(getattr(position, name))
             if record["best_epoch"] is not None:
                 _count(record["best_epoch"])
-            _number(progress.total)
-            for value in (progress.last_monitor, progress.best):
+            _number(position.total)
+            for value in (position.last_monitor, position.best):
                 if value is not None:
                     _number(value)
-            if not isinstance(progress.sched_state, dict) or set(progress.sched_state) != set(
+            if not isinstance(position.sched_state, dict) or set(position.sched_state) != set(
                 sched_state
             ):
-                raise ValueError(f"schedule state {progress.sched_state!r:.80}")
-            for value in progress.sched_state.values():
+                raise ValueError(f"schedule state {position.sched_state!r:.80}")
+            for value in position.sched_state.values():
                 _number(value, finite=False)
-            if progress.finished not in (None, *STOP_REASONS):
-                raise ValueError(f"finished {progress.finished!r:.40}")
+            if position.finished not in (None, *STOP_REASONS):
+                raise ValueError(f"finished {position.finished!r:.40}")
             if record["stop_reason"] not in STOP_REASONS:
                 raise ValueError(f"stop_reason {record['stop_reason']!r:.40}")
-            if progress.epoch_rng is not None:
-                _generator(progress.epoch_rng)
-            elif progress.batch and self.settings.get("shuffle"):
+            if position.epoch_rng is not None:
+                _generator(position.epoch_rng)
+            elif position.batch and self.settings.get("shuffle"):
                 raise ValueError("no generator state for the epoch's shuffle")
-            if progress.best_params is not None:
-                Network.copy(network).set_params(progress.best_params)
+            if position.best_params is not None:
+                Network.copy(network).set_params(position.best_params)
         except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
             raise ModelFileError(f"{where} holds an invalid fit state: {exc!s:.200}") from None
         network.set_params(saved.params)
@@ -279,7 +395,7 @@ class Checkpointer:
         for name in ("history", "epochs", "best_epoch", "stop_reason", "skipped_batches"):
             setattr(history, name, getattr(restored, name))
         state = {**fresh, **public}  # scratch arrays come from init, fresh
-        return state, progress
+        return state, position
 
     def due(self, updates: int) -> bool:
         """Whether the update just counted is one to checkpoint after."""
@@ -290,12 +406,12 @@ class Checkpointer:
         network: Network,
         state: dict[str, Any],
         rng: np.random.Generator,
-        progress: Progress,
+        position: RunPosition,
         history: History,
     ) -> None:
         """Write the checkpoint (atomically: a crash leaves this one or the previous one)."""
         position_keys = ("epoch", "batch", "total", "seen", "updates", "finished")
-        everything = dataclasses.asdict(progress)
+        everything = dataclasses.asdict(position)
         position = {k: everything.pop(k) for k in position_keys}
         record = {
             "history": history.history,

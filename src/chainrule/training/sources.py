@@ -38,15 +38,27 @@ from typing import Any
 import numpy as np
 from array_api_compat import array_namespace, device
 
-from ..checks import Array
+from ..checks import Array, as_float_array, check_finite
 from ..network import Network
-from .parts import check_sample_weight
 
 Batch = tuple[Array, Array, Array | None]
 CHUNK_BYTES = 32 * 2**20
 
 
 Gather = Callable[[Array, Array, Array], tuple[Array, Array]]
+
+
+def check_sample_weight(sample_weight: Any, n_samples: int, dtype: Any) -> Array | None:
+    """Validate ``sample_weight``: shape (n_samples,), finite, >= 0, positive sum."""
+    if sample_weight is None:
+        return None
+    w = as_float_array(sample_weight, "sample_weight", dtype=dtype)
+    if w.shape != (n_samples,):
+        raise ValueError(f"sample_weight must have shape ({n_samples},), got {w.shape}")
+    check_finite(w, "sample_weight")
+    if (w < 0).any() or not w.sum() > 0:
+        raise ValueError("sample_weight must be >= 0 with a positive sum")
+    return w
 
 
 class ArraySource:

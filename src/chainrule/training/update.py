@@ -45,7 +45,7 @@ from ..kernels import KERNELS, fused_kernels, kernel_for, update_kernel_for
 from ..losses import Loss, get_loss
 from ..network import Network, Params
 from ..optimizers import SGD, Optimizer
-from ..regularization import add_l2_gradient, clip_by_global_norm, l2_penalty
+from ..regularization import add_l2_gradient, batch_l2, clip_by_global_norm, l2_penalty
 from .guard import NORMAL, SKIP, Guard
 from .sources import Gather
 
@@ -211,6 +211,9 @@ class BatchUpdate:
         The trainable parameters, in the network's order.
     l2 : float
     clip_norm : float or None
+    l2_scale : {"fixed", "batch"}
+        ``l2`` as given, or over each batch's rows or summed weights
+        (:func:`chainrule.regularization.batch_l2`).
     """
 
     def __init__(
@@ -222,9 +225,11 @@ class BatchUpdate:
         *,
         l2: float,
         clip_norm: float | None,
+        l2_scale: str = "fixed",
     ) -> None:
         self.gradients, self.guard, self.optimizer = gradients, guard, optimizer
         self.names, self.l2, self.clip_norm = names, l2, clip_norm
+        self.l2_scale = l2_scale
         # Exactly SGD: a subclass may update differently.
         plain_sgd = type(optimizer) is SGD and not optimizer.momentum  # type: ignore[attr-defined]
         self.scaled = gradients.scaled if plain_sgd and not l2 and clip_norm is None else None
@@ -255,8 +260,9 @@ class BatchUpdate:
         if verdict == SKIP:
             return None
         if self.l2:
-            E = float(E) + l2_penalty(params, self.l2)
-            add_l2_gradient(grads, params, self.l2)
+            l2 = batch_l2(self.l2, self.l2_scale, Xb.shape[0], wb)
+            E = float(E) + l2_penalty(params, l2)
+            add_l2_gradient(grads, params, l2)
         if self.clip_norm is not None:
             clip_by_global_norm(grads, self.clip_norm)
         grads = {k: grads[k] for k in self.names}
