@@ -26,6 +26,7 @@ from pathlib import Path
 from threadpoolctl import threadpool_limits
 
 from chainrule.bench import others, workload
+from chainrule.kernels import fused_kernels
 
 
 def _point(sizes: tuple[int, ...], n_rows: int, rounds: int) -> dict:
@@ -61,10 +62,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="three small points")
     parser.add_argument("--output", default="benchmarks/results/bench_scaling")
+    parser.add_argument("--widths", default=None, help="e.g. 64,256,1024 (a reduced grid)")
+    parser.add_argument("--rows", default=None, help="e.g. 1000,100000 (a reduced grid)")
+    parser.add_argument("--rounds", type=int, default=None, help="default 3; quick 1")
     args = parser.parse_args()
     widths = [64, 256] if args.quick else [64, 128, 256, 512, 1024, 2048, 4096]
     rows = [1000, 5000] if args.quick else [1000, 10_000, 100_000, 1_000_000]
-    rounds = 1 if args.quick else 3
+    widths = [int(v) for v in args.widths.split(",")] if args.widths else widths
+    rows = [int(v) for v in args.rows.split(",")] if args.rows else rows
+    rounds = (1 if args.quick else 3) if args.rounds is None else args.rounds
     with threadpool_limits(1):
         by_width = [
             _point((784, wd, wd, 10), _rows_for(wd, 1e9 if args.quick else 1e10), rounds)
@@ -73,7 +79,13 @@ def main() -> int:
         by_rows = [_point((64, 64, 64, 10), n, rounds) for n in rows]
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
-    results = {"threads": 1, "rounds": rounds, "width": by_width, "rows": by_rows}
+    results = {
+        "threads": 1,
+        "rounds": rounds,
+        "kernels": "fused (numba)" if fused_kernels() else "NumPy",
+        "width": by_width,
+        "rows": by_rows,
+    }
     out.with_suffix(".json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     _plot(results, out.with_suffix(".png"))
     print(f"wrote {out.with_suffix('.json')} and {out.with_suffix('.png')}")
@@ -104,11 +116,16 @@ def _plot(results: dict, path: Path) -> None:
         ax.set_xlabel(label)
         ax.set_ylabel(unit)
         twin = ax.twinx()
-        twin.plot(xs, [p["ratio"] for p in points], "k:", marker="^", label="fit / floor")
+        ratios = [p["ratio"] for p in points]
+        twin.plot(xs, ratios, "k:", marker="^", label="fit / floor")
+        for x, r in zip(xs, ratios, strict=True):  # the overhead, written at each point
+            twin.annotate(f"{r:.2f}x", (x, r), textcoords="offset points", xytext=(0, 6))
         twin.set_ylabel("fit / floor (dotted)")
         twin.set_ylim(1.0, max(3.0, max(p["ratio"] for p in points) * 1.1))
         ax.legend(loc="upper left")
-    fig.suptitle("One epoch of SGD, batch 128, float32, 1 BLAS thread")
+    fig.suptitle(
+        f"One epoch of SGD, batch 128, float32, 1 BLAS thread, {results['kernels']} kernels"
+    )
     fig.savefig(path, dpi=100)
     plt.close(fig)
 

@@ -13,10 +13,11 @@ ReLU, softmax cross-entropy, batches of 128, one shuffled epoch of plain SGD at 
 2. ``gather``: only the shuffled copy of each batch into the workspace's buffers;
 3. ``check input``: only the one-time check of ``X`` and ``y`` (finite, shapes);
 4. ``gather + forward + backward``: a :class:`~chainrule.training.update.Workspace`'s loss and
-   steps ``lr * g``, no update;
+   steps ``lr * g``, no update (with the fused kernels where numba is installed, as fit);
 5. ``... + update``: the same plus ``p -= lr * g`` for every parameter;
 6. ``fit``: :func:`chainrule.training.fit` itself (adds the input check, the
-   divergence guard and the loop);
+   divergence guard and the loop); then fit on the NumPy kernels (``CHAINRULE_KERNELS=numpy``)
+   and fit with Adam;
 7. ``scikit-learn``: ``MLPClassifier`` with the same settings, one epoch.
 
 Rounds are interleaved; the table shows medians, each stage's time over the floor
@@ -32,6 +33,7 @@ import time
 from collections.abc import Callable
 
 from chainrule.bench import others, workload
+from chainrule.kernels import fused_kernels
 from chainrule.training.update import Workspace
 
 
@@ -40,7 +42,7 @@ def _stages(w: workload.Workload) -> dict[str, Callable[[], float]]:
 
     def loop(update: bool, compute: bool = True) -> float:
         net = workload.network(w)
-        ws = Workspace(net, "cross_entropy", w.batch)
+        ws = Workspace(net, "cross_entropy", w.batch, fused=fused_kernels())
         params = [(layer.W, layer.b) for layer in net.layers]
         start = time.perf_counter()
         for s in range(0, w.n_rows, w.batch):
@@ -67,6 +69,8 @@ def _stages(w: workload.Workload) -> dict[str, Callable[[], float]]:
         "gather + forward + backward": lambda: loop(False),
         "... + update": lambda: loop(True),
         "fit": lambda: workload.engine(w)[0],
+        "fit, NumPy kernels": lambda: workload.engine_numpy_kernels(w)[0],
+        "fit, Adam": lambda: workload.engine(w, "adam")[0],
     }
     try:
         import sklearn  # noqa: F401

@@ -39,7 +39,10 @@ def test_bench_quick_writes_every_measurement(tmp_path, capsys):
     assert "seed step / notebook step" in printed
     assert "engine / matmul floor" in printed and "memory sgd / budget" in printed
     assert "engine / NumPy loop" in printed and "bound: floor / NumPy loop" in printed
-    assert "bound: floor / scikit-learn float32" in printed
+    assert "engine / scikit-learn float32" in printed  # reported, without a target
+    assert "bound: floor / scikit-learn float32" not in printed
+    assert "engine / engine on NumPy kernels" in printed
+    assert epoch["chainrule engine, NumPy kernels"] > 0
     assert "CPU time stolen by the host during the rounds" in printed
     assert "steal" in results
     assert set(results["tracing_ratio"]) == {"seed", "batch"}
@@ -47,7 +50,11 @@ def test_bench_quick_writes_every_measurement(tmp_path, capsys):
     assert "tracing off / no hooks, seed" in printed
     # Same initial weights and batch order: the implementations end at the same loss.
     losses = results["loss_after_epoch"]
-    for name in ("chainrule MLPClassifier", "NumPy loop (hand-written)"):
+    for name in (
+        "chainrule MLPClassifier",
+        "NumPy loop (hand-written)",
+        "chainrule engine, NumPy kernels",
+    ):
         assert losses[name] == pytest.approx(losses["chainrule engine (fit)"], rel=1e-4), name
     if "PyTorch CPU" in losses:
         assert losses["PyTorch CPU"] == pytest.approx(losses["chainrule engine (fit)"], rel=1e-4)
@@ -131,13 +138,24 @@ def test_bounds_put_the_floor_in_the_engines_place():
     }
     results = {"epoch_seconds_all": {"2": times}, "seed_step_ratio": {}, "tracing_ratio": {}}
     rows = {name: (ratio, limit) for name, ratio, limit in report.bounds(results, "2")}
-    assert rows["bound: floor / scikit-learn float32"] == (0.6, 0.5)
-    assert rows["bound: floor / PyTorch"] == (0.35, 0.8)
+    assert "bound: floor / scikit-learn float32" not in rows  # reported, without a target
+    assert rows["bound: floor / PyTorch"] == (0.35, 0.7)
     assert rows["bound: floor / PyTorch Adam"][0] is None  # not measured
     assert not any("matmul floor" in name for name in rows)  # engine / floor has none
     assert report._verdict("bound: floor / PyTorch", 0.35, 0.8) == "reachable"
     assert report._verdict("bound: floor / scikit-learn float32", 0.6, 0.5) == "UNREACHABLE"
     assert report._verdict("engine / PyTorch", 0.9, 0.8) == "NO"
+    assert report._verdict("engine / scikit-learn float32", 0.6, None) == "(reported)"
+
+
+def test_the_floor_target_has_a_limit_per_thread_count():
+    times = {"chainrule engine (fit)": [1.2, 1.3], "matmul floor (8 products)": [1.0, 1.0]}
+    results = {"epoch_seconds_all": {t: times for t in ("1", "2", "4")}}
+    results.update(seed_step_ratio={}, tracing_ratio={})
+    for threads, limit in (("1", 1.15), ("2", 1.4), ("4", 1.4)):
+        rows = {name: (ratio, lim) for name, ratio, lim in report.targets(results, threads)}
+        assert rows["engine / matmul floor"] == (pytest.approx(1.25), limit)
+        assert rows["engine Adam / matmul floor"] == (None, 1.6)
 
 
 def test_steal_share_from_two_readings_of_proc_stat(tmp_path):

@@ -73,8 +73,8 @@ def _snapshots(optimizer, monkeypatch):
     """The uninterrupted fit: params and optimizer state after each update, by ``t``."""
     real, snapshots = type(optimizer).update, {}
 
-    def recording(self, params, grads, state):
-        out = real(self, params, grads, state)
+    def recording(self, params, grads, state, **options):
+        out = real(self, params, grads, state, **options)
         snapshots[state["t"]] = (_copy(dict(params)), _copy(_public(state)))
         return out
 
@@ -88,11 +88,11 @@ def _snapshots(optimizer, monkeypatch):
 def _interrupted_fit(optimizer, monkeypatch, call, at, trip):
     real, calls = type(optimizer).update, [0]
 
-    def tripped(self, params, grads, state):
+    def tripped(self, params, grads, state, **options):
         calls[0] += 1
         if calls[0] == call:
             params = Tripwire(params, at, trip)
-        return real(self, params, grads, state)
+        return real(self, params, grads, state, **options)
 
     X, y = _data()
     net = _network()
@@ -168,11 +168,11 @@ def test_sigterm_waits_for_the_update_then_runs_its_own_handler(monkeypatch):
         net = _network()
         real, calls, seen = Adam.update, [0], {}
 
-        def tripped(self, params, grads, state):
+        def tripped(self, params, grads, state, **options):
             calls[0] += 1
             if calls[0] == 3:
                 params = Tripwire(params, 2, lambda: os.kill(os.getpid(), signal.SIGTERM))
-            out = real(self, params, grads, state)
+            out = real(self, params, grads, state, **options)
             seen["state"] = state
             return out
 
@@ -218,8 +218,8 @@ def test_partial_fit_after_an_interrupted_fit_continues_from_one_step(monkeypatc
     snapshots = {}
     real = Adam.update
 
-    def recording(self, p, grads, state):
-        out = real(self, p, grads, state)
+    def recording(self, p, grads, state, **options):
+        out = real(self, p, grads, state, **options)
         snapshots[state["t"]] = (_copy(dict(p)), _copy(_public(state)))
         return out
 
@@ -228,11 +228,11 @@ def test_partial_fit_after_an_interrupted_fit_continues_from_one_step(monkeypatc
         MLPClassifier(**params).fit(X, labels)
     calls = [0]
 
-    def tripped(self, p, grads, state):
+    def tripped(self, p, grads, state, **options):
         calls[0] += 1
         if calls[0] == 8:  # the second epoch's second batch, between W1 and b1
             p = Tripwire(p, 1, _sigint)
-        return real(self, p, grads, state)
+        return real(self, p, grads, state, **options)
 
     interrupted = MLPClassifier(**params)
     with monkeypatch.context() as patch:

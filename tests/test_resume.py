@@ -380,6 +380,7 @@ def _walk_settings(path):
         "checkpoint_every": None,
         "resume": True,
         "on_nonfinite": "raise",
+        "device": None,
     }
 
 
@@ -420,6 +421,7 @@ REFUSED = {
     "reduction": ["sum"],
     "optimizer_state": ["fresh"],  # an Adam state of the network, built below
     "on_nonfinite": ["skip"],
+    "device": ["cpu"],  # PyTorch's CPU: another engine's rounding
 }
 
 

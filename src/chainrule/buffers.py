@@ -37,7 +37,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .checks import Array, check_positive
-from .kernels import kernel_for
+from .kernels import gather_kernel, kernel_for
 from .layers import Dense, LayerBuffers
 
 
@@ -51,9 +51,13 @@ class Buffers:
         between calls, but not their shapes or dtype.
     batch_size : int
         The most rows one pass takes; a smaller (last) batch uses the buffers' first rows.
+    fused : bool
+        Run the fused kernels where there are (:func:`chainrule.kernels.fused_kernels`):
+        faster, equal to the NumPy kernels up to rounding only. Off by default: the
+        results then equal the readable path's bit for bit.
     """
 
-    def __init__(self, layers: Sequence[Dense], batch_size: int) -> None:
+    def __init__(self, layers: Sequence[Dense], batch_size: int, fused: bool = False) -> None:
         self.batch_size = B = int(check_positive(batch_size, "batch_size", integer=True))
         W1 = layers[0].W
         if not isinstance(W1, np.ndarray):
@@ -77,15 +81,18 @@ class Buffers:
         self._full = []
         for k, layer in enumerate(layers, start=1):
             shape = (B, layer.n_out)
-            kernel = kernel_for(layer.activation, W1)
+            kernel = kernel_for(layer.activation, W1, fused)
             Z = np.empty(shape, dtype)
             # A overwrites Z where a kernel runs in place; the output layer keeps Z.
             A = Z if kernel is not None and k < len(layers) else np.empty(shape, dtype)
             mask, tmp, delta = np.empty(shape, bool), np.empty(shape, dtype), np.empty(shape, dtype)
             cols, e = np.empty((B, 3), dtype), np.empty(B, dtype)
             dW, db = self.grads[f"W{k}"], self.grads[f"b{k}"]
-            self._full.append(LayerBuffers(Z, A, delta, mask, tmp, cols, e, dW, db, kernel))
+            self._full.append(
+                LayerBuffers(Z, A, delta, mask, tmp, cols, e, dW, db, kernel, bool(fused))
+            )
         self._rows: dict[int, list[LayerBuffers]] = {}
+        self._gather = gather_kernel(W1) if fused else None
 
     @property
     def nbytes(self) -> int:
@@ -127,6 +134,11 @@ class Buffers:
         ``rows`` must be valid row indices (e.g. a slice of a permutation).
         """
         m = len(rows)
+        if self._gather is not None:
+            Xb, yb = self.X[:m], self.y[:m]
+            self._gather(X, rows, Xb)
+            self._gather(y, rows, yb)
+            return Xb, yb
         # mode="clip" skips the bounds check (and the buffering it implies with out=).
         Xb = X.take(rows, axis=0, out=self.X[:m], mode="clip")
         yb = y.take(rows, axis=0, out=self.y[:m], mode="clip")

@@ -29,6 +29,16 @@ def is_foreign_array(value: object) -> bool:
     return hasattr(value, "__array_namespace__") or is_array_api_obj(value)
 
 
+def to_numpy(array: Array) -> np.ndarray:
+    """``array`` as a NumPy array: itself, or a copy on the host of a device array (a
+    PyTorch tensor, a CuPy array)."""
+    if isinstance(array, np.ndarray):
+        return array
+    from array_api_compat import to_device
+
+    return np.asarray(to_device(array, "cpu"))
+
+
 def as_float_array(value: object, name: str, dtype: Any = None) -> Array:
     """Convert ``value`` to a floating array, rejecting strings, objects and ragged lists.
 
@@ -221,7 +231,16 @@ def check_params(params: Any, current: Mapping[str, Array], dtype: Any) -> dict[
         raise ValueError(f"unknown parameter names {unknown}; known: {list(current)}")
     new = {}
     for name, value in params.items():
-        array = as_float_array(value, name, dtype=dtype)
+        if is_foreign_array(current[name]) and not is_foreign_array(value):
+            # NumPy values for a device network (a PyTorch one): moved to its device
+            from array_api_compat import array_namespace, device
+
+            like = current[name]
+            value = array_namespace(like).asarray(
+                as_float_array(value, name), dtype=like.dtype, device=device(like)
+            )
+        # a device network's own arrays (a PyTorch tensor) keep their library's dtype
+        array = as_float_array(value, name, dtype=None if is_foreign_array(value) else dtype)
         if shape_of(array) != shape_of(current[name]):
             raise ValueError(
                 f"{name} must have shape {shape_of(current[name])}, got {shape_of(array)}"

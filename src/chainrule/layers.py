@@ -67,6 +67,7 @@ class LayerBuffers(NamedTuple):
     dW: np.ndarray  # (n_in, n_out)
     db: np.ndarray  # (n_out,)
     kernel: Kernel | None
+    fused: bool = False  # the fused kernels asked for (the loss's too)
 
 
 class Dense:
@@ -140,13 +141,21 @@ class Dense:
         A : array, shape (n_samples, n_out)
         cache : DenseCache
         """
-        Z = affine(A_prev, self.W, self.b, None if out is None else out.Z)
-        if out is None:
+        kernel = None if out is None else out.kernel
+        if out is not None and kernel is not None and kernel.forward_bias is not None:
+            # A fused kernel adds the bias and applies f in one sweep over the product.
+            Z = np.dot(A_prev, self.W, out=out.Z)
+            kernel.forward_bias(Z, self.b, out.A, out.mask, out.tmp, out.cols)
+            A = out.A
+        elif out is None:
+            Z = affine(A_prev, self.W, self.b)
             A = self.activation.value(Z)
-        elif out.kernel is not None:
-            out.kernel.forward(Z, out.A, out.mask, out.tmp, out.cols)
+        elif kernel is not None:
+            Z = affine(A_prev, self.W, self.b, out.Z)
+            kernel.forward(Z, out.A, out.mask, out.tmp, out.cols)
             A = out.A
         else:
+            Z = affine(A_prev, self.W, self.b, out.Z)
             A = out.A
             A[...] = self.activation.value(Z)
         if out is not None and out.A is out.Z:

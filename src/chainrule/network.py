@@ -326,7 +326,8 @@ class Network:
         layer's buffers, lets the loss's kernel (:mod:`chainrule.kernels`) write them there.
         """
         top = caches[-1]
-        kernel = None if out is None else loss_kernel_for(loss, self.layers[-1].activation, y)
+        output = self.layers[-1].activation
+        kernel = None if out is None else loss_kernel_for(loss, output, y, out.fused)
         if kernel is not None:
             return kernel.errors(y, top, out)
         if loss.fused(self.layers[-1].activation):
@@ -424,7 +425,7 @@ class Network:
         into ``out.delta``.
         """
         top, output = caches[-1], self.layers[-1].activation
-        kernel = None if out is None else loss_kernel_for(loss, output, y)
+        kernel = None if out is None else loss_kernel_for(loss, output, y, out.fused)
         if kernel is not None:
             return kernel.delta(y, top, dE_de, out, output)
         return loss.output_delta(y, top.Z, top.A, output, dE_de)

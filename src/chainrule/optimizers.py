@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,6 +65,11 @@ def _check_fraction(value: object, name: str) -> float:
 def _largest(dtype: np.dtype) -> float:
     """The largest finite value of a floating ``dtype``."""
     return float(np.finfo(dtype).max)
+
+
+def _zeros_like(p: Array) -> Array:
+    """Zeros of ``p``'s shape, dtype, library and device (optimizer state beside it)."""
+    return np.zeros_like(p) if isinstance(p, np.ndarray) else array_namespace(p).zeros_like(p)
 
 
 def _check_grads(params: Params, grads: Params) -> None:
@@ -121,7 +127,7 @@ class SGD(Optimizer):
     def init(self, params: Params) -> State:
         state = super().init(params)
         if self.momentum:
-            state["velocity"] = {name: np.zeros_like(p) for name, p in params.items()}
+            state["velocity"] = {name: _zeros_like(p) for name, p in params.items()}
         return state
 
     def update(self, params: Params, grads: Params, state: State) -> tuple[Params, State]:
@@ -134,7 +140,9 @@ class SGD(Optimizer):
                 v = state["velocity"][name]
                 v *= self.momentum
                 v += g
-                if self.nesterov:
+                if not isinstance(step, np.ndarray):  # another library's arrays: no out=
+                    steps[name] = (v * self.momentum + g) * lr if self.nesterov else v * lr
+                elif self.nesterov:
                     np.multiply(v, self.momentum, out=step)
                     step += g
                     step *= lr
@@ -187,14 +195,24 @@ class Adam(Optimizer):
 
     def init(self, params: Params) -> State:
         state = super().init(params)
-        state["m"] = {name: np.zeros_like(p) for name, p in params.items()}
-        state["s"] = {name: np.zeros_like(p) for name, p in params.items()}
+        state["m"] = {name: _zeros_like(p) for name, p in params.items()}
+        state["s"] = {name: _zeros_like(p) for name, p in params.items()}
         return state
 
     def _decay(self, params: Params, lr: float) -> None:
         """AdamW's decoupled weight decay; none for Adam."""
 
-    def update(self, params: Params, grads: Params, state: State) -> tuple[Params, State]:
+    def update(
+        self,
+        params: Params,
+        grads: Params,
+        state: State,
+        *,
+        sweep: Callable[..., bool] | None = None,
+    ) -> tuple[Params, State]:
+        """One step; ``sweep(p, g, m, s, beta1, beta2, a, b)``, if given, a fused kernel
+        (:func:`chainrule.kernels.update_kernel_for`) that updates one parameter and its
+        moments in a single pass and returns False where it cannot (then NumPy's passes)."""
         _check_grads(params, grads)
         state["t"] += 1
         t, lr = state["t"], state["lr"]
@@ -209,6 +227,16 @@ class Adam(Optimizer):
         ms, ss, scratch = state["m"], state["s"], self._scratch(state, params)
         for name, p in params.items():
             g, m, s, work = grads[name], ms[name], ss[name], scratch[name]
+            if sweep is not None and max(a, b) <= _largest(p.dtype):
+                if sweep(p, g, m, s, b1, b2, a, b):
+                    continue
+            if not isinstance(p, np.ndarray):  # another library's arrays (a GPU's): no out=
+                m *= b1
+                m += g * (1 - b1)
+                s *= b2
+                s += g * g * (1 - b2)
+                p -= m / (array_namespace(p).sqrt(s) / root_c2 + eps) * step
+                continue
             np.multiply(g, 1 - b1, out=work)  # m <- b1 m + (1 - b1) g: 3 passes
             m *= b1
             m += work

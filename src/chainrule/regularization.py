@@ -84,7 +84,7 @@ def add_l2_gradient(grads: Params, params: Params, l2: float) -> None:
 
 def global_norm(grads: Params) -> float:
     """``sqrt(sum over every gradient entry of g**2)``."""
-    return float(np.sqrt(sum(float(np.vdot(g, g)) for g in grads.values())))
+    return float(np.sqrt(sum(_squared_norm(g) for g in grads.values())))
 
 
 def clip_by_global_norm(grads: Params, max_norm: float) -> float:

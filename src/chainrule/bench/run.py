@@ -31,6 +31,7 @@ EPOCH: dict[str, Callable[[workload.Workload], tuple[float, list]]] = {
     "PyTorch CPU": others.torch_loop,
     "scikit-learn MLPClassifier": others.sklearn_mlp,
     "chainrule engine, Adam": lambda w: workload.engine(w, "adam"),
+    "chainrule engine, NumPy kernels": workload.engine_numpy_kernels,
     "PyTorch CPU, Adam": lambda w: others.torch_loop(w, "adam"),
 }
 STEP_PAIRS = 20  # per round and comparison, as TRACE_PAIRS

@@ -12,6 +12,7 @@ trained weights as NumPy ``[(W1, b1), ...]`` for the loss check.
 
 from __future__ import annotations
 
+import os
 import time
 import warnings
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from ..kernels import KERNELS_ENV
 from ..network import Network
 from ..optimizers import SGD, Adam
 from ..training.loop import fit
@@ -99,6 +101,20 @@ def engine(w: Workload, optimizer: str = "sgd") -> tuple[float, list]:
     start = time.perf_counter()
     one_epoch(net, w, opt, rng)
     return time.perf_counter() - start, _weights(net)
+
+
+def engine_numpy_kernels(w: Workload) -> tuple[float, list]:
+    """chainrule's engine on the NumPy kernels (``CHAINRULE_KERNELS=numpy``): what the
+    fused kernels gain (the same as :func:`engine` where numba is not installed)."""
+    before = os.environ.get(KERNELS_ENV)
+    os.environ[KERNELS_ENV] = "numpy"
+    try:
+        return engine(w)
+    finally:
+        if before is None:
+            del os.environ[KERNELS_ENV]
+        else:
+            os.environ[KERNELS_ENV] = before
 
 
 def one_epoch(net: Network, w: Workload, optimizer: Any, random_state: Any) -> None:

@@ -8,8 +8,8 @@ settings and calls :func:`chainrule.training.fit`. No maths lives here. Names fo
 ``MLPClassifier``; additions are ``dropout``, ``clip_norm``, ``weight_decay`` (AdamW),
 ``initializer`` and ``dtype``. A fit that fails leaves the estimator as it was.
 
-``fit`` also takes ``checkpoint``, ``checkpoint_every``, ``resume`` and
-``on_nonfinite`` (as :func:`chainrule.fit`; fit parameters because they belong to one
+``fit`` also takes ``checkpoint``, ``checkpoint_every``, ``resume``, ``on_nonfinite``
+and ``device`` (as :func:`chainrule.fit`; fit parameters because they belong to one
 run, not to the model). ``save(path)`` and ``MLPClassifier.load(path)`` (or
 :func:`chainrule.save` / :func:`chainrule.load`) write and read safe model files.
 
@@ -150,6 +150,7 @@ class _BaseMLP(BaseEstimator):
         checkpoint_every: int | None = None,
         resume: bool = False,
         on_nonfinite: str = "raise",
+        device: Any = None,
     ) -> _BaseMLP:
         """Train from scratch (or from the last weights with ``warm_start``).
 
@@ -169,6 +170,9 @@ class _BaseMLP(BaseEstimator):
             bit-identical to the fit never interrupted. A fit that raises
             (:class:`~chainrule.errors.DivergenceError` included, which carries the
             ``history``) leaves the estimator as it was.
+        device : str or torch.device, optional
+            Train on this PyTorch device (``"cuda"``, ``"mps"``, ``"cpu"``), as
+            :func:`chainrule.fit`; the fitted network is NumPy again.
 
         Returns
         -------
@@ -179,6 +183,7 @@ class _BaseMLP(BaseEstimator):
             "checkpoint_every": checkpoint_every,
             "resume": resume,
             "on_nonfinite": on_nonfinite,
+            "device": device,
         }
         return self._guarded(self._fit, X, y, sample_weight, incremental=False, run=run)
 

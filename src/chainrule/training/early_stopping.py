@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from ..checks import Array
+from ..checks import Array, to_numpy
 from ..names import did_you_mean
 from .callbacks import History
 
@@ -87,7 +87,9 @@ class EarlyStopping:
         if better or (gain and self.rule == "sklearn"):
             position.best, history.best_epoch = value, epoch
             if self.restore_best_weights:
-                position.best_params = {k: np.array(v, copy=True) for k, v in params.items()}
+                position.best_params = {
+                    k: np.array(to_numpy(v), copy=True) for k, v in params.items()
+                }
         if better:
             position.bad_epochs = 0
             return False

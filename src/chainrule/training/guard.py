@@ -40,6 +40,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
+from array_api_compat import array_namespace
 
 from ..errors import DivergenceError
 from ..network import Network
@@ -155,7 +156,8 @@ class Guard:
         self.skip = on_nonfinite == "skip"
         self.history = history
         # Above this, lr**2 * |g|**2 might overflow a parameter in the update.
-        self.limit = float(np.finfo(network.dtype).max) / _MARGIN**2
+        xp = array_namespace(network.layers[0].W)  # NumPy's, or a device array library's
+        self.limit = float(xp.finfo(network.layers[0].W.dtype).max) / _MARGIN**2
 
     def fine(self, E: Any, grads: dict[str, Any], lr: float) -> bool:
         """The cheap check: ``E`` is finite and ``lr**2 * sum(g**2)`` is finite and small."""
@@ -164,7 +166,7 @@ class Guard:
         squares = 0.0
         for g in grads.values():
             flat = g.reshape(-1)
-            squares += float(np.dot(flat, flat))
+            squares += float(np.dot(flat, flat) if isinstance(flat, np.ndarray) else flat @ flat)
         return squares * lr * lr < self.limit
 
     def check(self, E: Any, grads: dict[str, Any], lr: float, epoch: int, batch: int) -> int:

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
-from ..checks import Array
+from ..checks import Array, to_numpy
 from ..losses import Loss
 from ..names import lookup
 from ..network import Network
@@ -75,12 +75,13 @@ def evaluate(
     ``X`` (n_samples, n_features) is None when no training metrics are wanted, ``X_val``
     when there is no validation data.
     """
+    # The metrics take NumPy arrays: a device network's outputs are copied to the host.
     if metric_fns and X is not None:
-        A = network.forward(X)[0]
+        A = to_numpy(network.forward(X)[0])
         for name, fn in metric_fns.items():
-            logs[name] = fn(y, A)
+            logs[name] = fn(to_numpy(y), A)
     if X_val is not None:
         A_val, caches = network.forward(X_val)
-        logs["val_loss"] = float(np.mean(network.instance_errors(y_val, caches, loss)))
+        logs["val_loss"] = float(np.mean(to_numpy(network.instance_errors(y_val, caches, loss))))
         for name, fn in metric_fns.items():
-            logs[f"val_{name}"] = fn(y_val, A_val)
+            logs[f"val_{name}"] = fn(to_numpy(y_val), to_numpy(A_val))

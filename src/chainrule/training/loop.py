@@ -50,6 +50,8 @@ from itertools import islice
 from typing import Any
 
 import numpy as np
+from array_api_compat import array_namespace
+from array_api_compat import device as device_of
 
 from ..checks import Array, check_bool
 from ..errors import DivergenceError
@@ -59,6 +61,7 @@ from ..network import Network
 from ..optimizers import Optimizer
 from ..schedules import Schedule
 from .callbacks import Callback, History
+from .device import fit_on_device
 from .early_stopping import EarlyStopping, resolve_monitor
 from .guard import Guard
 from .interrupts import DeferredSignals, whole_updates
@@ -113,6 +116,7 @@ def fit(
     checkpoint_every: int | None = None,
     resume: bool = False,
     on_nonfinite: str = "raise",
+    device: Any = None,
 ) -> History:
     """Train ``network`` in place on ``(X, y)``; return the :class:`History`.
 
@@ -201,6 +205,12 @@ def fit(
         layer and parameter; the network is left at its last finite weights and the
         error carries ``history`` and ``network``), or skip that batch (recorded in
         ``History.skipped_batches``; an epoch with every batch skipped raises).
+    device : str or torch.device, optional
+        Train on this PyTorch device (``"cuda"``, ``"mps"``, ``"cpu"``) end to end: the
+        parameters and the data are copied there once, the trained parameters come back
+        into ``network`` (:mod:`chainrule.training.device`). A network whose parameters
+        are already PyTorch tensors or CuPy arrays trains where it is. Part of a run's
+        identity: a resume on another device is refused.
     """
     if not isinstance(network, Network):
         raise TypeError(f"network must be a chainrule Network, got {type(network).__name__}")
@@ -227,6 +237,7 @@ def fit(
         clip_norm=clip_norm,
         reduction=reduction,
         on_nonfinite=on_nonfinite,
+        device=device,
     )
     # Integer labels with a cross-entropy: one-hot once per fit, as PyTorch users expect.
     y = one_hot_labels(settings.loss, network.n_outputs, y)
@@ -235,20 +246,27 @@ def fit(
             X_val, y_val = validation_data
             y_val = one_hot_labels(settings.loss, network.n_outputs, y_val, "validation_data's y")
             validation_data = (X_val, y_val)
-    run = prepare(
-        network,
-        X,
-        y,
-        settings,
-        random_state=random_state,
-        validation_data=validation_data,
-        sample_weight=sample_weight,
-        optimizer_state=optimizer_state,
-        checkpoint=checkpoint,
-        checkpoint_every=checkpoint_every,
-        resume=resume,
-    )
-    return train(run)
+
+    def run_on(net: Network) -> History:
+        run = prepare(
+            net,
+            X,
+            y,
+            settings,
+            random_state=random_state,
+            validation_data=validation_data,
+            sample_weight=sample_weight,
+            optimizer_state=optimizer_state,
+            checkpoint=checkpoint,
+            checkpoint_every=checkpoint_every,
+            resume=resume,
+        )
+        return train(run)
+
+    if settings.device is not None:
+        # A copy of the network on the device trains; its weights come back as NumPy.
+        return fit_on_device(network, settings.device, run_on)
+    return run_on(network)
 
 
 @dataclass
@@ -301,8 +319,17 @@ def prepare(
     With ``resume``, the run's position, parameters, optimizer state, generator and
     history come from the checkpoint, once it is found to be this run's.
     """
-    if not isinstance(network.layers[0].W, np.ndarray):
-        raise TypeError("fit trains NumPy networks; convert the parameters with astype()")
+    W1 = network.layers[0].W
+    if not isinstance(W1, np.ndarray) and isinstance(X, np.ndarray | list):
+        # A network on a device (PyTorch, CuPy) trains there: the data moves there once.
+        xp, on = array_namespace(W1), device_of(W1)
+
+        def move(a: Any) -> Any:
+            return None if a is None else xp.asarray(a, dtype=W1.dtype, device=on)
+
+        X, y, sample_weight = move(X), move(y), move(sample_weight)
+        if validation_data is not None:
+            validation_data = (move(validation_data[0]), move(validation_data[1]))
     source = batch_source(network, X, y, sample_weight, settings.epochs)
     # Once per fit; out of core, the pairing only (a batch's values are not scanned).
     y_all = source.y if isinstance(source, ArraySource) else None

@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from ..checks import check_positive
+from ..checks import check_positive, is_foreign_array, to_numpy
 from ..errors import ModelFileError
 from ..io.checkpoint import Checkpoint, _generator, load_checkpoint, save_checkpoint
 from ..network import Network
@@ -192,6 +192,7 @@ def identity(
         "reduction": settings.reduction,
         "optimizer_state": _digest_state(optimizer_state),
         "on_nonfinite": settings.on_nonfinite,
+        "device": None if settings.device is None else str(settings.device),
     }
 
 
@@ -229,10 +230,11 @@ def replay_generator(epoch_rng: dict[str, Any]) -> np.random.Generator:
 
 
 def _public(state: Any) -> Any:
-    """The optimizer state without its scratch entries (keys starting with ``_``)."""
+    """The optimizer state without its scratch entries (keys starting with ``_``), its
+    arrays as NumPy (a device run's copied to the host)."""
     if isinstance(state, dict):
         return {k: _public(v) for k, v in state.items() if not k.startswith("_")}
-    return state
+    return to_numpy(state) if is_foreign_array(state) else state
 
 
 def _same_structure(saved: Any, fresh: Any, path: str) -> None:
@@ -421,7 +423,7 @@ class Checkpointer:
         extra = {"settings": self.settings, "start_rng": self.start_rng, "run": everything}
         save_checkpoint(
             self.path,
-            network.params,
+            {name: to_numpy(p) for name, p in network.params.items()},
             _public(copy.copy(state)),
             rng,
             position,

@@ -32,6 +32,7 @@ from ..optimizers import Optimizer, get_optimizer
 from ..regularization import L2_SCALES
 from ..schedules import Schedule, get_schedule
 from .callbacks import Callback, as_callback
+from .device import torch_device
 from .early_stopping import STOPPING_RULES
 from .guard import ON_NONFINITE
 from .logs import Metric, get_metrics
@@ -63,6 +64,7 @@ class FitSettings:
     clip_norm: float | None = None
     reduction: str = "mean"
     on_nonfinite: str = "raise"
+    device: Any = None
 
     @classmethod
     def check(
@@ -90,6 +92,7 @@ class FitSettings:
         clip_norm: float | None = None,
         reduction: str = "mean",
         on_nonfinite: str = "raise",
+        device: Any = None,
     ) -> FitSettings:
         """Check every setting (names as :func:`~chainrule.training.fit`'s arguments)."""
         if batch_size is not None:
@@ -142,4 +145,5 @@ class FitSettings:
             clip_norm=clip_norm,
             reduction=check_reduction(reduction),
             on_nonfinite=on_nonfinite,
+            device=None if device is None else torch_device(device),
         )

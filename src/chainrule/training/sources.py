@@ -36,6 +36,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import numpy as np
+from array_api_compat import array_namespace, device
 
 from ..checks import Array, as_float_array, check_finite
 from ..network import Network
@@ -83,13 +84,21 @@ class ArraySource:
         """
         X, y, w, n = self.X, self.y, self.w, self.n_samples
         order = rng.permutation(n) if shuffle else None
+        xp = None if isinstance(X, np.ndarray) else array_namespace(X)
+        if order is not None and xp is not None:  # on X's device (a GPU's), once an epoch
+            order = xp.asarray(order, device=device(X))
         for start in range(0, n, batch_size):
             if order is None:
                 rows: Any = slice(start, start + batch_size)
                 Xb, yb = X[rows], y[rows]
             else:
                 rows = order[start : start + batch_size]
-                Xb, yb = gather(X, y, rows) if gather else (X.take(rows, 0), y.take(rows, 0))
+                if gather:
+                    Xb, yb = gather(X, y, rows)
+                elif xp is None:
+                    Xb, yb = X.take(rows, 0), y.take(rows, 0)
+                else:
+                    Xb, yb = xp.take(X, rows, axis=0), xp.take(y, rows, axis=0)
             yield Xb, yb, None if w is None else w[rows]
 
 

@@ -41,7 +41,7 @@ import numpy as np
 
 from ..buffers import Buffers
 from ..checks import Array
-from ..kernels import KERNELS, kernel_for
+from ..kernels import KERNELS, fused_kernels, kernel_for, update_kernel_for
 from ..losses import Loss, get_loss
 from ..network import Network, Params
 from ..optimizers import SGD, Optimizer
@@ -75,6 +75,9 @@ class Workspace:
         Read afresh on every call (its arrays may be replaced between calls), never copied.
     loss : str or Loss
     batch_size : int
+    fused : bool
+        Run the fused kernels where there are (see :class:`~chainrule.buffers.Buffers`);
+        fit asks for them unless ``CHAINRULE_KERNELS=numpy``.
 
     Notes
     -----
@@ -83,7 +86,9 @@ class Workspace:
     ``Network.check_Xy``), except that the batch must fit the buffers.
     """
 
-    def __init__(self, network: Network, loss: str | Loss, batch_size: int) -> None:
+    def __init__(
+        self, network: Network, loss: str | Loss, batch_size: int, fused: bool = False
+    ) -> None:
         if not isinstance(network, Network):
             raise TypeError(f"network must be a Network, got {type(network).__name__}")
         self.loss = get_loss(loss)
@@ -94,7 +99,7 @@ class Workspace:
                 f"got {network!r} with {self.loss!r}"
             )
         self.network = network
-        self.buffers = Buffers(network.layers, batch_size)
+        self.buffers = Buffers(network.layers, batch_size, fused)
         self._sgd = SGD()  # its descend, the update itself, reads no learning rate
         self.batch_size = self.buffers.batch_size
 
@@ -178,7 +183,7 @@ def batch_gradients(
 
     if not supports(network, loss):
         return BatchGradients(allocating)
-    ws = Workspace(network, loss, batch)
+    ws = Workspace(network, loss, batch, fused=fused_kernels())
 
     def buffered(Xb: Array, yb: Array, wb: Array | None) -> tuple[float, Params]:
         if wb is not None or Xb.shape[0] > ws.batch_size:  # e.g. a user's larger batch
@@ -229,6 +234,9 @@ class BatchUpdate:
         plain_sgd = type(optimizer) is SGD and not optimizer.momentum  # type: ignore[attr-defined]
         self.scaled = gradients.scaled if plain_sgd and not l2 and clip_norm is None else None
         self.all_steps = {"all": gradients.flat}  # the guard's sum of squares in one pass
+        # Adam's update in one fused sweep per parameter, where there is the kernel.
+        sweep = update_kernel_for(optimizer, gradients.flat) if gradients.flat is not None else None
+        self.update_options = {} if sweep is None else {"sweep": sweep}
 
     def __call__(
         self,
@@ -259,7 +267,7 @@ class BatchUpdate:
             clip_by_global_norm(grads, self.clip_norm)
         grads = {k: grads[k] for k in self.names}
         if verdict == NORMAL:
-            self.optimizer.update(trainable, grads, state)
+            self.optimizer.update(trainable, grads, state, **self.update_options)
         elif not self.guard.careful_update(self.optimizer, trainable, grads, state, epoch, index):
             return None
         return float(E)
