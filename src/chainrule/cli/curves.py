@@ -8,6 +8,7 @@ from pathlib import Path
 from .._optional import require
 from ..datasets.spec import Example
 from ..learn.curves import training_curves
+from .options import step_settings
 
 FILENAME = "training-curves.png"
 
@@ -42,12 +43,9 @@ def write_plots(args: argparse.Namespace, example: Example) -> None:
         example.network,
         example.x,
         example.y,
-        lr=example.lr if args.lr is None else args.lr,
-        loss=example.loss if args.loss is None else args.loss,
-        reduction=example.reduction if args.reduction is None else args.reduction,
+        **step_settings(args, example),
         steps=args.steps,
         freeze_biases=args.freeze_biases,
-        l2=example.l2 if args.l2 is None else args.l2,
     )
     directory = Path(args.plot)
     try:

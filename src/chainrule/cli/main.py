@@ -29,7 +29,7 @@ from ..explain import explain
 from ..io.atomic import atomic_write
 from . import learn, play, train
 from .curves import add_plot_argument, check_plot_dir, write_plots
-from .options import Number, Parser, writable_file
+from .options import Number, Parser, step_settings, writable_file
 
 # What a command may fail with, besides argparse's own errors: bad input, a missing
 # optional package, a file system refusal, a diverged run. Anything else is a bug and
@@ -47,15 +47,12 @@ def _explain(args: argparse.Namespace) -> int:
         example.network,
         example.x,
         example.y,
-        lr=example.lr if args.lr is None else args.lr,
-        loss=example.loss if args.loss is None else args.loss,
-        reduction=example.reduction if args.reduction is None else args.reduction,
+        **step_settings(args, example),
         steps=args.steps,
         title=example.title,
         freeze_biases=args.freeze_biases,
         scalars=args.scalars,
         gradcheck=args.gradcheck,
-        l2=example.l2 if args.l2 is None else args.l2,
     )
     links: dict[str, str] = {}
     if args.format == "markdown":

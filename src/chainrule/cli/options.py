@@ -27,6 +27,7 @@ import re
 from pathlib import Path
 from typing import Any, NoReturn
 
+from ..datasets.spec import Example
 from ..names import did_you_mean
 
 
@@ -148,3 +149,18 @@ def writable_file(path: str | os.PathLike[str], option: str) -> None:
     if Path(path).is_dir():
         raise ValueError(f"{option}: {str(path)!r} is a folder, not a file")
     writable_folder(Path(path).absolute().parent, option)
+
+
+def step_settings(args: argparse.Namespace, example: Example) -> dict[str, Any]:
+    """The step's ``lr``, ``loss``, ``reduction`` and ``l2``: the spec's (or the seed's),
+    each replaced by its command-line option where one was given."""
+    settings = {
+        "lr": example.lr,
+        "loss": example.loss,
+        "reduction": example.reduction,
+        "l2": example.l2,
+    }
+    return {
+        key: value if getattr(args, key) is None else getattr(args, key)
+        for key, value in settings.items()
+    }

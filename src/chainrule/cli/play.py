@@ -10,7 +10,7 @@ from ..datasets.catalog import seed_example
 from ..datasets.spec import load_spec
 from ..io.atomic import atomic_write
 from ..learn.play import play
-from .options import Number
+from .options import Number, step_settings
 
 
 def add_parser(commands: Any) -> None:
@@ -62,12 +62,9 @@ def run(args: argparse.Namespace) -> int:
         example.network,
         example.x,
         example.y,
-        lr=example.lr if args.lr is None else args.lr,
-        loss=example.loss if args.loss is None else args.loss,
-        reduction=example.reduction if args.reduction is None else args.reduction,
+        **step_settings(args, example),
         title=example.title,
         freeze_biases=args.freeze_biases,
-        l2=example.l2 if args.l2 is None else args.l2,
     )
     try:
         atomic_write(args.output, page.html.encode("utf-8"))
