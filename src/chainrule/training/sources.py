@@ -56,12 +56,24 @@ CHUNK_BYTES = 32 * 2**20
 Gather = Callable[[Array, Array, Array], tuple[Array, Array]]
 
 
-def encode_targets(network: Network, loss: Loss | None, y: Any, name: str = "y") -> Any:
-    """``y``'s integer class labels as one-hot targets in ``network``'s dtype, if ``loss``
-    takes labels (:func:`chainrule.losses.one_hot_labels`); else ``y`` as given."""
-    if loss is None:
-        return y
-    return one_hot_labels(loss, network.n_outputs, y, name, network.dtype)
+def check_pair(
+    network: Network, loss: Loss | None, X: Any, y: Any, name: str = "y"
+) -> tuple[Array, Array]:
+    """``network.check_Xy(X, y)``, with ``y``'s integer class labels one-hot in the
+    network's dtype first if ``loss`` takes labels (:func:`chainrule.losses.one_hot_labels`).
+
+    Labels are counted against ``X``'s rows before they are encoded, so that a message
+    shows the shape given, not the one-hot's.
+    """
+    if loss is None or not takes_labels(loss, network.n_outputs, y):
+        return network.check_Xy(X, y)
+    X = network.check_X(X)
+    rows = int(X.shape[0])
+    if len(y) != rows:
+        raise ValueError(
+            f"{name} must hold one class label per row of X ({rows}), got {len(y)} labels"
+        )
+    return X, network.check_y(one_hot_labels(loss, network.n_outputs, y, name, network.dtype), rows)
 
 
 def check_sample_weight(sample_weight: Any, n_samples: int, dtype: Any) -> Array | None:
@@ -133,8 +145,8 @@ class ChunkedSource:
                 f"X must have shape (n_samples, {network.n_features}) to match layer 1, "
                 f"got shape {X.shape}"
             )
-        if len(y) != self.n_samples:
-            raise ValueError(f"y must have {self.n_samples} rows to match X, got {len(y)}")
+        if y.ndim == 0 or len(y) != self.n_samples:
+            raise ValueError(f"y must have {self.n_samples} rows to match X, got shape {y.shape}")
         self.row_bytes = X.shape[1] * X.dtype.itemsize
         if loss is not None and takes_labels(loss, network.n_outputs, y):
             self._check_labels()
@@ -168,8 +180,7 @@ class ChunkedSource:
             for s in range(0, stop - start, batch_size):
                 rows: Any = slice(s, s + batch_size) if order is None else order[s : s + batch_size]
                 try:
-                    yb = encode_targets(self.network, self.loss, yc[rows])
-                    Xb, yb = self.network.check_Xy(Xc[rows], yb)
+                    Xb, yb = check_pair(self.network, self.loss, Xc[rows], yc[rows])
                 except (ValueError, TypeError) as exc:  # say where in the file
                     where = f"rows {start + s} to {min(start + s + batch_size, stop) - 1}"
                     raise type(exc)(f"a batch of X's {where}: {exc}") from None
@@ -201,13 +212,13 @@ class IterableSource:
         """The iterable's batches, checked one by one (its own order; ``shuffle`` unused)."""
         for i, item in enumerate(self.batches):
             if not isinstance(item, tuple) or len(item) not in (2, 3):
+                got = f"a tuple of {len(item)}" if isinstance(item, tuple) else type(item).__name__
                 raise TypeError(
                     f"batch {i} must be a tuple (X_batch, y_batch) or (X_batch, y_batch, "
-                    f"w_batch), got {type(item).__name__}"
+                    f"w_batch), got {got}"
                 )
             try:
-                yb = encode_targets(self.network, self.loss, item[1])
-                Xb, yb = self.network.check_Xy(item[0], yb)
+                Xb, yb = check_pair(self.network, self.loss, item[0], item[1])
                 wb = None
                 if len(item) == 3 and item[2] is not None:
                     wb = check_sample_weight(item[2], Xb.shape[0], self.network.dtype)
@@ -272,5 +283,5 @@ def batch_source(
         y = y if isinstance(y, np.ndarray) else np.asarray(y)
         w = check_sample_weight(sample_weight, int(X.shape[0]), network.dtype)
         return ChunkedSource(network, X, y, w, loss)
-    X, y = network.check_Xy(X, encode_targets(network, loss, y))
+    X, y = check_pair(network, loss, X, y)
     return ArraySource(X, y, check_sample_weight(sample_weight, int(X.shape[0]), network.dtype))

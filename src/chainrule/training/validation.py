@@ -25,7 +25,7 @@ import numpy as np
 from ..checks import Array
 from ..losses import Loss
 from ..network import Network
-from .sources import ArraySource, ChunkedSource, IterableSource, encode_targets
+from .sources import ArraySource, ChunkedSource, IterableSource, check_pair
 
 Source = ArraySource | ChunkedSource | IterableSource
 
@@ -69,9 +69,7 @@ def validation_set(
                 else type(validation_data).__name__
             )
             raise TypeError(f"validation_data must be a pair (X_val, y_val), got {got}")
-        X_val, y_val = validation_data
-        y_val = encode_targets(network, loss, y_val, "validation_data's y")
-        X_val, y_val = network.check_Xy(X_val, y_val)
+        X_val, y_val = check_pair(network, loss, *validation_data, "validation_data's y")
         return X_val, y_val, source
     if validation_split:
         if not isinstance(source, ArraySource):
