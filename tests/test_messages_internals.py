@@ -40,6 +40,9 @@ def test_a_batch_tuple_of_the_wrong_length_says_its_length():
         fit(_net(), [(X, Y, None, 1)], loss="mse", epochs=1)
     with pytest.raises(TypeError, match=r"X must yield tuples .* got a tuple of 4$"):
         MLPRegressor((4,), max_iter=1).fit([(X, Y, None, 1)])
+    # was: TypeError: 'int' object is not subscriptable
+    with pytest.raises(TypeError, match=r"^batch 1 of X must be a tuple .* got int$"):
+        MLPRegressor((4,), max_iter=1).fit([(X, Y), 5])
 
 
 def test_a_memmap_with_a_scalar_y_is_refused_by_shape(tmp_path):

@@ -22,7 +22,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.validation import _check_sample_weight, column_or_1d, validate_data
 
 from ..checks import as_float_array
-from ..training.sources import file_backed, is_batch_iterable
+from ..training.sources import batch_tuple, file_backed, is_batch_iterable
 from .settings import MLPSettings
 
 _FLOATS = (np.float64, np.float32)
@@ -155,12 +155,7 @@ class EncodedBatches:
     def __iter__(self) -> Iterator[tuple]:
         estimator = self.estimator
         for i, item in enumerate(self.items):
-            if not isinstance(item, tuple) or len(item) not in (2, 3):
-                got = f"a tuple of {len(item)}" if isinstance(item, tuple) else type(item).__name__
-                raise TypeError(
-                    f"batch {i} of X must be a tuple (X_batch, y_batch) or (X_batch, y_batch, "
-                    f"w_batch), got {got}"
-                )
+            batch_tuple(item, f"batch {i} of X")
             try:
                 Xb, yb = validate_data(
                     estimator, item[0], item[1], reset=False, dtype=self.dtype, multi_output=True

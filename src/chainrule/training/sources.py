@@ -76,6 +76,17 @@ def check_pair(
     return X, network.check_y(one_hot_labels(loss, network.n_outputs, y, name, network.dtype), rows)
 
 
+def batch_tuple(item: Any, where: str) -> tuple[Any, ...]:
+    """``item``, if it is a batch ``(X_batch, y_batch)`` or ``(X_batch, y_batch, w_batch)``;
+    else a TypeError naming ``where`` it came from (``"batch 3"``)."""
+    if not isinstance(item, tuple) or len(item) not in (2, 3):
+        got = f"a tuple of {len(item)}" if isinstance(item, tuple) else type(item).__name__
+        raise TypeError(
+            f"{where} must be a tuple (X_batch, y_batch) or (X_batch, y_batch, w_batch), got {got}"
+        )
+    return item
+
+
 def check_sample_weight(sample_weight: Any, n_samples: int, dtype: Any) -> Array | None:
     """Validate ``sample_weight``: shape (n_samples,), finite, >= 0, positive sum."""
     if sample_weight is None:
@@ -211,12 +222,7 @@ class IterableSource:
     ) -> Iterator[Batch]:
         """The iterable's batches, checked one by one (its own order; ``shuffle`` unused)."""
         for i, item in enumerate(self.batches):
-            if not isinstance(item, tuple) or len(item) not in (2, 3):
-                got = f"a tuple of {len(item)}" if isinstance(item, tuple) else type(item).__name__
-                raise TypeError(
-                    f"batch {i} must be a tuple (X_batch, y_batch) or (X_batch, y_batch, "
-                    f"w_batch), got {got}"
-                )
+            batch_tuple(item, f"batch {i}")
             try:
                 Xb, yb = check_pair(self.network, self.loss, item[0], item[1])
                 wb = None
