@@ -296,7 +296,8 @@ def step(
 ) -> tuple[dict[str, B], list[B], list[B]]:
     """One training step of ``case`` (``tests/test_learn_play_browser.random_case``'s
     settings) from weights ``Ws``, ``bs``: each traced quantity's value and bound, and the
-    new weights (to chain steps)."""
+    new weights. Chained over several steps the bound compounds far past any real
+    difference (the tests use it for one step)."""
     acts, loss, logits = case["acts"], case["loss"], case["from_logits"]
     x, y = B.exact(case["x"]), B.exact(case["y"])
     n, L, l2 = x.v.shape[0], len(acts), case["l2"]
