@@ -97,3 +97,6 @@ def test_class_messages_show_the_labels_not_numpy_reprs():
         ValueError, match=r"^y holds labels \[2\] that are not in classes_ \[0, 1\]$"
     ):
         clf.partial_fit(X, np.full(40, 2))
+    # was: "classes=array([0, 2]) differs from classes_=array([0, 1])"
+    with pytest.raises(ValueError, match=r"^classes=\[0, 2\] differs from classes_=\[0, 1\], "):
+        clf.partial_fit(X, np.zeros(40, dtype=int), classes=np.array([0, 2]))

@@ -548,7 +548,10 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             )
             self.out_activation_ = "softmax" if kind == "multiclass" else "logistic"
         elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
-            raise ValueError(f"classes={classes!r} differs from classes_={self.classes_!r}")
+            raise ValueError(
+                f"classes={np.asarray(classes).tolist()} differs from classes_="
+                f"{self.classes_.tolist()}, the classes of the first call"
+            )
         binarizer = self._label_binarizer
         if binarizer.y_type_ != "multilabel-indicator" and not np.isin(y, self.classes_).all():
             unseen = np.setdiff1d(y, self.classes_).tolist()
