@@ -100,3 +100,31 @@ def test_class_messages_show_the_labels_not_numpy_reprs():
     # was: "classes=array([0, 2]) differs from classes_=array([0, 1])"
     with pytest.raises(ValueError, match=r"^classes=\[0, 2\] differs from classes_=\[0, 1\], "):
         clf.partial_fit(X, np.zeros(40, dtype=int), classes=np.array([0, 2]))
+
+
+def test_optimizer_state_numbers_are_checked_up_front():
+    # was: "could not convert string to float: 'a'", and ZeroDivisionError mid-training
+    state = fit(_net(), X, Y, loss="mse", epochs=1).optimizer_state
+    with pytest.raises(ValueError, match=r"^optimizer_state\['lr'\] must be a finite number"):
+        fit(_net(), X, Y, loss="mse", epochs=1, optimizer_state={**state, "lr": "a"})
+    net = _net()
+    before = {k: v.copy() for k, v in net.params.items()}
+    with pytest.raises(ValueError, match=r"^optimizer_state\['t'\] must be a count .* got -1$"):
+        fit(net, X, Y, loss="mse", epochs=1, optimizer_state={**state, "t": -1})
+    assert _unchanged(net, before)
+
+
+def test_a_memmaps_y_of_the_wrong_width_is_refused_before_training(tmp_path):
+    # was: refused at the first batch, named "a batch of X's rows 0 to 31"
+    X_file = np.lib.format.open_memmap(tmp_path / "X.npy", mode="w+", shape=(40, 3))
+    X_file[:] = X
+    net = _net()
+    before = {k: v.copy() for k, v in net.params.items()}
+    with pytest.raises(ValueError, match=r"^y must have shape \(40, 1\) .* got shape \(40, 2\)$"):
+        fit(net, X_file, np.zeros((40, 2)), loss="mse", epochs=1)
+    assert _unchanged(net, before)
+
+
+def test_validation_data_errors_say_they_are_the_validation_datas():
+    with pytest.raises(ValueError, match=r"^validation_data: X has 2 features per instance"):
+        fit(_net(), X, Y, loss="mse", epochs=1, validation_data=(X[:, :2], Y))

@@ -213,7 +213,7 @@ def test_memmap_labels_out_of_range_are_refused_before_training(tmp_path, monkey
         ValueError, match=r"^y holds class labels outside 0\.\.2 .*, e\.g\. 3 at row 97$"
     ):
         chainrule.fit(net, X, bad, **OPTIONS)
-    with pytest.raises(ValueError, match=r"^validation_data's y holds .* e\.g\. -1 at row 2$"):
+    with pytest.raises(ValueError, match=r"^validation_data: y holds .* e\.g\. -1 at row 2$"):
         chainrule.fit(net, X, labels, validation_data=(X[:5], [0, 1, -1, 0, 2]), **OPTIONS)
     _assert_same_weights(net, Network.from_weights(
         [before["W1"], before["W2"]], [before["b1"], before["b2"]], ["tanh", "softmax"]

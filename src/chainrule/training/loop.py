@@ -332,7 +332,7 @@ def prepare(
         if validation_data is not None:
             validation_data = (
                 move(validation_data[0]),
-                move(validation_data[1], "validation_data's y"),
+                move(validation_data[1], "validation_data: y"),
             )
     source = batch_source(network, X, y, sample_weight, settings.epochs, settings.loss)
     # Once per fit; out of core, the pairing only (a batch's values are not scanned).

@@ -161,6 +161,13 @@ class ChunkedSource:
         self.row_bytes = X.shape[1] * X.dtype.itemsize
         if loss is not None and takes_labels(loss, network.n_outputs, y):
             self._check_labels()
+        elif y.shape[1:] not in [(network.n_outputs,)] + ([()] if network.n_outputs == 1 else []):
+            # Up front, from the shape alone: not after the batches before the first failed.
+            k = network.n_outputs
+            raise ValueError(
+                f"y must have shape ({self.n_samples}, {k}) to match X and the output layer "
+                f"(b{network.n_layers} has {k} outputs), got shape {y.shape}"
+            )
 
     def _check_labels(self) -> None:
         """Refuse labels out of range before training starts, reading ``y`` in chunks (its

@@ -69,7 +69,10 @@ def validation_set(
                 else type(validation_data).__name__
             )
             raise TypeError(f"validation_data must be a pair (X_val, y_val), got {got}")
-        X_val, y_val = check_pair(network, loss, *validation_data, "validation_data's y")
+        try:
+            X_val, y_val = check_pair(network, loss, *validation_data)
+        except (ValueError, TypeError) as exc:  # say it is the validation data
+            raise type(exc)(f"validation_data: {exc}") from None
         return X_val, y_val, source
     if validation_split:
         if not isinstance(source, ArraySource):
