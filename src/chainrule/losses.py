@@ -325,32 +325,77 @@ def get_loss(loss: str | Loss) -> Loss:
     return lookup(LOSSES, loss, "loss", aliases=ALIASES)()
 
 
-def one_hot_labels(loss: Loss, n_outputs: int, y: Any, name: str = "y") -> Any:
-    """Integer class labels, shape (n_samples,), as one-hot targets (n_samples, n_outputs)
-    for a cross-entropy loss (PyTorch's and Keras's sparse targets); anything else as given.
+def takes_labels(loss: Loss, n_outputs: int, y: Any) -> bool:
+    """Whether ``y`` holds integer class labels that ``loss`` takes as targets.
 
-    Labels must be integers in ``0 .. n_outputs - 1``.
+    True for a 1-D integer array (a list or a memmap too) with a cross-entropy over 2 or
+    more outputs (PyTorch's and Keras's sparse targets); only ``y``'s dtype and shape
+    are looked at, never its values.
+
+    Examples
+    --------
+    >>> takes_labels(CrossEntropy(), 3, np.array([2, 0])), takes_labels(CrossEntropy(), 3, [0.5])
+    (True, False)
+    """
+    if not isinstance(loss, CrossEntropy) or n_outputs < 2:
+        return False
+    if isinstance(y, list | tuple):
+        y = np.asarray(y)
+    return isinstance(y, np.ndarray) and y.ndim == 1 and y.dtype.kind in "iu"
+
+
+def check_labels(labels: Array, n_outputs: int, name: str = "y", first_row: int = 0) -> None:
+    """Refuse class labels outside ``0 .. n_outputs - 1``.
+
+    Parameters
+    ----------
+    labels : array of int, shape (n_samples,)
+    n_outputs : int
+        The network's outputs, one per class.
+    name : str
+        What the message calls the labels.
+    first_row : int
+        The row number of ``labels[0]`` in the message (a chunk read from a file).
+
+    Examples
+    --------
+    >>> check_labels(np.array([0, 1, 5]), 3, first_row=100)
+    Traceback (most recent call last):
+    ...
+    ValueError: y holds class labels outside 0..2 (the network's 3 outputs), e.g. 5 at row 102
+    """
+    bad = (labels < 0) | (labels >= n_outputs)
+    if bad.any():
+        row = int(np.argmax(bad))
+        raise ValueError(
+            f"{name} holds class labels outside 0..{n_outputs - 1} (the network's "
+            f"{n_outputs} outputs), e.g. {labels[row]} at row {first_row + row}"
+        )
+
+
+def one_hot_labels(
+    loss: Loss, n_outputs: int, y: Any, name: str = "y", dtype: Any = np.float64
+) -> Any:
+    """Integer class labels, shape (n_samples,), as one-hot targets (n_samples, n_outputs)
+    of ``dtype`` for a cross-entropy loss (:func:`takes_labels`); anything else as given.
+
+    Labels must be integers in ``0 .. n_outputs - 1`` (:func:`check_labels`). Pass the
+    network's dtype: a float64 one-hot for a float32 network would be converted again,
+    a second copy of n_samples x n_outputs numbers.
 
     Examples
     --------
     >>> one_hot_labels(CrossEntropy(), 3, np.array([2, 0]))
     array([[0., 0., 1.],
            [1., 0., 0.]])
+    >>> one_hot_labels(CrossEntropy(), 3, [1], dtype=np.float32).dtype
+    dtype('float32')
     """
-    if not isinstance(loss, CrossEntropy) or n_outputs < 2:
+    if not takes_labels(loss, n_outputs, y):
         return y
-    if not isinstance(y, np.ndarray | list | tuple):
-        return y  # a memmap's or a batch iterable's targets go as they are
     labels = np.asarray(y)
-    if labels.ndim != 1 or labels.dtype.kind not in "iu":
-        return y
-    bad = (labels < 0) | (labels >= n_outputs)
-    if bad.any():
-        raise ValueError(
-            f"{name} holds class labels outside 0..{n_outputs - 1} (the network's "
-            f"{n_outputs} outputs), e.g. {labels[bad][0]} at row {int(np.argmax(bad))}"
-        )
-    return np.eye(n_outputs)[labels]
+    check_labels(labels, n_outputs, name)
+    return np.eye(n_outputs, dtype=dtype)[labels]
 
 
 def check_targets(loss: Loss, output: Activation, n_outputs: int, y: Array | None = None) -> None:

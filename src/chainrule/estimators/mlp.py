@@ -535,7 +535,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             binarizer.fit(y if classes is None else classes)
             if len(binarizer.classes_) < 2:
                 raise ValueError(
-                    f"y has only 1 class ({binarizer.classes_[0]!r}); "
+                    f"y has only 1 class ({binarizer.classes_.tolist()[0]!r}); "
                     "a classifier needs at least 2 classes"
                 )
             kind = binarizer.y_type_
@@ -548,12 +548,15 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             )
             self.out_activation_ = "softmax" if kind == "multiclass" else "logistic"
         elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
-            raise ValueError(f"classes={classes!r} differs from classes_={self.classes_!r}")
+            raise ValueError(
+                f"classes={np.asarray(classes).tolist()} differs from classes_="
+                f"{self.classes_.tolist()}, the classes of the first call"
+            )
         binarizer = self._label_binarizer
         if binarizer.y_type_ != "multilabel-indicator" and not np.isin(y, self.classes_).all():
-            unseen = np.setdiff1d(y, self.classes_)
+            unseen = np.setdiff1d(y, self.classes_).tolist()
             raise ValueError(
-                f"y holds labels {unseen!r} that are not in classes_ {self.classes_!r}"
+                f"y holds labels {unseen} that are not in classes_ {self.classes_.tolist()}"
             )
         return binarizer.transform(y).astype(float)
 
@@ -669,6 +672,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         Y = Y.reshape(-1, 1) if Y.ndim == 1 else Y
         if first:
             self.out_activation_ = "identity"
+            self.n_outputs_ = Y.shape[1]  # the later batches of an iterable are held to it
         elif Y.shape[1] != self.n_outputs_:
             raise ValueError(f"y has {Y.shape[1]} outputs, but the model has {self.n_outputs_}")
         return Y
