@@ -111,6 +111,18 @@ def test_file_from_before_the_new_parameters_loads_with_their_defaults(regressor
     np.testing.assert_array_equal(est.predict(X), original.predict(X))
 
 
+def test_sgd_state_from_before_velocity_lr_continues(tmp_path):
+    # Files from before SklearnSGD hold no velocity_lr: at a constant rate it is the rate.
+    est = MLPRegressor((4,), solver="sgd", max_iter=3, random_state=0).fit(X, Y)
+    path = chainrule.save(est, tmp_path / "sgd")
+    resign(path, lambda meta: meta["model"]["optimizer_state"].pop("velocity_lr"))
+    old = chainrule.load(path)
+    assert old._optimizer_state["velocity_lr"] == est._optimizer_state["lr"]
+    est.partial_fit(X, Y)
+    old.partial_fit(X, Y)
+    np.testing.assert_array_equal(old.predict(X), est.predict(X))
+
+
 def test_poisson_regressor_round_trips(tmp_path):
     counts = np.random.default_rng(1).poisson(np.exp(0.3 * X[:, 0]))
     est = MLPRegressor((4,), loss="poisson", max_iter=5, random_state=0).fit(X, counts)

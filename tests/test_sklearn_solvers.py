@@ -155,10 +155,11 @@ def test_minimize_lbfgs_checks_its_arguments_first():
 
 
 # -- learning_rate="invscaling" ---------------------------------------------------------
-def test_invscaling_matches_sklearn():
-    # Plain SGD (SETTINGS: momentum 0): with momentum, chainrule's velocity is PyTorch's
-    # (the current rate scales it all), scikit-learn's holds each step's own rate.
+@pytest.mark.parametrize(("momentum", "nesterov"), [(0.0, False), (0.9, False), (0.9, True)])
+def test_invscaling_matches_sklearn(momentum, nesterov):
+    # With momentum, the velocity keeps each step's rate as scikit-learn's (SklearnSGD).
     settings = {**SETTINGS, "learning_rate": "invscaling", "power_t": 0.3}
+    settings.update(momentum=momentum, nesterovs_momentum=nesterov)
     settings.update(batch_size=40, alpha=0.5, tol=0.0, n_iter_no_change=50)
     theirs, ours = _both_from_the_same_weights(**settings)
     # A warm start: scikit-learn's rate restarts at learning_rate_init, then counts the

@@ -206,6 +206,9 @@ def _from_state(cls: type, arrays: dict[str, np.ndarray], description: Any) -> A
     state = _join(description["optimizer_state"], opt_arrays, used)
     if used != set(opt_arrays) or not isinstance(state, dict):
         raise ModelFileError("the optimizer state does not match its tensors")
+    if "velocity" in state and "velocity_lr" not in state and "lr" in state:
+        # Files from before SklearnSGD: their velocity is counted in the current rate.
+        state["velocity_lr"] = state["lr"]
     for name in _COUNTS:
         value = fitted.get(name)
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:

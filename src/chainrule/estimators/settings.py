@@ -97,6 +97,33 @@ def activations(value: Any, n_hidden: int) -> list[str]:
 
 
 @dataclass(frozen=True)
+class SklearnSGD(SGD):
+    """SGD with scikit-learn's velocity, which holds each step's own rate.
+
+    :class:`~chainrule.optimizers.SGD` keeps PyTorch's velocity of gradients,
+    ``v <- momentum * v + g`` and the step ``lr * v``, so a new rate scales the whole
+    velocity; scikit-learn's is the step itself, ``u <- momentum * u - lr * g``. The two
+    agree while the rate stays. When a schedule changes it (``invscaling``), this one
+    first rescales the velocity by ``old_lr / lr``, which gives scikit-learn's step,
+    ``lr * (momentum * v * old_lr / lr + g) = momentum * old_lr * v + lr * g``. The
+    state's ``velocity_lr`` is the rate the velocity is counted in.
+    """
+
+    def init(self, params: dict[str, Any]) -> dict[str, Any]:
+        state = super().init(params)
+        state["velocity_lr"] = float(self.lr)
+        return state
+
+    def update(self, params: Any, grads: Any, state: dict[str, Any]) -> Any:
+        if self.momentum and state["velocity_lr"] != state["lr"]:
+            ratio = state["velocity_lr"] / state["lr"]
+            for v in state["velocity"].values():
+                v *= ratio
+            state["velocity_lr"] = float(state["lr"])
+        return super().update(params, grads, state)
+
+
+@dataclass(frozen=True)
 class MLPSettings:
     """The checked hyper-parameters of an MLP estimator (scikit-learn's names), with
     ``activations`` as engine names, one per hidden layer, and ``dtype`` as a NumPy
@@ -144,7 +171,8 @@ class MLPSettings:
         lr = float(self.learning_rate_init)
         if self.solver == "sgd":
             nesterov = bool(self.nesterovs_momentum) and self.momentum > 0
-            return SGD(lr=lr, momentum=float(self.momentum), nesterov=nesterov)
+            sgd = SklearnSGD if self.momentum > 0 else SGD  # the same without momentum
+            return sgd(lr=lr, momentum=float(self.momentum), nesterov=nesterov)
         adam = {"lr": lr, "beta1": self.beta_1, "beta2": self.beta_2, "eps": self.epsilon}
         if self.solver == "adamw":
             return AdamW(**adam, weight_decay=float(self.weight_decay))
