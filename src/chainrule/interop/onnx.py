@@ -16,7 +16,8 @@ written out in nodes instead:
 A fitted estimator's graph is its network followed by skl2onnx's outputs (input ``X``,
 in the network's dtype). An :class:`~chainrule.estimators.MLPRegressor` gives
 ``variable``, shape ``(n_samples, n_outputs)`` (``predict`` drops the second axis for one
-output; with ``loss="poisson"``, the ``Exp`` of the network's output). An :class:`~chainrule.estimators.MLPClassifier` gives, as skl2onnx does with
+output; with ``loss="poisson"``, the ``Exp`` of the network's output). An
+:class:`~chainrule.estimators.MLPClassifier` gives, as skl2onnx does with
 ``zipmap=False``:
 
 - ``label``, shape ``(n_samples,)``: int64 for integer classes, else the classes' own
