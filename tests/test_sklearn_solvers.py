@@ -235,6 +235,7 @@ def test_poisson_refuses_negative_targets_and_predicts_exp():
         ({"max_fun": 0}, ValueError, r"max_fun must be an integer >= 1, got 0"),
         ({"max_fun": 2.5}, TypeError, "max_fun must be an integer >= 1"),
         ({"loss": "squared_eror"}, ValueError, r"loss must be one of .*did you mean"),
+        ({"loss": ["poisson"]}, ValueError, r"loss must be one of .*got \[.poisson.\]"),
         ({"solver": "bfgs"}, ValueError, r"solver must be one of .*'lbfgs'"),
         ({"learning_rate": "inv"}, ValueError, r"learning_rate must be one of .*invscaling"),
     ],

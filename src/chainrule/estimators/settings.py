@@ -5,11 +5,12 @@ Checks are made at fit time, never in ``__init__`` (scikit-learn's rule), and ea
 raises ``ValueError`` or ``TypeError`` naming the parameter, what it accepts and what it
 got, before the estimator changes. :func:`check_all` checks a mapping of
 hyper-parameters (an estimator's ``get_params()``, or those read from a model file).
-The settings then build the optimizer (``solver`` and its settings), the learning-rate
-schedule (``learning_rate``), the initial network (``hidden_layer_sizes``,
-``activation``, ``initializer``, ``dropout``), the random generator (``random_state``)
-and the early-stopping split (``validation_fraction``); nothing reaches back into the
-estimator.
+The settings then build the optimizer (``solver`` and its settings; ``lbfgs`` has
+none, :mod:`chainrule.training.lbfgs` trains instead), the learning-rate schedule
+(``learning_rate``; ``invscaling`` from the samples per epoch and those seen before),
+the initial network (``hidden_layer_sizes``, ``activation``, ``initializer``,
+``dropout``), the random generator (``random_state``) and the early-stopping split
+(``validation_fraction``); nothing reaches back into the estimator.
 
 Examples
 --------
@@ -287,7 +288,7 @@ def check_all(params: Mapping[str, Any] | BaseEstimator) -> MLPSettings:
             hint = did_you_mean(value, known) if isinstance(value, str) else ""
             raise ValueError(f"{name} must be one of {known}, got {value!r}{hint}")
     loss = p["loss"]
-    if loss is not None and loss not in REGRESSION_LOSSES:
+    if loss is not None and (not isinstance(loss, str) or loss not in REGRESSION_LOSSES):
         known = tuple(REGRESSION_LOSSES)
         hint = did_you_mean(loss, known) if isinstance(loss, str) else ""
         raise ValueError(f"loss must be one of {known}, got {loss!r}{hint}")
