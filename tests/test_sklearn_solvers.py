@@ -13,6 +13,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier as SkMLPClassifier
 from sklearn.neural_network import MLPRegressor as SkMLPRegressor
 
+import chainrule
 from chainrule import MLPClassifier, MLPRegressor, Network
 from chainrule.training.lbfgs import minimize_lbfgs
 
@@ -245,3 +246,16 @@ def test_bad_hyper_parameters_are_refused_naming_them(params, error, match):
     with pytest.raises(error, match=match):
         est.fit(X_REG, Y_REG[:, 0])
     assert not hasattr(est, "network_")
+
+
+def test_lbfgs_estimator_saves_loads_and_goes_on_with_sgd(tmp_path):
+    est = MLPClassifier((4,), solver="lbfgs", max_iter=30, tol=1e-3, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X, y)
+    loaded = chainrule.load(chainrule.save(est, tmp_path / "lbfgs"))
+    np.testing.assert_array_equal(loaded.predict_proba(X), est.predict_proba(X))
+    assert (loaded.n_iter_, loaded.loss_, loaded.t_) == (est.n_iter_, est.loss_, 0)
+    # Another solver goes on from the L-BFGS weights with a fresh optimizer state.
+    loaded.set_params(solver="sgd", momentum=0.0, learning_rate_init=0.1).partial_fit(X, y)
+    assert loaded.n_iter_ == 1 and loaded.t_ == 90
