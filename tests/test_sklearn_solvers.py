@@ -259,3 +259,13 @@ def test_lbfgs_estimator_saves_loads_and_goes_on_with_sgd(tmp_path):
     # Another solver goes on from the L-BFGS weights with a fresh optimizer state.
     loaded.set_params(solver="sgd", momentum=0.0, learning_rate_init=0.1).partial_fit(X, y)
     assert loaded.n_iter_ == 1 and loaded.t_ == 90
+
+
+def test_invscaling_with_momentum_on_a_torch_device():
+    # SklearnSGD rescales the velocity in place: PyTorch's tensors as NumPy's arrays.
+    pytest.importorskip("torch")
+    settings = {**SETTINGS, "learning_rate": "invscaling", "momentum": 0.9, "max_iter": 4}
+    on_numpy = MLPClassifier(**settings, random_state=0).fit(X, y)
+    on_device = MLPClassifier(**settings, random_state=0).fit(X, y, device="cpu")
+    assert _max_difference(on_numpy, on_device) < 1e-12
+    assert on_device._optimizer_state["velocity_lr"] == on_numpy._optimizer_state["velocity_lr"]

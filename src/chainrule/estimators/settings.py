@@ -41,7 +41,7 @@ from ..activations import get_activation
 from ..checks import check_bool
 from ..names import did_you_mean
 from ..network import Network
-from ..optimizers import SGD, Adam, AdamW, Optimizer
+from ..optimizers import SGD, Adam, AdamW, Optimizer, SklearnSGD
 from ..schedules import Constant, Cosine, InvScaling, ReduceOnPlateau, Schedule
 
 SOLVERS = ("adam", "adamw", "sgd", "lbfgs")
@@ -95,33 +95,6 @@ def activations(value: Any, n_hidden: int) -> list[str]:
             )
         found.append(engine)
     return found
-
-
-@dataclass(frozen=True)
-class SklearnSGD(SGD):
-    """SGD with scikit-learn's velocity, which holds each step's own rate.
-
-    :class:`~chainrule.optimizers.SGD` keeps PyTorch's velocity of gradients,
-    ``v <- momentum * v + g`` and the step ``lr * v``, so a new rate scales the whole
-    velocity; scikit-learn's is the step itself, ``u <- momentum * u - lr * g``. The two
-    agree while the rate stays. When a schedule changes it (``invscaling``), this one
-    first rescales the velocity by ``old_lr / lr``, which gives scikit-learn's step,
-    ``lr * (momentum * v * old_lr / lr + g) = momentum * old_lr * v + lr * g``. The
-    state's ``velocity_lr`` is the rate the velocity is counted in.
-    """
-
-    def init(self, params: dict[str, Any]) -> dict[str, Any]:
-        state = super().init(params)
-        state["velocity_lr"] = float(self.lr)
-        return state
-
-    def update(self, params: Any, grads: Any, state: dict[str, Any]) -> Any:
-        if self.momentum and state["velocity_lr"] != state["lr"]:
-            ratio = state["velocity_lr"] / state["lr"]
-            for v in state["velocity"].values():
-                v *= ratio
-            state["velocity_lr"] = float(state["lr"])
-        return super().update(params, grads, state)
 
 
 @dataclass(frozen=True)
