@@ -203,6 +203,37 @@ class MeanSquaredError(Loss):
         return (yhat - y) * (2.0 / yhat.shape[1])
 
 
+class HalfPoissonDeviance(Loss):
+    """Half the Poisson deviance, taking the *log* of the predicted mean (scikit-learn's
+    ``MLPRegressor(loss="poisson")``).
+
+    The network's output ``yhat = log(mu)`` is a log-rate (an identity output layer), and
+    per instance ``E = sum_j [exp(yhat_j) - y_j * yhat_j + y_j * log(y_j) - y_j]``:
+    ``y log(y / mu) - y + mu``, 0 where ``mu = y`` (``0 * log(0)`` counts as 0). Its
+    gradient ``exp(yhat) - y`` is the ``mu - y`` that scikit-learn back-propagates from
+    its ``exp`` output. Targets must be >= 0 (counts, rates).
+    """
+
+    name = "half_poisson_deviance"
+    error_formula = "sum_j [exp(yhat_j) - y_j * yhat_j + y_j * log(y_j) - y_j]"
+    gradient_formula = "exp(yhat) - y"
+    latex = (
+        r"E = \sum_j \bigl(e^{\hat y_j} - y_j \hat y_j + y_j \log y_j - y_j\bigr), \quad "
+        r"\frac{\partial E}{\partial \hat y} = e^{\hat y} - y"
+    )
+
+    def per_instance(self, y: Array, yhat: Array) -> Array:
+        xp = array_namespace(yhat)
+        positive = y > 0
+        # y log y with 0 log 0 = 0, without log(0)'s warning.
+        safe = xp.where(positive, y, xp.ones_like(y))
+        y_log_y = xp.where(positive, y * xp.log(safe), xp.zeros_like(y))
+        return xp.sum(xp.exp(yhat) - y * yhat + y_log_y - y, axis=1)
+
+    def instance_gradient(self, y: Array, yhat: Array) -> Array:
+        return array_namespace(yhat).exp(yhat) - y
+
+
 def _clip_probability(p: Array) -> Array:
     xp = array_namespace(p)
     info = xp.finfo(p.dtype)
@@ -307,7 +338,14 @@ class CrossEntropy(_FromLogitsLoss):
 
 
 LOSSES: dict[str, type[Loss]] = {
-    cls.name: cls for cls in (HalfSquaredError, MeanSquaredError, BinaryCrossEntropy, CrossEntropy)
+    cls.name: cls
+    for cls in (
+        HalfSquaredError,
+        MeanSquaredError,
+        BinaryCrossEntropy,
+        CrossEntropy,
+        HalfPoissonDeviance,
+    )
 }
 ALIASES = {"mse": "mean_squared_error", "bce": "binary_cross_entropy", "ce": "cross_entropy"}
 
@@ -316,7 +354,8 @@ def get_loss(loss: str | Loss) -> Loss:
     """Return a loss from its name (or the instance itself).
 
     Names: ``half_squared_error`` (the seed's), ``mean_squared_error`` (``mse``),
-    ``binary_cross_entropy`` (``bce``), ``cross_entropy`` (``ce``).
+    ``binary_cross_entropy`` (``bce``), ``cross_entropy`` (``ce``),
+    ``half_poisson_deviance`` (on log-rates).
     """
     if isinstance(loss, Loss):
         return loss

@@ -74,6 +74,8 @@ def fit_input(
     if is_batch_iterable(X, y):  # out of core: check the first batch here, the rest in fit
         if settings.early_stopping and not incremental:
             raise ValueError("early_stopping needs X in memory, not an iterable of batches")
+        if settings.solver == "lbfgs":  # one objective over every row
+            raise ValueError("solver='lbfgs' needs X in memory, not an iterable of batches")
         if classes is None and not continuing and isinstance(est, ClassifierMixin):
             classes = classes_of(X)
         if settings.class_weight is not None:
