@@ -460,15 +460,20 @@ class _BaseMLP(BaseEstimator):
     def _stopping_state(self, validation: bool) -> dict[str, Any] | None:
         """Early stopping's state after the last fit, for a warm start or partial_fit to go
         on from, as scikit-learn keeps ``_no_improvement_count`` and ``best_loss_`` (or
-        ``best_validation_score_`` and the best weights); None where the last fit
-        monitored the other quantity (or was an L-BFGS fit): then it starts afresh."""
+        ``best_validation_score_``); None where the last fit monitored the other quantity
+        (or was an L-BFGS fit): then it starts afresh.
+
+        No best weights: scikit-learn's alias ``coefs_`` once a fit has put them back, so
+        that a warm start trains them in place and, without a better epoch, ends with its
+        last weights; so does a warm start here.
+        """
         best = getattr(self, "best_validation_score_" if validation else "best_loss_", None)
         if best is None or not hasattr(self, "_no_improvement_count"):
             return None
         return {
             "best": float(best),
             "bad_epochs": int(self._no_improvement_count),
-            "best_params": getattr(self, "_best_params", None) if validation else None,
+            "best_params": None,
         }
 
     def _fit_lbfgs(
@@ -587,13 +592,11 @@ class _BaseMLP(BaseEstimator):
         if stopping is None:  # L-BFGS: no early stopping
             self.best_validation_score_ = None
             self.best_loss_ = min(self.loss_curve_, default=None)
-            for name in ("_no_improvement_count", "_best_params"):
-                self.__dict__.pop(name, None)
+            self.__dict__.pop("_no_improvement_count", None)
         else:  # what a warm start or partial_fit goes on from, as scikit-learn's
             self.best_validation_score_ = stopping["best"] if scores is not None else None
             self.best_loss_ = None if scores is not None else stopping["best"]
             self._no_improvement_count = stopping["bad_epochs"]
-            self._best_params = stopping["best_params"]
         self.loss_ = self.loss_curve_[-1] if self.loss_curve_ else None
         self.history_ = history
 
