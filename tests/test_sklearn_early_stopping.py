@@ -196,3 +196,15 @@ def test_fit_names_the_estimator_in_an_unknown_keyword(cls):
     assert "'sample_weigth'" in message and "did you mean 'sample_weight'?" in message
     assert "_BaseMLP" not in message
     assert not hasattr(est, "network_")  # refused before anything was fitted
+
+
+def test_a_saved_estimator_keeps_its_count_for_a_warm_start(tmp_path):
+    _, ours = _both_from_the_same_weights(**ADAPTIVE)
+    _fit_quietly(ours, max_iter=62)
+    assert ours._no_improvement_count > 0
+    loaded = MLPClassifier.load(ours.save(tmp_path / "model"))
+    assert loaded._no_improvement_count == ours._no_improvement_count
+    assert loaded.best_loss_ == ours.best_loss_
+    for est in (ours, loaded):
+        _fit_quietly(est, max_iter=500)
+    assert loaded.n_iter_ == ours.n_iter_ and _max_difference(loaded, ours) == 0.0

@@ -361,7 +361,7 @@ def prepare(
         data = (source.X, source.y, source.w)  # type: ignore[union-attr]
         seed = describe_seed(random_state, rng)
         checkpointer.settings = identity(
-            network, settings, data, validation_data, seed, optimizer_state
+            network, settings, data, validation_data, seed, optimizer_state, stopping_state
         )
         saved = checkpointer.load(network, settings.epochs) if resume else None
         if saved is not None:
