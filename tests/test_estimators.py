@@ -271,6 +271,9 @@ def test_dtype_spellings(dtype):
 
 
 def test_adaptive_learning_rate_divides_by_five_on_a_plateau():
+    # scikit-learn's rule: where n_iter_no_change + 1 epochs in a row have not improved
+    # by tol, the rate is divided by 5 and the count starts again (against scikit-learn
+    # itself in test_sklearn_early_stopping.py).
     X, y = make_classification(100, 4, random_state=0)
     clf = MLPClassifier(
         (8,),
@@ -278,12 +281,19 @@ def test_adaptive_learning_rate_divides_by_five_on_a_plateau():
         learning_rate="adaptive",
         learning_rate_init=0.5,
         max_iter=60,
-        n_iter_no_change=60,
+        tol=0.05,
+        n_iter_no_change=3,
         random_state=0,
     ).fit(X, y)
-    rates = sorted(set(clf.history_["lr"]), reverse=True)
-    assert rates[0] == 0.5 and len(rates) > 1
-    np.testing.assert_allclose(np.array(rates[1:]) / np.array(rates[:-1]), 0.2)
+    cuts = clf.history_.rate_cuts
+    assert len(cuts) >= 2
+    epochs = [epoch for epoch, _ in cuts]
+    assert epochs[0] >= 3 and min(np.diff(epochs)) >= 4  # n_iter_no_change + 1 bad epochs
+    lr = clf.history_["lr"]
+    for epoch, rate in cuts:  # the next epoch runs at the new rate, a fifth of the last
+        if epoch + 1 < len(lr):
+            assert lr[epoch + 1] == rate == pytest.approx(lr[epoch] * 0.2, rel=1e-15)
+    assert sorted(set(lr), reverse=True)[0] == 0.5
 
 
 def test_hyper_parameters_are_checked_once_into_frozen_settings():

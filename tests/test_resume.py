@@ -376,6 +376,7 @@ def _walk_settings(path):
         "sample_weight": None,
         "reduction": "mean",
         "optimizer_state": None,
+        "stopping_state": None,
         "checkpoint": path,
         "checkpoint_every": None,
         "resume": True,
@@ -420,6 +421,7 @@ REFUSED = {
     "sample_weight": [np.ones(40)],
     "reduction": ["sum"],
     "optimizer_state": ["fresh"],  # an Adam state of the network, built below
+    "stopping_state": [{"best": 0.5, "bad_epochs": 2, "best_params": None}],
     "on_nonfinite": ["skip"],
     "device": ["cpu"],  # PyTorch's CPU: another engine's rounding
 }

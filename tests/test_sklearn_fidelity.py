@@ -45,7 +45,9 @@ def _both_from_the_same_weights(classes=(SkMLPClassifier, MLPClassifier), data=(
     for est in (theirs, ours):
         est.coefs_ = [w.copy() for w in W]
         est.intercepts_ = [b.copy() for b in B]
-    theirs.loss_curve_, theirs.best_loss_, theirs._no_improvement_count = [], np.inf, 0
+    theirs.loss_curve_ = []
+    for est in (theirs, ours):  # both keep their stopping state across warm starts
+        est.best_loss_, est._no_improvement_count = np.inf, 0
     return theirs, ours
 
 

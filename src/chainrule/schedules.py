@@ -57,6 +57,19 @@ class Schedule:
         lr = self.value(epoch, state["lr0"])
         return lr, {**state, "lr": lr}
 
+    def scaled(self, state: State, factor: float) -> State:
+        """The state with its rates multiplied by ``factor``: a cut from outside the
+        schedule (scikit-learn's adaptive SGD), kept by the epochs that follow.
+
+        Examples
+        --------
+        >>> schedule = Constant()
+        >>> state = schedule.scaled(schedule.init(0.1), 0.5)
+        >>> schedule.step(3, state)[0]
+        0.05
+        """
+        return {**state, "lr0": state["lr0"] * factor, "lr": state["lr"] * factor}
+
 
 def _check_gamma(gamma: object) -> None:
     check_positive(gamma, "gamma")

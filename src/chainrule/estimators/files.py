@@ -164,6 +164,8 @@ def _to_state(est: Any) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
             "skipped_batches": [list(b) for b in history.skipped_batches],
         },
     )
+    if hasattr(est, "_no_improvement_count"):  # early stopping's count, for a warm start
+        fitted["no_improvement_count"] = est._no_improvement_count
     if hasattr(est, "feature_names_in_"):
         fitted["feature_names_in_"] = _encode_labels(np.asarray(est.feature_names_in_))
     if hasattr(est, "classes_"):
@@ -213,6 +215,9 @@ def _from_state(cls: type, arrays: dict[str, np.ndarray], description: Any) -> A
         value = fitted.get(name)
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise ModelFileError(f"{name} must be a count, got {value!r:.40}")
+    count = fitted.get("no_improvement_count", 0)  # absent: an L-BFGS fit or an older file
+    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+        raise ModelFileError(f"no_improvement_count must be a count, got {count!r:.40}")
     for name in _NUMBERS:
         value = fitted.get(name)
         if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
@@ -280,6 +285,8 @@ def _from_state(cls: type, arrays: dict[str, np.ndarray], description: Any) -> A
     est.intercepts_ = [layer.b for layer in network.layers]
     for name in (*_COUNTS, *_NUMBERS):
         setattr(est, name, fitted[name])
+    if "no_improvement_count" in fitted:
+        est._no_improvement_count = fitted["no_improvement_count"]
     est.loss_curve_ = _floats(fitted.get("loss_curve_"), "loss_curve_")
     est.validation_scores_ = _floats(
         fitted.get("validation_scores_"), "validation_scores_", optional=True

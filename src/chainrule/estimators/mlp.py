@@ -49,6 +49,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 
 from ..errors import ModelFileError
 from ..io.files import load, save
+from ..names import did_you_mean
 from ..network import Network
 from ..training.callbacks import Callback, History
 from ..training.lbfgs import LBFGSResult, minimize_lbfgs
@@ -59,16 +60,33 @@ from .settings import REGRESSION_LOSSES, MLPSettings, check_all
 
 
 class _IterationLines(Callback):
-    """``verbose=True``: scikit-learn's per-iteration lines, printed as each epoch ends."""
+    """``verbose=True``: scikit-learn's per-iteration lines, printed as each epoch ends,
+    and its line where early stopping stops or (adaptive SGD) divides the rate."""
 
-    def __init__(self) -> None:
+    def __init__(self, settings: MLPSettings, validation: bool, adaptive: bool) -> None:
         self.n_iter = 0
+        self.adaptive = adaptive
+        what = "Validation score" if validation else "Training loss"
+        self.plateau = (
+            f"{what} did not improve more than tol={float(settings.tol):f} for "
+            f"{int(settings.n_iter_no_change)} consecutive epochs."
+        )
+        self.history: History | None = None
+
+    def on_train_begin(self, network: Network, history: History) -> None:
+        self.history = history
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float], network: Network) -> None:
         self.n_iter += 1
         print(f"Iteration {self.n_iter}, loss = {logs['loss']:.8f}")
         if "val_score" in logs:
             print(f"Validation score: {logs['val_score']:f}")
+        history = self.history
+        if history is not None and history.rate_cuts and history.rate_cuts[-1][0] == epoch:
+            print(f"{self.plateau} Setting learning rate to {history.rate_cuts[-1][1]:f}")
+        elif history is not None and history.stop_reason == "early_stopping":
+            small = " Learning rate too small." if self.adaptive else ""
+            print(f"{self.plateau}{small} Stopping.")
 
 
 # The constructor parameters, documented once: each estimator's docstring holds the
@@ -95,8 +113,10 @@ batch_size : int or "auto", default "auto"
 learning_rate : {"constant", "invscaling", "adaptive", "cosine"}, default "constant"
     The schedule: ``invscaling`` (``sgd`` only, as scikit-learn) is
     ``learning_rate_init / (t + 1) ** power_t`` with ``t`` the samples seen, updated at
-    the end of each epoch; ``adaptive`` divides by 5 on a plateau (as scikit-learn),
-    ``cosine`` anneals over ``max_iter`` epochs.
+    the end of each epoch; ``adaptive`` (``sgd`` only, as scikit-learn) keeps the rate
+    until ``n_iter_no_change`` epochs in a row have not improved by ``tol``, then divides
+    it by 5 and goes on, stopping once it is at most 1e-6; ``cosine`` anneals over
+    ``max_iter`` epochs.
 learning_rate_init : float, default 0.001
     The first learning rate of the stochastic solvers.
 power_t : float, default 0.5
@@ -275,6 +295,7 @@ class _BaseMLP(BaseEstimator):
         resume: bool = False,
         on_nonfinite: str = "raise",
         device: Any = None,
+        **unexpected: Any,
     ) -> _BaseMLP:
         """Train from scratch (or from the last weights with ``warm_start``).
 
@@ -302,6 +323,13 @@ class _BaseMLP(BaseEstimator):
         -------
         self
         """
+        if unexpected:  # named for this estimator's class, not the shared base's
+            name = next(iter(unexpected))
+            known = ["sample_weight", *_RUN_DEFAULTS]
+            raise TypeError(
+                f"{type(self).__name__}.fit() got an unexpected keyword argument {name!r}; "
+                f"it takes X, y and {', '.join(known)}{did_you_mean(name, known)}"
+            )
         run = {
             "checkpoint": checkpoint,
             "checkpoint_every": checkpoint_every,
@@ -370,12 +398,14 @@ class _BaseMLP(BaseEstimator):
         saved = getattr(self, "_optimizer_state", None)
         state = copy.deepcopy(saved) if incremental and saved else None
         callbacks = list(settings.callbacks or ())
+        # scikit-learn's SGD with learning_rate="adaptive" divides the rate where the
+        # stopping rule runs out (the rule and the cut share one count); Adam ignores it.
+        adaptive = settings.learning_rate == "adaptive" and settings.solver == "sgd"
         # verbose="progress" asks for chainrule's tqdm bar; any other true value for
         # scikit-learn's lines, which need nothing installed.
         progress = isinstance(settings.verbose, str) and settings.verbose == "progress"
-        lines = bool(settings.verbose) and not progress
-        if lines:
-            callbacks.append(_IterationLines())
+        if bool(settings.verbose) and not progress:
+            callbacks.append(_IterationLines(settings, validation is not None, adaptive))
         history = fit(
             network,
             X,
@@ -388,13 +418,15 @@ class _BaseMLP(BaseEstimator):
             random_state=rng,
             validation_data=validation,
             # scikit-learn's stopping rule: no improvement by tol for more than
-            # n_iter_no_change epochs, the best following every gain.
-            early_stopping=not incremental,
-            stopping_rule="sklearn",
+            # n_iter_no_change epochs, the best following every gain; partial_fit counts
+            # too (its one epoch may stop nothing, but may divide an adaptive rate).
+            early_stopping=True,
+            stopping_rule="sklearn_adaptive" if adaptive else "sklearn",
             monitor="val_score" if validation is not None else "loss",
             patience=int(settings.n_iter_no_change),
             min_delta=float(settings.tol),
             restore_best_weights=validation is not None,
+            stopping_state=self._stopping_state(validation is not None) if continuing else None,
             # invscaling counts the samples of earlier fits too (scikit-learn's t_).
             schedule=settings.schedule(n, self.t_ if continuing else 0),
             metrics={"score": self._score_metric} if validation is not None else (),
@@ -416,12 +448,6 @@ class _BaseMLP(BaseEstimator):
             rate = float(settings.learning_rate_init) / (self.t_ + 1) ** float(settings.power_t)
             self._optimizer_state["lr"] = rate
         stopped = history.stop_reason == "early_stopping"
-        if stopped and lines:
-            what = "Validation score" if validation is not None else "Training loss"
-            print(
-                f"{what} did not improve more than tol={float(settings.tol):f} for "
-                f"{int(settings.n_iter_no_change)} consecutive epochs. Stopping."
-            )
         if not incremental and not stopped and history.epochs == int(settings.max_iter):
             warnings.warn(
                 f"Stochastic Optimizer: Maximum iterations ({int(settings.max_iter)}) reached "
@@ -430,6 +456,25 @@ class _BaseMLP(BaseEstimator):
                 stacklevel=3,
             )
         return self
+
+    def _stopping_state(self, validation: bool) -> dict[str, Any] | None:
+        """Early stopping's state after the last fit, for a warm start or partial_fit to go
+        on from, as scikit-learn keeps ``_no_improvement_count`` and ``best_loss_`` (or
+        ``best_validation_score_``); None where the last fit monitored the other quantity
+        (or was an L-BFGS fit): then it starts afresh.
+
+        No best weights: scikit-learn's alias ``coefs_`` once a fit has put them back, so
+        that a warm start trains them in place and, without a better epoch, ends with its
+        last weights; so does a warm start here.
+        """
+        best = getattr(self, "best_validation_score_" if validation else "best_loss_", None)
+        if best is None or not hasattr(self, "_no_improvement_count"):
+            return None
+        return {
+            "best": float(best),
+            "bad_epochs": int(self._no_improvement_count),
+            "best_params": None,
+        }
 
     def _fit_lbfgs(
         self,
@@ -540,9 +585,18 @@ class _BaseMLP(BaseEstimator):
         else:
             self.loss_curve_ = losses
             self.t_ = samples
+        stopping = history.stopping_state
+        if scores is not None and incremental and self.validation_scores_ is not None:
+            scores = [*self.validation_scores_, *scores]  # as loss_curve_, across warm starts
         self.validation_scores_ = scores
-        self.best_validation_score_ = max(scores) if scores else None
-        self.best_loss_ = None if scores else min(self.loss_curve_, default=None)
+        if stopping is None:  # L-BFGS: no early stopping
+            self.best_validation_score_ = None
+            self.best_loss_ = min(self.loss_curve_, default=None)
+            self.__dict__.pop("_no_improvement_count", None)
+        else:  # what a warm start or partial_fit goes on from, as scikit-learn's
+            self.best_validation_score_ = stopping["best"] if scores is not None else None
+            self.best_loss_ = None if scores is not None else stopping["best"]
+            self._no_improvement_count = stopping["bad_epochs"]
         self.loss_ = self.loss_curve_[-1] if self.loss_curve_ else None
         self.history_ = history
 

@@ -42,7 +42,7 @@ from ..checks import check_bool
 from ..names import did_you_mean
 from ..network import Network
 from ..optimizers import SGD, Adam, AdamW, Optimizer, SklearnSGD
-from ..schedules import Constant, Cosine, InvScaling, ReduceOnPlateau, Schedule
+from ..schedules import Constant, Cosine, InvScaling, Schedule
 
 SOLVERS = ("adam", "adamw", "sgd", "lbfgs")
 LEARNING_RATES = ("constant", "adaptive", "cosine", "invscaling")
@@ -156,14 +156,15 @@ class MLPSettings:
         """The learning-rate schedule of ``learning_rate``.
 
         ``samples_per_epoch`` (the training rows) and ``samples_seen`` (before this fit,
-        ``t_``) set "invscaling", which scales the rate by the samples seen.
+        ``t_``) set "invscaling", which scales the rate by the samples seen. "adaptive" is
+        constant here: scikit-learn's SGD divides the rate where its stopping rule runs
+        out, which the estimator asks of early stopping (``stopping_rule=
+        "sklearn_adaptive"``), and its Adam ignores ``learning_rate``.
         """
         if self.learning_rate == "invscaling":  # scikit-learn's SGD's only
             if self.solver != "sgd":
                 return Constant()
             return InvScaling(float(self.power_t), int(samples_per_epoch), int(samples_seen))
-        if self.learning_rate == "adaptive":  # as scikit-learn: divide by 5 on a plateau
-            return ReduceOnPlateau(factor=0.2, patience=1, threshold=0.0)
         if self.learning_rate == "cosine":
             return Cosine(T=int(self.max_iter))
         return Constant()

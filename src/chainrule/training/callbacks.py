@@ -72,6 +72,12 @@ class History:
     skipped_batches : list of (epoch, batch)
         Batches left out because their loss or a gradient was NaN or infinite
         (``fit(..., on_nonfinite="skip")``), counted from 0.
+    rate_cuts : list of (epoch, float)
+        With ``stopping_rule="sklearn_adaptive"``: the epochs (from 0) after which early
+        stopping divided the learning rate, and the new rate.
+    stopping_state : dict or None
+        Early stopping's count at the end (``best``, ``bad_epochs``, ``best_params``),
+        for a later fit to go on from (``fit(stopping_state=...)``); None before the end.
     """
 
     history: dict[str, list[float]] = field(default_factory=dict)
@@ -81,6 +87,8 @@ class History:
     restored_best: bool = False
     optimizer_state: dict[str, Any] = field(default_factory=dict, repr=False)
     skipped_batches: list[tuple[int, int]] = field(default_factory=list)
+    rate_cuts: list[tuple[int, float]] = field(default_factory=list)
+    stopping_state: dict[str, Any] | None = field(default=None, repr=False)
 
     def __getitem__(self, key: str) -> list[float]:
         try:

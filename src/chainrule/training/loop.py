@@ -62,7 +62,7 @@ from ..optimizers import Optimizer
 from ..schedules import Schedule
 from .callbacks import Callback, History
 from .device import fit_on_device
-from .early_stopping import EarlyStopping, resolve_monitor
+from .early_stopping import EarlyStopping, check_stopping_state, resolve_monitor
 from .guard import Guard
 from .interrupts import DeferredSignals, whole_updates
 from .logs import Metric, evaluate
@@ -112,6 +112,7 @@ def fit(
     sample_weight: Any = None,
     reduction: str = "mean",
     optimizer_state: dict[str, Any] | None = None,
+    stopping_state: dict[str, Any] | None = None,
     checkpoint: str | os.PathLike[str] | None = None,
     checkpoint_every: int | None = None,
     resume: bool = False,
@@ -155,10 +156,11 @@ def fit(
         Default ``val_loss`` with validation data, else ``loss``.
     restore_best_weights : bool
         With early stopping, put back the weights of the best epoch at the end.
-    stopping_rule : {"keras", "sklearn"}
+    stopping_rule : {"keras", "sklearn", "sklearn_adaptive"}
         Keras's rule, or scikit-learn's MLP rule: the best follows every gain and the fit
-        stops after more than ``patience`` epochs without a gain of ``min_delta``
-        (:mod:`chainrule.training.early_stopping`).
+        stops after more than ``patience`` epochs without a gain of ``min_delta``;
+        ``sklearn_adaptive`` divides the rate by 5 there instead, until it is at most
+        1e-6 (:mod:`chainrule.training.early_stopping`).
     schedule : str or Schedule, optional
         Learning rate per epoch (:mod:`chainrule.schedules`); ReduceOnPlateau follows
         ``monitor``.
@@ -182,6 +184,9 @@ def fit(
     reduction : {"mean", "sum"}
     optimizer_state : dict, optional
         Continue from this state (``History.optimizer_state`` of an earlier fit).
+    stopping_state : dict, optional
+        Early stopping goes on from an earlier fit's best value, count of bad epochs and
+        best weights (its ``History.stopping_state``), as scikit-learn's warm starts do.
     checkpoint : path, optional
         Save a checkpoint here (atomically) every ``checkpoint_every`` updates and when
         training ends: parameters, optimizer state, generator state, position, schedule
@@ -250,6 +255,7 @@ def fit(
             validation_data=validation_data,
             sample_weight=sample_weight,
             optimizer_state=optimizer_state,
+            stopping_state=stopping_state,
             checkpoint=checkpoint,
             checkpoint_every=checkpoint_every,
             resume=resume,
@@ -306,6 +312,7 @@ def prepare(
     checkpoint: str | os.PathLike[str] | None,
     checkpoint_every: int | None,
     resume: bool,
+    stopping_state: dict[str, Any] | None = None,
 ) -> Run:
     """Check the data and build the :class:`Run` (arguments as :func:`fit`'s).
 
@@ -316,6 +323,7 @@ def prepare(
     become one-hot targets in the network's dtype: once for arrays in memory, batch by
     batch out of core (:mod:`chainrule.training.sources`).
     """
+    stopping_state = check_stopping_state(stopping_state, network)
     W1 = network.layers[0].W
     if not isinstance(W1, np.ndarray) and isinstance(X, np.ndarray | list):
         # A network on a device (PyTorch, CuPy) trains there: the data moves there once,
@@ -353,7 +361,7 @@ def prepare(
         data = (source.X, source.y, source.w)  # type: ignore[union-attr]
         seed = describe_seed(random_state, rng)
         checkpointer.settings = identity(
-            network, settings, data, validation_data, seed, optimizer_state
+            network, settings, data, validation_data, seed, optimizer_state, stopping_state
         )
         saved = checkpointer.load(network, settings.epochs) if resume else None
         if saved is not None:
@@ -397,6 +405,10 @@ def prepare(
     if optimizer_state is not None:
         state = check_optimizer_state(optimizer_state, state)
     position = RunPosition(sched_state=settings.schedule.init(state["lr"]))
+    if stopping_state is not None and settings.early_stopping:
+        position.best, position.bad_epochs = stopping_state["best"], stopping_state["bad_epochs"]
+        if settings.restore_best_weights:
+            position.best_params = stopping_state["best_params"]
     if saved is not None and checkpointer is not None:
         state, position = checkpointer.restore(
             saved, network, settings.optimizer, names, rng, history, position.sched_state
@@ -451,6 +463,11 @@ def train(run: Run) -> History:
         history.stop_reason = "interrupted"
     finally:
         report.close()
+    history.stopping_state = {
+        "best": position.best,
+        "bad_epochs": position.bad_epochs,
+        "best_params": position.best_params,
+    }
     if position.best_params is not None and history.best_epoch != history.epochs - 1:
         network.set_params(position.best_params)
         history.restored_best = True
@@ -532,7 +549,13 @@ def end_epoch(run: Run, epoch: int, total: float, seen: int, report: EpochReport
     if position.last_monitor is not None and not stopping.lower_is_better:
         position.last_monitor = -position.last_monitor  # schedules take lower as better
     stop = settings.early_stopping and stopping.ran_out(
-        position, logs[stopping.monitor], epoch, network.params, history
+        position,
+        logs[stopping.monitor],
+        epoch,
+        network.params,
+        history,
+        schedule=settings.schedule,
+        optimizer_state=run.state,
     )
     for hook in settings.callbacks:
         if hook.on_epoch_end(epoch, logs, network):

@@ -153,6 +153,7 @@ def identity(
     validation_data: Any,
     random_state: str,
     optimizer_state: Any,
+    stopping_state: Any = None,
 ) -> dict[str, Any]:
     """A run's identity, one entry per argument of fit that shapes the result (see
     :data:`MAY_CHANGE_ON_RESUME` for the others); a resume must match it.
@@ -191,6 +192,7 @@ def identity(
         "clip_norm": settings.clip_norm,
         "reduction": settings.reduction,
         "optimizer_state": _digest_state(optimizer_state),
+        "stopping_state": _digest_state(stopping_state),
         "on_nonfinite": settings.on_nonfinite,
         "device": None if settings.device is None else str(settings.device),
     }
