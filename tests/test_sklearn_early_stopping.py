@@ -208,3 +208,27 @@ def test_a_saved_estimator_keeps_its_count_for_a_warm_start(tmp_path):
     for est in (ours, loaded):
         _fit_quietly(est, max_iter=500)
     assert loaded.n_iter_ == ours.n_iter_ and _max_difference(loaded, ours) == 0.0
+
+
+@pytest.mark.parametrize("fitted_first", [False, True])
+def test_partial_fit_refuses_early_stopping_as_sklearn(fitted_first):
+    # scikit-learn refuses it (a validation split per call makes no sense); so does chainrule,
+    # with scikit-learn's own message, and chainrule's estimator is left as it was.
+    messages = []
+    for cls in (SkMLPClassifier, MLPClassifier):
+        est = cls((4,), max_iter=3, random_state=0)
+        if fitted_first:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                est.fit(X, y)
+        before = [W.copy() for W in est.coefs_] if fitted_first else None
+        est.set_params(early_stopping=True)
+        with pytest.raises(ValueError) as caught:
+            est.partial_fit(X, y, classes=np.unique(y))
+        messages.append(str(caught.value))
+    # (scikit-learn has drawn its first weights by then; chainrule changes nothing.)
+    if fitted_first:
+        assert all(np.array_equal(a, b) for a, b in zip(before, est.coefs_, strict=True))
+    else:
+        assert not hasattr(est, "coefs_")
+    assert messages[1] == messages[0]

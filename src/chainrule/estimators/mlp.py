@@ -360,6 +360,8 @@ class _BaseMLP(BaseEstimator):
         run: dict[str, Any] | None = None,
     ) -> _BaseMLP:
         settings = check_all(self)
+        if settings.early_stopping and incremental:  # scikit-learn's words
+            raise ValueError("partial_fit does not support early_stopping=True")
         run = run or {}
         if settings.solver == "lbfgs":
             used = [name for name, value in run.items() if value != _RUN_DEFAULTS[name]]
@@ -388,7 +390,7 @@ class _BaseMLP(BaseEstimator):
         if settings.solver == "lbfgs":
             return self._fit_lbfgs(settings, network, X, Y, w, loss, continuing)
         validation = None
-        if settings.early_stopping and not incremental:
+        if settings.early_stopping:
             labels = y if isinstance(self, ClassifierMixin) and y.ndim == 1 else None
             X, Y, w, validation = settings.split(X, Y, labels, w, rng)
         n = X.shape[0]
