@@ -89,7 +89,7 @@ class Buffers:
             cols, e = np.empty((B, 3), dtype), np.empty(B, dtype)
             dW, db = self.grads[f"W{k}"], self.grads[f"b{k}"]
             self._full.append(
-                LayerBuffers(Z, A, delta, mask, tmp, cols, e, dW, db, kernel, bool(fused))
+                LayerBuffers(Z, A, delta, mask, tmp, cols, e, dW, db, kernel, [], bool(fused))
             )
         self._rows: dict[int, list[LayerBuffers]] = {}
         self._gather = gather_kernel(W1) if fused else None
@@ -143,8 +143,3 @@ class Buffers:
         Xb = X.take(rows, axis=0, out=self.X[:m], mode="clip")
         yb = y.take(rows, axis=0, out=self.y[:m], mode="clip")
         return Xb, yb
-
-
-def layer_buffers(buffers: Buffers | None, n_layers: int, m: int) -> list[LayerBuffers | None]:
-    """Each of ``n_layers`` layers' buffers for ``m`` rows; None for each without ``buffers``."""
-    return [None] * n_layers if buffers is None else buffers.rows(m)

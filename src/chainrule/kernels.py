@@ -63,18 +63,24 @@ class Constants(NamedTuple):
     zero: Array
     one: Array
     minus_one: Array
+    half: Array
 
 
-_CONSTANTS: dict[Any, Constants] = {}
+class _ByDtype(dict[Any, Constants]):
+    """The :class:`Constants` of each dtype, made on first use: ``CONSTANTS[Z.dtype]``
+    is one dictionary look-up, no Python call (the kernels run per mini-batch)."""
+
+    def __missing__(self, dtype: Any) -> Constants:
+        found = self[dtype] = Constants(*(np.full((), v, dtype) for v in (0, 1, -1, 0.5)))
+        return found
+
+
+CONSTANTS = _ByDtype()
 
 
 def constants(dtype: Any) -> Constants:
     """The :class:`Constants` of ``dtype``, made once."""
-    found = _CONSTANTS.get(dtype)
-    if found is None:
-        found = Constants(*(np.full((), v, dtype) for v in (0, 1, -1)))
-        _CONSTANTS[dtype] = found
-    return found
+    return CONSTANTS[dtype]
 
 
 # The ufuncs below take their output positionally (``np.exp(A, A)``): the same as
@@ -84,7 +90,7 @@ def constants(dtype: Any) -> Constants:
 def _sigmoid_forward(Z: Array, A: Array, mask: Array, tmp: Array, cols: Array) -> None:
     # As Sigmoid.value: e = exp(-|z|); 1 / (1 + e) for z >= 0, e / (1 + e) below: one
     # quotient, whose numerator is e with 1 put in where z >= 0.
-    c = constants(Z.dtype)
+    c = CONSTANTS[Z.dtype]
     np.greater_equal(Z, c.zero, mask)
     np.copysign(Z, c.minus_one, tmp)  # -|z|
     np.exp(tmp, tmp)
@@ -94,7 +100,7 @@ def _sigmoid_forward(Z: Array, A: Array, mask: Array, tmp: Array, cols: Array) -
 
 
 def _sigmoid_backprop(dA: Array, A: Array, mask: Array, tmp: Array, cols: Array) -> None:
-    np.subtract(constants(A.dtype).one, A, tmp)  # f' = A * (1 - A)
+    np.subtract(CONSTANTS[A.dtype].one, A, tmp)  # f' = A * (1 - A)
     np.multiply(tmp, A, tmp)
     np.multiply(dA, tmp, dA)
 
@@ -105,14 +111,14 @@ def _tanh_forward(Z: Array, A: Array, mask: Array, tmp: Array, cols: Array) -> N
 
 def _tanh_backprop(dA: Array, A: Array, mask: Array, tmp: Array, cols: Array) -> None:
     np.multiply(A, A, tmp)  # f' = 1 - A**2
-    np.subtract(constants(A.dtype).one, tmp, tmp)
+    np.subtract(CONSTANTS[A.dtype].one, tmp, tmp)
     np.multiply(dA, tmp, dA)
 
 
 def _relu_forward(Z: Array, A: Array, mask: Array, tmp: Array, cols: Array) -> None:
     # fmax, unlike maximum or Z * mask, gives 0 for -inf and NaN, as ReLU.value's
     # where(Z > 0, Z, 0) does. The mask Z > 0 (equally A > 0) is kept for backprop.
-    zero = constants(Z.dtype).zero
+    zero = CONSTANTS[Z.dtype].zero
     np.fmax(Z, zero, A)
     np.greater(A, zero, mask)
 
@@ -201,7 +207,7 @@ def _half_squared_errors(y: Array, top: Any, out: Any) -> Array:
     np.subtract(y, top.A, out.tmp)
     np.multiply(out.tmp, out.tmp, out.tmp)
     _add_reduce(out.tmp, axis=1, out=out.e)
-    return np.multiply(0.5, out.e, out.e)
+    return np.multiply(CONSTANTS[out.e.dtype].half, out.e, out.e)
 
 
 def _half_squared_delta(y: Array, top: Any, dE_de: Any, out: Any, activation: Activation) -> Array:

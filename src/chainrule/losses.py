@@ -48,7 +48,9 @@ def reduce(e: Array, reduction: str) -> Array:
         total = np.add.reduce(e, axis=None)
     else:
         total = array_namespace(e).sum(e)
-    return total / e.shape[0] if check_reduction(reduction) == "mean" else total
+    # "mean" needs no check: the engine asks once per mini-batch, the seed per instance.
+    mean = reduction == "mean" or check_reduction(reduction) == "mean"
+    return total / e.shape[0] if mean else total
 
 
 def batch_error(
@@ -61,8 +63,8 @@ def batch_error(
     ("mean") or ``sum(w * e)`` ("sum"), and ``dE/de`` is a column ``(n_samples, 1)``.
     ``scale`` multiplies ``dE/de``, not ``E`` (see :func:`reduction_scale`).
     """
-    if sample_weight is None:
-        return reduce(e, reduction), reduction_scale(reduction, int(e.shape[0]), scale)
+    if sample_weight is None:  # reduce checks the reduction: "mean" or "sum"
+        return reduce(e, reduction), scale / int(e.shape[0]) if reduction == "mean" else scale
     xp = array_namespace(e)
     total = xp.sum(sample_weight) if check_reduction(reduction) == "mean" else 1.0
     dE_de = (sample_weight / total)[:, None]
