@@ -161,6 +161,11 @@ def _softmax_backprop(dA: Array, A: Array, mask: Array, tmp: Array, cols: Array)
     np.multiply(dA, A, dA)
 
 
+def _sum_over_instances(dZ: Array, out: Array) -> Array:
+    # db = the sum of dZ over its rows (the instances), as Dense.backward_affine's sum.
+    return _add_reduce(dZ, 0, None, out)
+
+
 class Kernel(NamedTuple):
     """An activation's in-place forward and backprop (see the module docstring), and,
     for a fused kernel, ``forward_bias(P, b, A, mask, tmp, cols)``: ``A <- f(P + b)`` in
@@ -289,6 +294,17 @@ def update_kernel_for(optimizer: Optimizer, array: Array) -> Callable[..., bool]
     if _library(array) != "numpy" or not fused_kernels():
         return None
     return UPDATE_KERNELS.get((type(optimizer), FUSED))
+
+
+def sum_kernel(array: Array, fused: bool = False) -> Callable[[Array, Array], Array]:
+    """The sum over instances ``out <- dZ.sum(axis=0)`` (a layer's ``db``) for NumPy arrays
+    like ``array``: NumPy's, or with ``fused`` the compiled one, which adds the rows in
+    the same order (the tests check that it equals NumPy's)."""
+    for library in _libraries(array, fused):
+        found = SUMS.get(library)
+        if found is not None:
+            return found
+    return _sum_over_instances
 
 
 def gather_kernel(array: Array) -> Callable[[Array, Array, Array], None] | None:
@@ -467,6 +483,17 @@ def _adam_loop(
         p[i] = p[i] - mi / (np.sqrt(si) * a + b)
 
 
+def _sum_over_instances_loop(dZ: Array, out: Array) -> None:  # pragma: no cover - compiled
+    # Row after row, as NumPy's reduction over axis 0 of a C-contiguous array: each
+    # column's sum in the same order, without NumPy's per-row call of its inner loop.
+    n, m = dZ.shape
+    for j in range(m):
+        out[j] = dZ[0, j]
+    for i in range(1, n):
+        for j in range(m):
+            out[j] += dZ[i, j]
+
+
 def _gather_loop(X: Array, rows: Array, out: Array) -> None:  # pragma: no cover - compiled
     n, m = out.shape
     for i in range(n):
@@ -481,6 +508,7 @@ def _gather_loop(X: Array, rows: Array, out: Array) -> None:  # pragma: no cover
 _SOFTMAX_FUSED_MAX = 32
 
 _GATHER: dict[str, Callable[[Array, Array, Array], None]] = {}
+SUMS: dict[str, Callable[[Array, Array], Array]] = {"numpy": _sum_over_instances}
 UPDATE_KERNELS: dict[tuple[type[Optimizer], str], Callable[..., bool]] = {}
 _FUSED_STATE: list[bool] = []  # [registered?] once tried
 
@@ -515,6 +543,7 @@ def _register_fused() -> bool:
     ce_errors = jit(_softmax_cross_entropy_errors_loop)
     ce_delta = jit(_softmax_cross_entropy_delta_loop)
     adam, gather = jit(_adam_loop), jit(_gather_loop)
+    sum_over_instances = jit(_sum_over_instances_loop)
 
     def activation(
         bias_loop: Callable[..., None],
@@ -567,6 +596,12 @@ def _register_fused() -> bool:
         adam(*flat, t(b1), t(1 - b1), t(b2), t(1 - b2), t(a), t(b))
         return True
 
+    def instance_sums(dZ: Array, out: Array) -> Array:
+        if dZ.shape[0] and dZ.dtype == out.dtype:
+            sum_over_instances(dZ, out)
+            return out
+        return _sum_over_instances(dZ, out)
+
     def gather_rows(X: Array, rows: Array, out: Array) -> None:
         if X.flags.c_contiguous and X.dtype == out.dtype and X.ndim == 2:
             gather(X, rows, out)
@@ -587,5 +622,6 @@ def _register_fused() -> bool:
     LOSS_KERNELS[(CrossEntropy, Softmax, FUSED)] = LossKernel(errors, delta)
     UPDATE_KERNELS[(Adam, FUSED)] = UPDATE_KERNELS[(AdamW, FUSED)] = adam_sweep
     _GATHER[FUSED] = gather_rows
+    SUMS[FUSED] = instance_sums
     _FUSED_STATE.append(True)
     return True

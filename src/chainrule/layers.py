@@ -23,6 +23,7 @@ array([[1.099, 1.13 ]])
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -55,8 +56,10 @@ class LayerBuffers(NamedTuple):
     above, overwritten in place by ``dEdInLk``; ``dW`` and ``db`` receive the gradients;
     ``mask`` (bool), ``tmp`` and ``cols`` are the kernel's scratch; ``e`` receives the
     instances' errors (output layer); ``kernel`` is None where the activation has none
-    (its own ``value`` and ``backprop`` then run); ``loss_memo`` remembers the last loss
-    looked up by :meth:`loss_kernel` and its kernel (a list shared by every view).
+    (its own ``value`` and ``backprop`` then run); ``instance_sum(dZ, db)`` writes ``db``,
+    the sum of ``dZ`` over instances (:func:`chainrule.kernels.sum_kernel`);
+    ``loss_memo`` remembers the last loss looked up by :meth:`loss_kernel` and its
+    kernel (a list shared by every view).
     """
 
     Z: np.ndarray  # (m, n_out)
@@ -69,6 +72,7 @@ class LayerBuffers(NamedTuple):
     dW: np.ndarray  # (n_in, n_out)
     db: np.ndarray  # (n_out,)
     kernel: Kernel | None
+    instance_sum: Callable[[Array, Array], Array]  # db <- dZ summed over instances
     loss_memo: list[Any]  # [loss, its LossKernel or None], empty before the first look-up
     fused: bool = False  # the fused kernels asked for (the loss's too)
 
@@ -245,7 +249,7 @@ class Dense:
             db = array_namespace(dZ).sum(dZ, axis=0)
         else:
             dW = np.dot(cache.A_prev.T, dZ, out=out.dW)
-            db = np.add.reduce(dZ, axis=0, out=out.db)
+            db = out.instance_sum(dZ, out.db)
         if not need_dA_prev:
             return None, dW, db
         if out_below is None:
