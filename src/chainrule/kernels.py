@@ -161,6 +161,11 @@ def _softmax_backprop(dA: Array, A: Array, mask: Array, tmp: Array, cols: Array)
     np.multiply(dA, A, dA)
 
 
+def _take_rows(X: Array, rows: Array, out: Array) -> None:
+    # mode="clip" skips the bounds check (and the buffering it implies with out=).
+    X.take(rows, axis=0, out=out, mode="clip")
+
+
 def _sum_over_instances(dZ: Array, out: Array) -> Array:
     # db = the sum of dZ over its rows (the instances), as Dense.backward_affine's sum.
     return _add_reduce(dZ, 0, None, out)
@@ -308,8 +313,10 @@ def sum_kernel(array: Array, fused: bool = False) -> Callable[[Array, Array], Ar
 
 
 def gather_kernel(array: Array) -> Callable[[Array, Array, Array], None] | None:
-    """The fused gather ``out[i] = X[rows[i]]`` (C-contiguous 2-D arrays of one dtype), or
-    None: there is one only with :func:`fused_kernels`."""
+    """The fit's gather ``out[i] = X[rows[i]]`` with the fused kernels, or None: there is
+    one only with :func:`fused_kernels`. It is NumPy's ``take`` (one ``memcpy`` a row),
+    which copies the reference epoch's shuffled rows faster than a compiled loop: 19 ms
+    against 23-35 ms an epoch for ``X``, 0.5 ms against 1.4 ms for ``y``."""
     if _library(array) != "numpy" or not fused_kernels():
         return None
     return _GATHER.get(FUSED)
@@ -319,7 +326,7 @@ def gather_kernel(array: Array) -> Callable[[Array, Array, Array], None] | None:
 #
 # With numba (the ``fast`` extra), fit runs each element-wise pass as one compiled sweep:
 # the bias with the activation, ``dA * f'(Z)``, softmax's cross-entropy and its output
-# delta, Adam's update of a parameter and the shuffled gather. They are registered in the
+# delta, Adam's update of a parameter, a layer's db. They are registered in the
 # tables above under the library key FUSED, beside NumPy's, and chosen only where asked
 # for (fit's buffers): a compiled loop may round differently from NumPy's ufuncs (it
 # computes in float64 where a Python float meets float32, sums serially), so the readable
@@ -494,14 +501,6 @@ def _sum_over_instances_loop(dZ: Array, out: Array) -> None:  # pragma: no cover
             out[j] += dZ[i, j]
 
 
-def _gather_loop(X: Array, rows: Array, out: Array) -> None:  # pragma: no cover - compiled
-    n, m = out.shape
-    for i in range(n):
-        r = rows[i]
-        for j in range(m):
-            out[i, j] = X[r, j]
-
-
 # The compiled softmax computes one exponential at a time, NumPy's np.exp several at once
 # (SIMD): per batch of 128 rows in float32, 6.9 us against 19.9 us for NumPy's kernel at
 # 10 classes, but 66.5 us against 36.1 us at 100. Above this many classes, NumPy's.
@@ -542,7 +541,7 @@ def _register_fused() -> bool:
     soft_bias, soft_back = jit(_softmax_bias_loop), jit(_softmax_backprop_loop)
     ce_errors = jit(_softmax_cross_entropy_errors_loop)
     ce_delta = jit(_softmax_cross_entropy_delta_loop)
-    adam, gather = jit(_adam_loop), jit(_gather_loop)
+    adam = jit(_adam_loop)
     sum_over_instances = jit(_sum_over_instances_loop)
 
     def activation(
@@ -602,12 +601,6 @@ def _register_fused() -> bool:
             return out
         return _sum_over_instances(dZ, out)
 
-    def gather_rows(X: Array, rows: Array, out: Array) -> None:
-        if X.flags.c_contiguous and X.dtype == out.dtype and X.ndim == 2:
-            gather(X, rows, out)
-        else:
-            X.take(rows, axis=0, out=out, mode="clip")
-
     KERNELS.update(
         {
             (ReLU, FUSED): activation(
@@ -621,7 +614,7 @@ def _register_fused() -> bool:
     )
     LOSS_KERNELS[(CrossEntropy, Softmax, FUSED)] = LossKernel(errors, delta)
     UPDATE_KERNELS[(Adam, FUSED)] = UPDATE_KERNELS[(AdamW, FUSED)] = adam_sweep
-    _GATHER[FUSED] = gather_rows
+    _GATHER[FUSED] = _take_rows
     SUMS[FUSED] = instance_sums
     _FUSED_STATE.append(True)
     return True
