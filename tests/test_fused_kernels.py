@@ -194,9 +194,9 @@ def test_fused_sum_over_instances_adds_the_rows_as_numpy(shape, dtype, fused_on)
     fused, numpy_sum = sum_kernel(dZ, fused=True), sum_kernel(dZ)
     assert fused is not numpy_sum
     out = np.empty(shape[1], dtype)
-    assert fused(dZ, out) is out
+    assert fused(dZ, out=out) is out
     np.testing.assert_array_equal(out, np.add.reduce(dZ, axis=0))
-    np.testing.assert_array_equal(numpy_sum(dZ, np.empty_like(out)), np.add.reduce(dZ, axis=0))
+    np.testing.assert_array_equal(numpy_sum(dZ, out=np.empty_like(out)), np.add.reduce(dZ, axis=0))
 
 
 def _epoch(dtype, optimizer, monkeypatch, mode, acts=("relu", "tanh", "softmax")):

@@ -43,6 +43,7 @@ True
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -166,9 +167,9 @@ def _take_rows(X: Array, rows: Array, out: Array) -> None:
     X.take(rows, axis=0, out=out, mode="clip")
 
 
-def _sum_over_instances(dZ: Array, out: Array) -> Array:
-    # db = the sum of dZ over its rows (the instances), as Dense.backward_affine's sum.
-    return _add_reduce(dZ, 0, None, out)
+# db = the sum of dZ over its rows (the instances), as Dense.backward_affine's sum:
+# sum(dZ, out=db). A partial of NumPy's own reduction, so that no Python frame runs.
+_sum_over_instances = functools.partial(_add_reduce, axis=0)
 
 
 class Kernel(NamedTuple):
@@ -301,8 +302,8 @@ def update_kernel_for(optimizer: Optimizer, array: Array) -> Callable[..., bool]
     return UPDATE_KERNELS.get((type(optimizer), FUSED))
 
 
-def sum_kernel(array: Array, fused: bool = False) -> Callable[[Array, Array], Array]:
-    """The sum over instances ``out <- dZ.sum(axis=0)`` (a layer's ``db``) for NumPy arrays
+def sum_kernel(array: Array, fused: bool = False) -> Callable[..., Array]:
+    """The sum over instances ``sum(dZ, out=db)`` (a layer's ``db``) for NumPy arrays
     like ``array``: NumPy's, or with ``fused`` the compiled one, which adds the rows in
     the same order (the tests check that it equals NumPy's)."""
     for library in _libraries(array, fused):
@@ -507,7 +508,7 @@ def _sum_over_instances_loop(dZ: Array, out: Array) -> None:  # pragma: no cover
 _SOFTMAX_FUSED_MAX = 32
 
 _GATHER: dict[str, Callable[[Array, Array, Array], None]] = {}
-SUMS: dict[str, Callable[[Array, Array], Array]] = {"numpy": _sum_over_instances}
+SUMS: dict[str, Callable[..., Array]] = {"numpy": _sum_over_instances}
 UPDATE_KERNELS: dict[tuple[type[Optimizer], str], Callable[..., bool]] = {}
 _FUSED_STATE: list[bool] = []  # [registered?] once tried
 
@@ -599,7 +600,7 @@ def _register_fused() -> bool:
         if dZ.shape[0] and dZ.dtype == out.dtype:
             sum_over_instances(dZ, out)
             return out
-        return _sum_over_instances(dZ, out)
+        return _sum_over_instances(dZ, out=out)
 
     KERNELS.update(
         {

@@ -56,7 +56,7 @@ class LayerBuffers(NamedTuple):
     above, overwritten in place by ``dEdInLk``; ``dW`` and ``db`` receive the gradients;
     ``mask`` (bool), ``tmp`` and ``cols`` are the kernel's scratch; ``e`` receives the
     instances' errors (output layer); ``kernel`` is None where the activation has none
-    (its own ``value`` and ``backprop`` then run); ``instance_sum(dZ, db)`` writes ``db``,
+    (its own ``value`` and ``backprop`` then run); ``instance_sum(dZ, out=db)`` writes ``db``,
     the sum of ``dZ`` over instances (:func:`chainrule.kernels.sum_kernel`);
     ``loss_memo`` remembers the last loss looked up by :meth:`loss_kernel` and its
     kernel (a list shared by every view).
@@ -72,7 +72,7 @@ class LayerBuffers(NamedTuple):
     dW: np.ndarray  # (n_in, n_out)
     db: np.ndarray  # (n_out,)
     kernel: Kernel | None
-    instance_sum: Callable[[Array, Array], Array]  # db <- dZ summed over instances
+    instance_sum: Callable[..., Array]  # instance_sum(dZ, out=db): dZ summed over instances
     loss_memo: list[Any]  # [loss, its LossKernel or None], empty before the first look-up
     fused: bool = False  # the fused kernels asked for (the loss's too)
 
@@ -249,7 +249,7 @@ class Dense:
             db = array_namespace(dZ).sum(dZ, axis=0)
         else:
             dW = np.dot(cache.A_prev.T, dZ, out=out.dW)
-            db = out.instance_sum(dZ, out.db)
+            db = out.instance_sum(dZ, out=out.db)
         if not need_dA_prev:
             return None, dW, db
         if out_below is None:
