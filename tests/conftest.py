@@ -29,11 +29,14 @@ def random_network(
 
 
 def targets_for(loss: str, rng: np.random.Generator, n: int, k: int) -> np.ndarray:
-    """Targets that make sense for ``loss``: real values, probabilities or one-hot rows."""
+    """Targets that make sense for ``loss``: real values, probabilities, counts or one-hot
+    rows."""
     if loss in ("half_squared_error", "mean_squared_error"):
         return rng.normal(0, 1, (n, k))
     if loss == "binary_cross_entropy":
         return rng.uniform(0, 1, (n, k))
+    if loss == "half_poisson_deviance":  # counts, zeros included
+        return rng.poisson(1.5, (n, k)).astype(float)
     return np.eye(k)[rng.integers(0, k, n)]
 
 

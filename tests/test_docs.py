@@ -39,6 +39,10 @@ def test_mkdocs_build_strict(tmp_path):
     inherited = ["fit", "partial_fit", "save", "load", "score", "get_params", "set_params"]
     assert all(f'id="chainrule.estimators.MLPRegressor.{m}"' in estimators for m in inherited)
     assert all(f'id="chainrule.estimators.MLPClassifier.{m}"' in estimators for m in inherited)
+    # Each constructor parameter, from the docstrings composed at import (shared entries).
+    regressor = estimators[estimators.index('id="chainrule.estimators.MLPRegressor"') :]
+    assert "{parameters}" not in estimators
+    assert all(f"<code>{p}</code>" in regressor for p in ("loss", "power_t", "max_fun", "dtype"))
     assert "Differences from scikit-learn" in (site / "index.html").read_text()
     scaling = (site / "guide" / "scaling" / "index.html").read_text()
     assert "open_memmap" in scaling and "Incremental" in scaling  # the README snippets

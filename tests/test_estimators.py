@@ -224,7 +224,7 @@ X_GOOD, Y_GOOD = load_iris(return_X_y=True)
         (X_GOOD, Y_GOOD, {"max_iter": 0}, "max_iter"),
         (X_GOOD, Y_GOOD, {"batch_size": 0}, "batch_size"),
         (X_GOOD, Y_GOOD, {"activation": "swish"}, "unknown activation"),
-        (X_GOOD, Y_GOOD, {"solver": "lbfgs"}, "solver"),
+        (X_GOOD, Y_GOOD, {"solver": "newton"}, "solver"),
         (X_GOOD, Y_GOOD, {"learning_rate": "warm"}, "learning_rate"),
         (X_GOOD, Y_GOOD, {"alpha": -1.0}, "alpha"),
         (X_GOOD, Y_GOOD, {"dropout": 1.0}, "dropout"),

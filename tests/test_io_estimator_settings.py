@@ -32,11 +32,13 @@ Y = X @ np.array([1.0, -2.0, 0.5]) + 0.1 * RNG.normal(size=40)
 FORGED = {
     "hidden_layer_sizes": {"tuple": [60000, 60000]},
     "activation": "os.system",
-    "solver": "lbfgs",
+    "loss": "cross_entropy",
+    "solver": "newton",
     "alpha": -1.0,
     "batch_size": 0,
     "learning_rate": "fast",
     "learning_rate_init": math.nan,
+    "power_t": 0.0,
     "max_iter": 0,
     "shuffle": "yes",
     "random_state": -1,
@@ -51,6 +53,7 @@ FORGED = {
     "beta_2": -0.1,
     "epsilon": 0.0,
     "n_iter_no_change": 0,
+    "max_fun": 0,
     "dropout": 0.3,
     "clip_norm": -1.0,
     "weight_decay": -1.0,
@@ -89,6 +92,44 @@ def test_unforged_file_loads_and_clones(regressor_file, tmp_path):
     resign(path, lambda meta: None)
     est = chainrule.load(path)
     assert clone(est).fit(X, Y).network_.sizes == [3, 4, 1]
+
+
+def test_file_from_before_the_new_parameters_loads_with_their_defaults(regressor_file, tmp_path):
+    # Files written before loss, power_t and max_fun existed lack them.
+    path = tmp_path / "old.safetensors"
+    path.write_bytes(regressor_file.read_bytes())
+
+    def drop_new(meta):
+        for name in ("loss", "power_t", "max_fun"):
+            del meta["model"]["params"][name]
+
+    resign(path, drop_new)
+    est = chainrule.load(path)
+    assert (est.loss, est.power_t, est.max_fun) == ("squared_error", 0.5, 15000)
+    assert est.out_activation_ == "identity"
+    original = chainrule.load(regressor_file)
+    np.testing.assert_array_equal(est.predict(X), original.predict(X))
+
+
+def test_sgd_state_from_before_velocity_lr_continues(tmp_path):
+    # Files from before SklearnSGD hold no velocity_lr: at a constant rate it is the rate.
+    est = MLPRegressor((4,), solver="sgd", max_iter=3, random_state=0).fit(X, Y)
+    path = chainrule.save(est, tmp_path / "sgd")
+    resign(path, lambda meta: meta["model"]["optimizer_state"].pop("velocity_lr"))
+    old = chainrule.load(path)
+    assert old._optimizer_state["velocity_lr"] == est._optimizer_state["lr"]
+    est.partial_fit(X, Y)
+    old.partial_fit(X, Y)
+    np.testing.assert_array_equal(old.predict(X), est.predict(X))
+
+
+def test_poisson_regressor_round_trips(tmp_path):
+    counts = np.random.default_rng(1).poisson(np.exp(0.3 * X[:, 0]))
+    est = MLPRegressor((4,), loss="poisson", max_iter=5, random_state=0).fit(X, counts)
+    loaded = chainrule.load(chainrule.save(est, tmp_path / "poisson"))
+    assert loaded.loss == "poisson" and loaded.out_activation_ == "exp"
+    np.testing.assert_array_equal(loaded.predict(X), est.predict(X))
+    assert (loaded.predict(X) > 0).all()  # exp of the network's output
 
 
 @pytest.mark.parametrize("activation", ["identity", "tanh", ["tanh"]])

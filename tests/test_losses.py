@@ -21,6 +21,9 @@ def torch_loss(name: str, y: torch.Tensor, yhat: torch.Tensor, reduction: str) -
         e = F.mse_loss(yhat, y, reduction="none").mean(dim=1)
     elif name == "binary_cross_entropy":
         e = F.binary_cross_entropy(yhat, y, reduction="none").sum(dim=1)
+    elif name == "half_poisson_deviance":  # PyTorch's exp(yhat) - y yhat, plus y log y - y
+        nll = F.poisson_nll_loss(yhat, y, log_input=True, full=False, reduction="none")
+        e = (nll + torch.xlogy(y, y) - y).sum(dim=1)
     else:
         e = -(y * torch.log(yhat)).sum(dim=1)
     return e.mean() if reduction == "mean" else e.sum()

@@ -80,6 +80,18 @@ def test_regressor_variable(tmp_path, activation, n_outputs):
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("n_outputs", [1, 2])
+def test_poisson_regressor_variable_is_the_exp(tmp_path, n_outputs):
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(50, 3))
+    counts = rng.poisson(np.exp(0.5 * X[:, :n_outputs]))
+    reg = cr.MLPRegressor((5,), "tanh", loss="poisson", max_iter=20, random_state=0)
+    reg.fit(X, counts[:, 0] if n_outputs == 1 else counts)
+    cr.export_onnx(reg, tmp_path / "poisson.onnx")
+    got = run(tmp_path / "poisson.onnx", X)["variable"]
+    np.testing.assert_allclose(got, reg.predict(X).reshape(50, n_outputs), rtol=1e-12)
+
+
 def test_float64_estimator_with_bool_labels(tmp_path):
     rng = np.random.default_rng(3)
     X = rng.normal(size=(30, 2))

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from chainrule import Network, fit
-from chainrule.optimizers import SGD, Adam, AdamW, get_optimizer
+from chainrule.optimizers import SGD, Adam, AdamW, SklearnSGD, get_optimizer
 
 
 def _params_and_grad_sequence(seed=0, steps=6):
@@ -205,3 +205,25 @@ def test_missing_gradient_is_refused():
     opt = SGD(lr=0.1)
     with pytest.raises(ValueError, match="b1"):
         opt.update(params, {"W1": np.ones((1, 1))}, opt.init(params))
+
+
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_sklearn_sgd_steps_as_sklearns_optimizer_when_the_rate_changes(nesterov):
+    # scikit-learn's SGDOptimizer (velocity u <- momentum u - lr g) with a new rate every
+    # 3 steps, as invscaling sets it; SGD's PyTorch velocity would drift from it.
+    from sklearn.neural_network._stochastic_optimizers import SGDOptimizer
+
+    rng = np.random.default_rng(3)
+    start = rng.normal(size=(3, 2))
+    theirs_p = start.copy()
+    theirs = SGDOptimizer([theirs_p], 0.3, momentum=0.8, nesterov=nesterov)
+    opt = SklearnSGD(lr=0.3, momentum=0.8, nesterov=nesterov)
+    ours = {"W1": start.copy()}
+    state = opt.init(ours)
+    for step in range(12):
+        lr = 0.3 / (step // 3 + 1) ** 0.5
+        theirs.learning_rate = state["lr"] = lr
+        g = rng.normal(size=(3, 2))
+        theirs.update_params([theirs_p], [g])
+        opt.update(ours, {"W1": g}, state)
+    np.testing.assert_allclose(ours["W1"], theirs_p, rtol=0, atol=1e-14)

@@ -10,6 +10,7 @@ from chainrule.schedules import (
     Constant,
     Cosine,
     ExponentialDecay,
+    InvScaling,
     ReduceOnPlateau,
     StepDecay,
     get_schedule,
@@ -90,6 +91,22 @@ def test_reduce_on_plateau_restated():
     assert _rates(schedule, 1.0, 5, [3.0, 3.0, 3.0, 2.0]) == [1.0, 1.0, 1.0, 0.5, 0.5]
 
 
+def test_invscaling_as_sklearns_sgd_optimizer():
+    # scikit-learn's SGDOptimizer: learning_rate_init at first, then after each epoch
+    # iteration_ends(t_) with t_ the samples seen, here after a warm start from t_ = 30.
+    from sklearn.neural_network._stochastic_optimizers import SGDOptimizer
+
+    theirs = SGDOptimizer([np.zeros(1)], 0.2, "invscaling", power_t=0.4)
+    schedule, expected = (
+        get_schedule("invscaling", power_t=0.4, samples_per_epoch=12, samples_seen=30),
+        [],
+    )
+    for epoch in range(5):
+        expected.append(theirs.learning_rate)
+        theirs.iteration_ends(30 + 12 * (epoch + 1))
+    assert [schedule.value(e, 0.2) for e in range(5)] == expected
+
+
 def test_fit_records_the_scheduled_rate():
     net = Network.from_sizes([1, 1], "identity", random_state=0)
     X = np.linspace(-1, 1, 8)[:, None]
@@ -107,6 +124,9 @@ def test_fit_records_the_scheduled_rate():
         (lambda: Cosine(T=0), "T"),
         (lambda: ReduceOnPlateau(factor=1.0), "factor"),
         (lambda: get_schedule("linear"), "unknown schedule"),
+        (lambda: InvScaling(power_t=0), "power_t"),
+        (lambda: InvScaling(samples_per_epoch=0), "samples_per_epoch"),
+        (lambda: InvScaling(samples_seen=-1), "samples_seen"),
     ],
 )
 def test_bad_settings_are_refused(make, message):

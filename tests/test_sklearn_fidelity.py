@@ -32,13 +32,14 @@ SETTINGS = dict(
 )
 
 
-def _both_from_the_same_weights(**settings):
-    """A scikit-learn and a chainrule classifier, each fitted one epoch, then given
-    scikit-learn's first weights and fresh stopping state (scikit-learn's test pattern)."""
+def _both_from_the_same_weights(classes=(SkMLPClassifier, MLPClassifier), data=(X, y), **settings):
+    """A scikit-learn and a chainrule estimator (a classifier unless ``classes`` says),
+    each fitted one epoch on ``data``, then given scikit-learn's first weights and fresh
+    stopping state (scikit-learn's test pattern)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        theirs = SkMLPClassifier(**{**settings, "max_iter": 1}, random_state=0).fit(X, y)
-        ours = MLPClassifier(**{**settings, "max_iter": 1}, random_state=0).fit(X, y)
+        first = {**settings, "max_iter": 1, "random_state": 0}
+        theirs, ours = (cls(**first).fit(*data) for cls in classes)
     W = [c.copy() for c in theirs.coefs_]
     B = [b.copy() for b in theirs.intercepts_]
     for est in (theirs, ours):

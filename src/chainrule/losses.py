@@ -205,6 +205,37 @@ class MeanSquaredError(Loss):
         return (yhat - y) * (2.0 / yhat.shape[1])
 
 
+class HalfPoissonDeviance(Loss):
+    """Half the Poisson deviance, taking the *log* of the predicted mean (scikit-learn's
+    ``MLPRegressor(loss="poisson")``).
+
+    The network's output ``yhat = log(mu)`` is a log-rate (an identity output layer), and
+    per instance ``E = sum_j [exp(yhat_j) - y_j * yhat_j + y_j * log(y_j) - y_j]``:
+    ``y log(y / mu) - y + mu``, 0 where ``mu = y`` (``0 * log(0)`` counts as 0). Its
+    gradient ``exp(yhat) - y`` is the ``mu - y`` that scikit-learn back-propagates from
+    its ``exp`` output. Targets must be >= 0 (counts, rates).
+    """
+
+    name = "half_poisson_deviance"
+    error_formula = "sum_j [exp(yhat_j) - y_j * yhat_j + y_j * log(y_j) - y_j]"
+    gradient_formula = "exp(yhat) - y"
+    latex = (
+        r"E = \sum_j \bigl(e^{\hat y_j} - y_j \hat y_j + y_j \log y_j - y_j\bigr), \quad "
+        r"\frac{\partial E}{\partial \hat y} = e^{\hat y} - y"
+    )
+
+    def per_instance(self, y: Array, yhat: Array) -> Array:
+        xp = array_namespace(yhat)
+        positive = y > 0
+        # y log y with 0 log 0 = 0, without log(0)'s warning.
+        safe = xp.where(positive, y, xp.ones_like(y))
+        y_log_y = xp.where(positive, y * xp.log(safe), xp.zeros_like(y))
+        return xp.sum(xp.exp(yhat) - y * yhat + y_log_y - y, axis=1)
+
+    def instance_gradient(self, y: Array, yhat: Array) -> Array:
+        return array_namespace(yhat).exp(yhat) - y
+
+
 def _clip_probability(p: Array) -> Array:
     xp = array_namespace(p)
     info = xp.finfo(p.dtype)
@@ -309,7 +340,14 @@ class CrossEntropy(_FromLogitsLoss):
 
 
 LOSSES: dict[str, type[Loss]] = {
-    cls.name: cls for cls in (HalfSquaredError, MeanSquaredError, BinaryCrossEntropy, CrossEntropy)
+    cls.name: cls
+    for cls in (
+        HalfSquaredError,
+        MeanSquaredError,
+        BinaryCrossEntropy,
+        CrossEntropy,
+        HalfPoissonDeviance,
+    )
 }
 ALIASES = {"mse": "mean_squared_error", "bce": "binary_cross_entropy", "ce": "cross_entropy"}
 
@@ -318,7 +356,8 @@ def get_loss(loss: str | Loss) -> Loss:
     """Return a loss from its name (or the instance itself).
 
     Names: ``half_squared_error`` (the seed's), ``mean_squared_error`` (``mse``),
-    ``binary_cross_entropy`` (``bce``), ``cross_entropy`` (``ce``).
+    ``binary_cross_entropy`` (``bce``), ``cross_entropy`` (``ce``),
+    ``half_poisson_deviance`` (on log-rates).
     """
     if isinstance(loss, Loss):
         return loss
@@ -327,32 +366,77 @@ def get_loss(loss: str | Loss) -> Loss:
     return lookup(LOSSES, loss, "loss", aliases=ALIASES)()
 
 
-def one_hot_labels(loss: Loss, n_outputs: int, y: Any, name: str = "y") -> Any:
-    """Integer class labels, shape (n_samples,), as one-hot targets (n_samples, n_outputs)
-    for a cross-entropy loss (PyTorch's and Keras's sparse targets); anything else as given.
+def takes_labels(loss: Loss, n_outputs: int, y: Any) -> bool:
+    """Whether ``y`` holds integer class labels that ``loss`` takes as targets.
 
-    Labels must be integers in ``0 .. n_outputs - 1``.
+    True for a 1-D integer array (a list or a memmap too) with a cross-entropy over 2 or
+    more outputs (PyTorch's and Keras's sparse targets); only ``y``'s dtype and shape
+    are looked at, never its values.
+
+    Examples
+    --------
+    >>> takes_labels(CrossEntropy(), 3, np.array([2, 0])), takes_labels(CrossEntropy(), 3, [0.5])
+    (True, False)
+    """
+    if not isinstance(loss, CrossEntropy) or n_outputs < 2:
+        return False
+    if isinstance(y, list | tuple):
+        y = np.asarray(y)
+    return isinstance(y, np.ndarray) and y.ndim == 1 and y.dtype.kind in "iu"
+
+
+def check_labels(labels: Array, n_outputs: int, name: str = "y", first_row: int = 0) -> None:
+    """Refuse class labels outside ``0 .. n_outputs - 1``.
+
+    Parameters
+    ----------
+    labels : array of int, shape (n_samples,)
+    n_outputs : int
+        The network's outputs, one per class.
+    name : str
+        What the message calls the labels.
+    first_row : int
+        The row number of ``labels[0]`` in the message (a chunk read from a file).
+
+    Examples
+    --------
+    >>> check_labels(np.array([0, 1, 5]), 3, first_row=100)
+    Traceback (most recent call last):
+    ...
+    ValueError: y holds class labels outside 0..2 (the network's 3 outputs), e.g. 5 at row 102
+    """
+    bad = (labels < 0) | (labels >= n_outputs)
+    if bad.any():
+        row = int(np.argmax(bad))
+        raise ValueError(
+            f"{name} holds class labels outside 0..{n_outputs - 1} (the network's "
+            f"{n_outputs} outputs), e.g. {labels[row]} at row {first_row + row}"
+        )
+
+
+def one_hot_labels(
+    loss: Loss, n_outputs: int, y: Any, name: str = "y", dtype: Any = np.float64
+) -> Any:
+    """Integer class labels, shape (n_samples,), as one-hot targets (n_samples, n_outputs)
+    of ``dtype`` for a cross-entropy loss (:func:`takes_labels`); anything else as given.
+
+    Labels must be integers in ``0 .. n_outputs - 1`` (:func:`check_labels`). Pass the
+    network's dtype: a float64 one-hot for a float32 network would be converted again,
+    a second copy of n_samples x n_outputs numbers.
 
     Examples
     --------
     >>> one_hot_labels(CrossEntropy(), 3, np.array([2, 0]))
     array([[0., 0., 1.],
            [1., 0., 0.]])
+    >>> one_hot_labels(CrossEntropy(), 3, [1], dtype=np.float32).dtype
+    dtype('float32')
     """
-    if not isinstance(loss, CrossEntropy) or n_outputs < 2:
+    if not takes_labels(loss, n_outputs, y):
         return y
-    if not isinstance(y, np.ndarray | list | tuple):
-        return y  # a memmap's or a batch iterable's targets go as they are
     labels = np.asarray(y)
-    if labels.ndim != 1 or labels.dtype.kind not in "iu":
-        return y
-    bad = (labels < 0) | (labels >= n_outputs)
-    if bad.any():
-        raise ValueError(
-            f"{name} holds class labels outside 0..{n_outputs - 1} (the network's "
-            f"{n_outputs} outputs), e.g. {labels[bad][0]} at row {int(np.argmax(bad))}"
-        )
-    return np.eye(n_outputs)[labels]
+    check_labels(labels, n_outputs, name)
+    return np.eye(n_outputs, dtype=dtype)[labels]
 
 
 def check_targets(loss: Loss, output: Activation, n_outputs: int, y: Array | None = None) -> None:

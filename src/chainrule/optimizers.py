@@ -18,6 +18,8 @@ Formulas, for a parameter ``p`` with gradient ``g`` (the PyTorch conventions):
   with Nesterov); plain gradient descent ``p <- p - lr * g`` when ``momentum = 0``.
 - Adam: ``m <- b1 m + (1 - b1) g``, ``s <- b2 s + (1 - b2) g**2``,
   ``p <- p - lr * (m / (1 - b1**t)) / (sqrt(s / (1 - b2**t)) + eps)``.
+- SklearnSGD: SGD with scikit-learn's velocity ``u <- momentum * u - lr * g``, the same
+  steps while the rate stays (for the estimators, whose schedules change it).
 - AdamW: Adam after a decoupled decay of the weights, ``W <- W * (1 - lr * weight_decay)``
   (biases are not decayed).
 
@@ -283,6 +285,34 @@ class AdamW(Adam):
         for name, p in params.items():
             if name.startswith("W"):
                 p *= 1 - lr * self.weight_decay
+
+
+@dataclass(frozen=True)
+class SklearnSGD(SGD):
+    """SGD with scikit-learn's velocity, which holds each step's own rate.
+
+    :class:`SGD` keeps PyTorch's velocity of gradients,
+    ``v <- momentum * v + g`` and the step ``lr * v``, so a new rate scales the whole
+    velocity; scikit-learn's is the step itself, ``u <- momentum * u - lr * g``. The two
+    agree while the rate stays. When a schedule changes it (``invscaling``), this one
+    first rescales the velocity by ``old_lr / lr``, which gives scikit-learn's step,
+    ``lr * (momentum * v * old_lr / lr + g) = momentum * old_lr * v + lr * g``. The
+    state's ``velocity_lr`` is the rate the velocity is counted in. The estimators'
+    ``solver="sgd"`` with momentum uses it.
+    """
+
+    def init(self, params: Params) -> State:
+        state = super().init(params)
+        state["velocity_lr"] = float(self.lr)
+        return state
+
+    def update(self, params: Params, grads: Params, state: State) -> tuple[Params, State]:
+        if self.momentum and state["velocity_lr"] != state["lr"]:
+            ratio = state["velocity_lr"] / state["lr"]
+            for v in state["velocity"].values():
+                v *= ratio
+            state["velocity_lr"] = float(state["lr"])
+        return super().update(params, grads, state)
 
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {"sgd": SGD, "adam": Adam, "adamw": AdamW}

@@ -17,6 +17,8 @@ ExponentialDecay(g)    ``lr0 * g ** e``
 Cosine(T, lr_min)      ``lr_min + (lr0 - lr_min) * (1 + cos(pi * min(e, T) / T)) / 2``
 ReduceOnPlateau(...)   ``lr * factor`` after more than ``patience`` epochs without
                        improvement of ``monitor`` by ``threshold`` (relative)
+InvScaling(p, n, t0)   ``lr0`` for ``e = 0``, then ``lr0 / (t0 + e * n + 1) ** p``
+                       (scikit-learn's "invscaling"; ``t0 + e * n`` samples seen)
 =====================  =====================================================
 
 Examples
@@ -162,17 +164,56 @@ class ReduceOnPlateau(Schedule):
         return state["lr"], state
 
 
+@dataclass(frozen=True)
+class InvScaling(Schedule):
+    """scikit-learn's "invscaling": the rate shrinks as ``1 / (t + 1) ** power_t`` with
+    ``t`` the samples seen.
+
+    As scikit-learn's SGD does, the rate is set at the end of each epoch, from the
+    samples seen by then, and a run starts at ``lr0``: epoch 0 runs at ``lr0`` and epoch
+    ``e >= 1`` at ``lr0 / (samples_seen + e * samples_per_epoch + 1) ** power_t``.
+    ``samples_seen`` counts the samples of earlier runs (scikit-learn's ``t_``, which a
+    warm start keeps), ``samples_per_epoch`` the rows of one epoch.
+
+    Examples
+    --------
+    >>> schedule = InvScaling(power_t=0.5, samples_per_epoch=3)
+    >>> [schedule.value(e, 1.0) for e in range(3)]  # 1, 1/sqrt(4), 1/sqrt(7)
+    [1.0, 0.5, 0.3779644730092272]
+    """
+
+    power_t: float = 0.5
+    samples_per_epoch: int = 1
+    samples_seen: int = 0
+
+    def __post_init__(self) -> None:
+        check_positive(self.power_t, "power_t")
+        check_positive(self.samples_per_epoch, "samples_per_epoch", integer=True)
+        if isinstance(self.samples_seen, bool) or not isinstance(self.samples_seen, int):
+            raise TypeError(f"samples_seen must be an integer >= 0, got {self.samples_seen!r}")
+        if self.samples_seen < 0:
+            raise ValueError(f"samples_seen must be an integer >= 0, got {self.samples_seen!r}")
+
+    def value(self, epoch: int, lr0: float) -> float:
+        if epoch == 0:
+            return float(lr0)
+        t = self.samples_seen + epoch * self.samples_per_epoch
+        return float(lr0) / (t + 1) ** self.power_t
+
+
 SCHEDULES: dict[str, type[Schedule]] = {
     "constant": Constant,
     "step": StepDecay,
     "exponential": ExponentialDecay,
     "cosine": Cosine,
     "plateau": ReduceOnPlateau,
+    "invscaling": InvScaling,
 }
 
 
 def get_schedule(schedule: str | Schedule | None, **settings: Any) -> Schedule:
-    """A schedule from its name (``constant, step, exponential, cosine, plateau``) or itself."""
+    """A schedule from its name (``constant, step, exponential, cosine, plateau,
+    invscaling``) or itself."""
     if schedule is None:
         return Constant()
     if isinstance(schedule, Schedule):

@@ -44,6 +44,7 @@ _OUTPUTS = {
     "binary": ("sigmoid", "binary_cross_entropy", "logistic"),
     "multilabel-indicator": ("sigmoid", "binary_cross_entropy", "logistic"),
 }
+_ADDED = {"power_t", "max_fun", "loss"}  # hyper-parameters added after the first files
 _COUNTS = ("n_features_in_", "n_outputs_", "n_layers_", "n_iter_", "t_")
 _NUMBERS = ("best_validation_score_", "best_loss_", "loss_")
 
@@ -190,7 +191,9 @@ def _from_state(cls: type, arrays: dict[str, np.ndarray], description: Any) -> A
         raise ModelFileError("params and fitted must be JSON objects")
     est = cls()
     known = est.get_params(deep=False)
-    if set(params) != set(known):
+    # Files written before these parameters existed: they take their defaults (those
+    # the files' models were trained with).
+    if set(params) | (_ADDED & set(known)) != set(known) or not set(params) <= set(known):
         raise ModelFileError(
             f"expected the parameters {sorted(known)}, got {sorted(params)!r:.200}"
         )
@@ -203,6 +206,9 @@ def _from_state(cls: type, arrays: dict[str, np.ndarray], description: Any) -> A
     state = _join(description["optimizer_state"], opt_arrays, used)
     if used != set(opt_arrays) or not isinstance(state, dict):
         raise ModelFileError("the optimizer state does not match its tensors")
+    if "velocity" in state and "velocity_lr" not in state and "lr" in state:
+        # Files from before SklearnSGD: their velocity is counted in the current rate.
+        state["velocity_lr"] = state["lr"]
     for name in _COUNTS:
         value = fitted.get(name)
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -236,7 +242,8 @@ def _from_state(cls: type, arrays: dict[str, np.ndarray], description: Any) -> A
     else:
         if out != "identity":
             raise ModelFileError("a regressor's network must end with the identity")
-        est.out_activation_ = "identity"
+        # poisson: the network gives the log of the prediction (scikit-learn's exp output)
+        est.out_activation_ = "exp" if est.loss == "poisson" else "identity"
     if fitted.get("out_activation_") != est.out_activation_:
         raise ModelFileError("out_activation_ does not match the network")
     if "feature_names_in_" in fitted:

@@ -22,7 +22,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.validation import _check_sample_weight, column_or_1d, validate_data
 
 from ..checks import as_float_array
-from ..training.sources import file_backed, is_batch_iterable
+from ..training.sources import batch_tuple, file_backed, is_batch_iterable
 from .settings import MLPSettings
 
 _FLOATS = (np.float64, np.float32)
@@ -74,6 +74,8 @@ def fit_input(
     if is_batch_iterable(X, y):  # out of core: check the first batch here, the rest in fit
         if settings.early_stopping and not incremental:
             raise ValueError("early_stopping needs X in memory, not an iterable of batches")
+        if settings.solver == "lbfgs":  # one objective over every row
+            raise ValueError("solver='lbfgs' needs X in memory, not an iterable of batches")
         if classes is None and not continuing and isinstance(est, ClassifierMixin):
             classes = classes_of(X)
         if settings.class_weight is not None:
@@ -114,6 +116,7 @@ def first_batch(batches: Iterable[Any], epochs: int) -> tuple[Iterable[Any], tup
     first = next(iterator, None)
     if not isinstance(first, tuple) or len(first) not in (2, 3):
         got = "nothing" if first is None else type(first).__name__
+        got = f"a tuple of {len(first)}" if isinstance(first, tuple) else got
         raise TypeError(
             f"X must yield tuples (X_batch, y_batch) or (X_batch, y_batch, w_batch), got {got}"
         )
@@ -153,11 +156,15 @@ class EncodedBatches:
 
     def __iter__(self) -> Iterator[tuple]:
         estimator = self.estimator
-        for item in self.items:
-            Xb, yb = validate_data(
-                estimator, item[0], item[1], reset=False, dtype=self.dtype, multi_output=True
-            )
-            if yb.ndim == 2 and yb.shape[1] == 1:
-                yb = column_or_1d(yb)
-            weights = item[2] if len(item) == 3 else None
-            yield Xb, estimator._encode(yb, first=False), weights
+        for i, item in enumerate(self.items):
+            batch_tuple(item, f"batch {i} of X")
+            try:
+                Xb, yb = validate_data(
+                    estimator, item[0], item[1], reset=False, dtype=self.dtype, multi_output=True
+                )
+                if yb.ndim == 2 and yb.shape[1] == 1:
+                    yb = column_or_1d(yb)
+                Yb = estimator._encode(yb, first=False)
+            except (ValueError, TypeError) as exc:  # say which batch, counted from 0
+                raise type(exc)(f"batch {i} of X: {exc}") from None
+            yield Xb, Yb, item[2] if len(item) == 3 else None

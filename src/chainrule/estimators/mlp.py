@@ -26,6 +26,8 @@ True
 from __future__ import annotations
 
 import copy
+import inspect
+import re
 import warnings
 from typing import Any
 
@@ -37,6 +39,7 @@ try:
     from sklearn.metrics import accuracy_score, r2_score
     from sklearn.preprocessing import LabelBinarizer
     from sklearn.utils.class_weight import compute_sample_weight
+    from sklearn.utils.metaestimators import available_if
     from sklearn.utils.multiclass import check_classification_targets, type_of_target
     from sklearn.utils.validation import check_is_fitted, validate_data
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
@@ -47,11 +50,12 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 from ..errors import ModelFileError
 from ..io.files import load, save
 from ..network import Network
-from ..training.callbacks import Callback
+from ..training.callbacks import Callback, History
+from ..training.lbfgs import LBFGSResult, minimize_lbfgs
 from ..training.loop import fit
 from . import files as _estimator_io
 from .input import EncodedBatches, fit_input
-from .settings import check_all
+from .settings import REGRESSION_LOSSES, MLPSettings, check_all
 
 
 class _IterationLines(Callback):
@@ -65,6 +69,122 @@ class _IterationLines(Callback):
         print(f"Iteration {self.n_iter}, loss = {logs['loss']:.8f}")
         if "val_score" in logs:
             print(f"Validation score: {logs['val_score']:f}")
+
+
+# The constructor parameters, documented once: each estimator's docstring holds the
+# entries of its own signature, in its order (composed by _with_parameters), so that
+# help() and the API reference show every parameter of each.
+_PARAMETERS = """\
+hidden_layer_sizes : int or sequence of int, default (100,)
+    Neurons of each hidden layer.
+activation : str or sequence of str, default "relu"
+    The hidden layers' activation, one name or one per hidden layer: ``relu``,
+    ``tanh``, ``logistic`` (or ``sigmoid``), ``identity``, ``leaky_relu``,
+    ``softplus``, in any case.
+loss : {"squared_error", "poisson"}, default "squared_error"
+    scikit-learn's: half the squared error with an identity output, or half the Poisson
+    deviance (targets >= 0) with an exponential output.
+solver : {"adam", "adamw", "sgd", "lbfgs"}, default "adam"
+    ``lbfgs`` minimises the loss over all rows at once with scipy's L-BFGS-B, as
+    scikit-learn's (no mini-batches; ``partial_fit`` is not available).
+alpha : float, default 0.0001
+    L2 penalty: ``alpha / 2 * sum ||W||^2`` over each batch's rows or summed sample
+    weights, as scikit-learn's (biases are not penalised).
+batch_size : int or "auto", default "auto"
+    Instances per update; ``"auto"`` is ``min(200, n_samples)``. Not for ``lbfgs``.
+learning_rate : {"constant", "invscaling", "adaptive", "cosine"}, default "constant"
+    The schedule: ``invscaling`` (``sgd`` only, as scikit-learn) is
+    ``learning_rate_init / (t + 1) ** power_t`` with ``t`` the samples seen, updated at
+    the end of each epoch; ``adaptive`` divides by 5 on a plateau (as scikit-learn),
+    ``cosine`` anneals over ``max_iter`` epochs.
+learning_rate_init : float, default 0.001
+    The first learning rate of the stochastic solvers.
+power_t : float, default 0.5
+    The exponent of ``invscaling``, > 0.
+max_iter : int, default 200
+    Epochs at most (the iterations of ``lbfgs``).
+shuffle : bool, default True
+    Draw a new order of the rows every epoch.
+random_state : int, RandomState, Generator or None, default None
+    Seeds the initial weights, the shuffles, the validation split and dropout.
+tol : float, default 1e-4
+    The improvement that counts for early stopping; for ``lbfgs``, scipy's ``gtol``
+    (the largest entry of the gradient at which it stops).
+verbose : bool or "progress", default False
+    True: scikit-learn's line per iteration ("Iteration 1, loss = ..."), with
+    nothing to install; ``"progress"``: a progress bar (the ``progress`` extra).
+warm_start : bool, default False
+    Continue from the current weights in ``fit``.
+momentum : float, default 0.9
+    SGD's momentum, in [0, 1).
+nesterovs_momentum : bool, default True
+    Nesterov momentum for SGD.
+early_stopping : bool, default False
+    Stop when the validation score has not improved by ``tol`` for
+    ``n_iter_no_change`` epochs (the stochastic solvers).
+validation_fraction : float, default 0.1
+    The rows held out for early stopping, in (0, 1).
+beta_1, beta_2, epsilon : float, default 0.9, 0.999, 1e-8
+    Adam's (and AdamW's) settings.
+n_iter_no_change : int, default 10
+    Epochs without improvement before early stopping.
+max_fun : int, default 15000
+    ``lbfgs`` only: at most this many evaluations of the loss, >= 1.
+dropout : float, default 0.0
+    Inverted dropout on the hidden layers, in [0, 1) (chainrule's addition; not
+    with ``lbfgs``).
+clip_norm : float or None, default None
+    Clip the gradients to this global norm (chainrule's addition; not with ``lbfgs``).
+weight_decay : float, default 0.01
+    AdamW's decoupled weight decay (chainrule's addition).
+initializer : str, default "glorot_uniform"
+    ``glorot_uniform``, ``glorot_normal``, ``he_uniform``, ``he_normal`` or ``auto``
+    (He for the ReLU family, Glorot otherwise) (chainrule's addition).
+dtype : None, float32 or float64, default None
+    The network's dtype; None follows ``X`` (chainrule's addition).
+class_weight : None, dict or "balanced", default None
+    Weights of the classes, multiplied into the sample weights.
+callbacks : sequence of Callback or None, default None
+    Passed to :func:`chainrule.training.fit`, e.g.
+    :class:`chainrule.training.callbacks.GradientNorms` (the stochastic solvers).
+"""
+
+
+def _with_parameters(cls: type) -> type:
+    """Fill ``{parameters}`` in ``cls``'s docstring with the entries of its signature."""
+    entries = {}  # the entries of _PARAMETERS by their names, "beta_1, beta_2, epsilon"
+    for entry in re.split(r"\n(?=\S)", _PARAMETERS.strip()):
+        entries[entry.split(" : ", 1)[0]] = entry
+    names = list(inspect.signature(cls.__init__).parameters)[1:]
+    chosen, covered = [], []
+    for name in names:
+        if name not in covered:
+            group = next(key for key in entries if name in key.split(", "))
+            chosen.append(entries[group].replace("\n", "\n    "))
+            covered += group.split(", ")
+    if covered != names:  # a grouped entry must follow the signature's order
+        raise TypeError(f"{cls.__name__}'s parameters {names} are documented as {covered}")
+    cls.__doc__ = (cls.__doc__ or "").replace("{parameters}", "\n    ".join(chosen))
+    return cls
+
+
+# fit's run parameters and their defaults (solver="lbfgs" takes none of them).
+_RUN_DEFAULTS = {
+    "checkpoint": None,
+    "checkpoint_every": None,
+    "resume": False,
+    "on_nonfinite": "raise",
+    "device": None,
+}
+
+
+def _stochastic(est: Any) -> bool:
+    """Whether ``partial_fit`` applies: scikit-learn's check, which hides it for lbfgs."""
+    if est.solver == "lbfgs":
+        raise AttributeError(
+            "partial_fit is only available for stochastic optimizers. lbfgs is not stochastic."
+        )
+    return True
 
 
 class _BaseMLP(BaseEstimator):
@@ -82,6 +202,7 @@ class _BaseMLP(BaseEstimator):
         batch_size: Any = "auto",
         learning_rate: str = "constant",
         learning_rate_init: float = 0.001,
+        power_t: float = 0.5,
         max_iter: int = 200,
         shuffle: bool = True,
         random_state: Any = None,
@@ -96,6 +217,7 @@ class _BaseMLP(BaseEstimator):
         beta_2: float = 0.999,
         epsilon: float = 1e-8,
         n_iter_no_change: int = 10,
+        max_fun: int = 15000,
         dropout: float = 0.0,
         clip_norm: float | None = None,
         weight_decay: float = 0.01,
@@ -110,6 +232,7 @@ class _BaseMLP(BaseEstimator):
         self.batch_size = batch_size
         self.learning_rate = learning_rate
         self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
         self.max_iter = max_iter
         self.shuffle = shuffle
         self.random_state = random_state
@@ -124,6 +247,7 @@ class _BaseMLP(BaseEstimator):
         self.beta_2 = beta_2
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
         self.dropout = dropout
         self.clip_norm = clip_norm
         self.weight_decay = weight_decay
@@ -208,6 +332,14 @@ class _BaseMLP(BaseEstimator):
         run: dict[str, Any] | None = None,
     ) -> _BaseMLP:
         settings = check_all(self)
+        run = run or {}
+        if settings.solver == "lbfgs":
+            used = [name for name, value in run.items() if value != _RUN_DEFAULTS[name]]
+            if used:
+                raise ValueError(
+                    f"{', '.join(used)} belong to the stochastic solvers (sgd, adam, adamw); "
+                    "solver='lbfgs' takes none of them"
+                )
         continuing = hasattr(self, "network_") and (incremental or settings.warm_start)
         X, y, Y, w, items = fit_input(
             self,
@@ -219,11 +351,14 @@ class _BaseMLP(BaseEstimator):
             continuing=continuing,
             classes=classes,
         )
+        output, loss = self._outputs(settings)
         rng = settings.generator()
         if continuing:
             network = self.network_.copy()
         else:
-            network = settings.network(X.shape[1], Y.shape[1], self._output[0], X.dtype, rng)
+            network = settings.network(X.shape[1], Y.shape[1], output, X.dtype, rng)
+        if settings.solver == "lbfgs":
+            return self._fit_lbfgs(settings, network, X, Y, w, loss, continuing)
         validation = None
         if settings.early_stopping and not incremental:
             labels = y if isinstance(self, ClassifierMixin) and y.ndim == 1 else None
@@ -232,7 +367,8 @@ class _BaseMLP(BaseEstimator):
         if items is not None:
             X, Y, w = EncodedBatches(self, items, X.dtype), None, None
         batch = settings.batch_rows(n)
-        state = copy.deepcopy(getattr(self, "_optimizer_state", None)) if incremental else None
+        saved = getattr(self, "_optimizer_state", None)
+        state = copy.deepcopy(saved) if incremental and saved else None
         callbacks = list(settings.callbacks or ())
         # verbose="progress" asks for chainrule's tqdm bar; any other true value for
         # scikit-learn's lines, which need nothing installed.
@@ -244,7 +380,7 @@ class _BaseMLP(BaseEstimator):
             network,
             X,
             Y,
-            loss=self._output[1],
+            loss=loss,
             optimizer=settings.optimizer(),
             epochs=1 if incremental else int(settings.max_iter),
             batch_size=batch,
@@ -259,7 +395,8 @@ class _BaseMLP(BaseEstimator):
             patience=int(settings.n_iter_no_change),
             min_delta=float(settings.tol),
             restore_best_weights=validation is not None,
-            schedule=settings.schedule(),
+            # invscaling counts the samples of earlier fits too (scikit-learn's t_).
+            schedule=settings.schedule(n, self.t_ if continuing else 0),
             metrics={"score": self._score_metric} if validation is not None else (),
             train_metrics=False,
             verbose=1 if progress else 0,
@@ -270,9 +407,14 @@ class _BaseMLP(BaseEstimator):
             callbacks=callbacks,
             sample_weight=w,
             optimizer_state=state,
-            **(run or {}),
+            **run,
         )
-        self._set_fitted(network, history, incremental=continuing, n_samples=n)
+        self._set_fitted(network, history, incremental=continuing, samples=history.epochs * n)
+        if settings.learning_rate == "invscaling" and settings.solver == "sgd":
+            # scikit-learn sets the rate at the end of each epoch: the next partial_fit
+            # starts from the rate of the samples seen by now.
+            rate = float(settings.learning_rate_init) / (self.t_ + 1) ** float(settings.power_t)
+            self._optimizer_state["lr"] = rate
         stopped = history.stop_reason == "early_stopping"
         if stopped and lines:
             what = "Validation score" if validation is not None else "Training loss"
@@ -288,6 +430,54 @@ class _BaseMLP(BaseEstimator):
                 stacklevel=3,
             )
         return self
+
+    def _fit_lbfgs(
+        self,
+        settings: MLPSettings,
+        network: Network,
+        X: np.ndarray,
+        Y: np.ndarray,
+        w: np.ndarray | None,
+        loss: str,
+        continuing: bool,
+    ) -> _BaseMLP:
+        """scikit-learn's ``_fit_lbfgs``: all rows at once, through scipy's L-BFGS-B."""
+        result: LBFGSResult = minimize_lbfgs(
+            network,
+            X,
+            Y,
+            loss,
+            sample_weight=w,
+            alpha=float(settings.alpha),
+            max_iter=int(settings.max_iter),
+            max_fun=int(settings.max_fun),
+            tol=float(settings.tol),
+            verbose=bool(settings.verbose),
+        )
+        history = History(history={"loss": result.losses}, epochs=result.n_iter)
+        # L-BFGS counts no samples: t_ stays where it was (0 for a new fit), as scikit-learn's.
+        self._set_fitted(network, history, incremental=continuing, samples=0)
+        self.loss_ = result.loss
+        if not result.converged:
+            advice = ""
+            if result.n_iter == int(settings.max_iter):
+                advice = (
+                    "\nIncrease the number of iterations to improve the convergence "
+                    f"(max_iter={int(settings.max_iter)})."
+                )
+            warnings.warn(
+                f"lbfgs failed to converge after {result.n_iter} iteration(s) "
+                f"(status={result.status}):\n{result.message}\n{advice}\nYou might also "
+                "want to scale the data as shown in:\n"
+                "    https://scikit-learn.org/stable/modules/preprocessing.html",
+                ConvergenceWarning,
+                stacklevel=4,
+            )
+        return self
+
+    def _outputs(self, settings: MLPSettings) -> tuple[str, str]:
+        """The output activation and the engine's loss (known once the targets are)."""
+        return self._output
 
     def _class_weight(self, y: np.ndarray, w: np.ndarray | None) -> np.ndarray | None:
         return w
@@ -334,7 +524,7 @@ class _BaseMLP(BaseEstimator):
         network.set_params({f"{kind}{k}": v for k, v in enumerate(value, start=1)})
         self.network_ = network
 
-    def _set_fitted(self, network: Network, history: Any, *, incremental: bool, n_samples: int):
+    def _set_fitted(self, network: Network, history: Any, *, incremental: bool, samples: int):
         self.network_ = network
         self._optimizer_state = history.optimizer_state
         self.n_layers_ = network.n_layers + 1
@@ -346,10 +536,10 @@ class _BaseMLP(BaseEstimator):
         self.n_iter_ = history.epochs
         if incremental:
             self.loss_curve_ = [*self.loss_curve_, *losses]
-            self.t_ += history.epochs * n_samples
+            self.t_ += samples
         else:
             self.loss_curve_ = losses
-            self.t_ = history.epochs * n_samples
+            self.t_ = samples
         self.validation_scores_ = scores
         self.best_validation_score_ = max(scores) if scores else None
         self.best_loss_ = None if scores else min(self.loss_curve_, default=None)
@@ -388,6 +578,7 @@ class _BaseMLP(BaseEstimator):
         return self.network_.predict(X)
 
 
+@_with_parameters
 class MLPClassifier(ClassifierMixin, _BaseMLP):
     """A multilayer perceptron classifier: softmax (multiclass) or sigmoid (binary, multilabel).
 
@@ -396,67 +587,11 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     Parameters
     ----------
-    hidden_layer_sizes : int or sequence of int, default (100,)
-        Neurons of each hidden layer.
-    activation : str or sequence of str, default "relu"
-        The hidden layers' activation, one name or one per hidden layer: ``relu``,
-        ``tanh``, ``logistic`` (or ``sigmoid``), ``identity``, ``leaky_relu``,
-        ``softplus``, in any case.
-    solver : {"adam", "adamw", "sgd"}, default "adam"
-    alpha : float, default 0.0001
-        L2 penalty (scikit-learn's scaling; see "Differences from scikit-learn's MLP").
-    batch_size : int or "auto", default "auto"
-        Instances per update; ``"auto"`` is ``min(200, n_samples)``.
-    learning_rate : {"constant", "adaptive", "cosine"}, default "constant"
-        The schedule: ``adaptive`` divides by 5 on a plateau (as scikit-learn),
-        ``cosine`` anneals over ``max_iter`` epochs.
-    learning_rate_init : float, default 0.001
-    max_iter : int, default 200
-        Epochs at most.
-    shuffle : bool, default True
-        Draw a new order of the rows every epoch.
-    random_state : int, RandomState, Generator or None, default None
-        Seeds the initial weights, the shuffles, the validation split and dropout.
-    tol : float, default 1e-4
-        The improvement that counts for early stopping.
-    verbose : bool or "progress", default False
-        True: scikit-learn's line per iteration ("Iteration 1, loss = ..."), with
-        nothing to install; ``"progress"``: a progress bar (the ``progress`` extra).
-    warm_start : bool, default False
-        Continue from the current weights in ``fit``.
-    momentum : float, default 0.9
-        SGD's momentum, in [0, 1).
-    nesterovs_momentum : bool, default True
-        Nesterov momentum for SGD.
-    early_stopping : bool, default False
-        Stop when the validation score has not improved by ``tol`` for
-        ``n_iter_no_change`` epochs.
-    validation_fraction : float, default 0.1
-        The rows held out for early stopping, in (0, 1).
-    beta_1, beta_2, epsilon : float, default 0.9, 0.999, 1e-8
-        Adam's (and AdamW's) settings.
-    n_iter_no_change : int, default 10
-        Epochs without improvement before early stopping.
-    dropout : float, default 0.0
-        Inverted dropout on the hidden layers, in [0, 1) (chainrule's addition).
-    clip_norm : float or None, default None
-        Clip the gradients to this global norm (chainrule's addition).
-    weight_decay : float, default 0.01
-        AdamW's decoupled weight decay (chainrule's addition).
-    initializer : str, default "glorot_uniform"
-        ``glorot_uniform``, ``glorot_normal``, ``he_uniform``, ``he_normal`` or ``auto``
-        (He for the ReLU family, Glorot otherwise) (chainrule's addition).
-    dtype : None, float32 or float64, default None
-        The network's dtype; None follows ``X`` (chainrule's addition).
-    class_weight : None, dict or "balanced", default None
-        Weights of the classes, multiplied into the sample weights.
-    callbacks : sequence of Callback or None, default None
-        Passed to :func:`chainrule.training.fit`, e.g.
-        :class:`chainrule.training.callbacks.GradientNorms`.
+    {parameters}
 
     Attributes
     ----------
-    classes_, coefs_, intercepts_, loss_curve_, validation_scores_, n_iter_,
+    classes_, coefs_, intercepts_, loss_, loss_curve_, validation_scores_, n_iter_, t_,
     n_features_in_, n_outputs_, out_activation_, network_ (the trained Network)
     """
 
@@ -470,6 +605,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         batch_size: Any = "auto",
         learning_rate: str = "constant",
         learning_rate_init: float = 0.001,
+        power_t: float = 0.5,
         max_iter: int = 200,
         shuffle: bool = True,
         random_state: Any = None,
@@ -484,6 +620,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         beta_2: float = 0.999,
         epsilon: float = 1e-8,
         n_iter_no_change: int = 10,
+        max_fun: int = 15000,
         dropout: float = 0.0,
         clip_norm: float | None = None,
         weight_decay: float = 0.01,
@@ -500,6 +637,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             batch_size=batch_size,
             learning_rate=learning_rate,
             learning_rate_init=learning_rate_init,
+            power_t=power_t,
             max_iter=max_iter,
             shuffle=shuffle,
             random_state=random_state,
@@ -514,6 +652,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             beta_2=beta_2,
             epsilon=epsilon,
             n_iter_no_change=n_iter_no_change,
+            max_fun=max_fun,
             dropout=dropout,
             clip_norm=clip_norm,
             weight_decay=weight_decay,
@@ -535,7 +674,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             binarizer.fit(y if classes is None else classes)
             if len(binarizer.classes_) < 2:
                 raise ValueError(
-                    f"y has only 1 class ({binarizer.classes_[0]!r}); "
+                    f"y has only 1 class ({binarizer.classes_.tolist()[0]!r}); "
                     "a classifier needs at least 2 classes"
                 )
             kind = binarizer.y_type_
@@ -548,12 +687,15 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             )
             self.out_activation_ = "softmax" if kind == "multiclass" else "logistic"
         elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
-            raise ValueError(f"classes={classes!r} differs from classes_={self.classes_!r}")
+            raise ValueError(
+                f"classes={np.asarray(classes).tolist()} differs from classes_="
+                f"{self.classes_.tolist()}, the classes of the first call"
+            )
         binarizer = self._label_binarizer
         if binarizer.y_type_ != "multilabel-indicator" and not np.isin(y, self.classes_).all():
-            unseen = np.setdiff1d(y, self.classes_)
+            unseen = np.setdiff1d(y, self.classes_).tolist()
             raise ValueError(
-                f"y holds labels {unseen!r} that are not in classes_ {self.classes_!r}"
+                f"y holds labels {unseen} that are not in classes_ {self.classes_.tolist()}"
             )
         return binarizer.transform(y).astype(float)
 
@@ -570,10 +712,12 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             return float(accuracy_score(y.argmax(axis=1), A.argmax(axis=1)))
         return float(accuracy_score(y > 0.5, A >= 0.5))
 
+    @available_if(_stochastic)
     def partial_fit(self, X: Any, y: Any = None, classes: Any = None, sample_weight: Any = None):
         """One epoch over ``(X, y)``; ``classes`` (all labels) is required on the first call.
 
         ``X`` may be a memmap or an iterable of ``(X_batch, y_batch)`` (with ``y=None``).
+        Not with ``solver="lbfgs"`` (an ``AttributeError``, as scikit-learn's).
         """
         if not hasattr(self, "network_") and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit")
@@ -598,94 +742,141 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         return self._label_binarizer.inverse_transform(A, threshold=0.5)
 
 
+@_with_parameters
 class MLPRegressor(RegressorMixin, _BaseMLP):
-    """A multilayer perceptron regressor: identity output, mean squared error.
+    """A multilayer perceptron regressor: half the squared error with an identity output,
+    or half the Poisson deviance with an exponential output, as scikit-learn's.
 
-    Attributes as :class:`MLPClassifier`'s, without ``classes_``; ``y`` may have several
-    outputs.
+    Parameters are scikit-learn's ``MLPRegressor``'s (``loss`` by keyword), plus
+    ``dropout``, ``clip_norm``, ``weight_decay``, ``initializer``, ``dtype`` and
+    ``callbacks``; ``y`` may have several outputs.
 
     Parameters
     ----------
-    hidden_layer_sizes : int or sequence of int, default (100,)
-        Neurons of each hidden layer.
-    activation : str or sequence of str, default "relu"
-        The hidden layers' activation, one name or one per hidden layer: ``relu``,
-        ``tanh``, ``logistic`` (or ``sigmoid``), ``identity``, ``leaky_relu``,
-        ``softplus``, in any case.
-    solver : {"adam", "adamw", "sgd"}, default "adam"
-    alpha : float, default 0.0001
-        L2 penalty (scikit-learn's scaling; see "Differences from scikit-learn's MLP").
-    batch_size : int or "auto", default "auto"
-        Instances per update; ``"auto"`` is ``min(200, n_samples)``.
-    learning_rate : {"constant", "adaptive", "cosine"}, default "constant"
-        The schedule: ``adaptive`` divides by 5 on a plateau (as scikit-learn),
-        ``cosine`` anneals over ``max_iter`` epochs.
-    learning_rate_init : float, default 0.001
-    max_iter : int, default 200
-        Epochs at most.
-    shuffle : bool, default True
-        Draw a new order of the rows every epoch.
-    random_state : int, RandomState, Generator or None, default None
-        Seeds the initial weights, the shuffles, the validation split and dropout.
-    tol : float, default 1e-4
-        The improvement that counts for early stopping.
-    verbose : bool or "progress", default False
-        True: scikit-learn's line per iteration ("Iteration 1, loss = ..."), with
-        nothing to install; ``"progress"``: a progress bar (the ``progress`` extra).
-    warm_start : bool, default False
-        Continue from the current weights in ``fit``.
-    momentum : float, default 0.9
-        SGD's momentum, in [0, 1).
-    nesterovs_momentum : bool, default True
-        Nesterov momentum for SGD.
-    early_stopping : bool, default False
-        Stop when the validation score has not improved by ``tol`` for
-        ``n_iter_no_change`` epochs.
-    validation_fraction : float, default 0.1
-        The rows held out for early stopping, in (0, 1).
-    beta_1, beta_2, epsilon : float, default 0.9, 0.999, 1e-8
-        Adam's (and AdamW's) settings.
-    n_iter_no_change : int, default 10
-        Epochs without improvement before early stopping.
-    dropout : float, default 0.0
-        Inverted dropout on the hidden layers, in [0, 1) (chainrule's addition).
-    clip_norm : float or None, default None
-        Clip the gradients to this global norm (chainrule's addition).
-    weight_decay : float, default 0.01
-        AdamW's decoupled weight decay (chainrule's addition).
-    initializer : str, default "glorot_uniform"
-        ``glorot_uniform``, ``glorot_normal``, ``he_uniform``, ``he_normal`` or ``auto``
-        (He for the ReLU family, Glorot otherwise) (chainrule's addition).
-    dtype : None, float32 or float64, default None
-        The network's dtype; None follows ``X`` (chainrule's addition).
-    callbacks : sequence of Callback or None, default None
-        Passed to :func:`chainrule.training.fit`.
+    {parameters}
+
+    Attributes
+    ----------
+    coefs_, intercepts_, loss_, loss_curve_, validation_scores_, n_iter_, t_,
+    n_features_in_, n_outputs_, out_activation_ (``identity`` or ``exp``),
+    network_ (the trained Network; with ``loss="poisson"`` it gives the log of the
+    prediction)
     """
 
-    _output = ("identity", "mean_squared_error")
+    def __init__(
+        self,
+        hidden_layer_sizes: Any = (100,),
+        activation: Any = "relu",
+        *,
+        loss: str = "squared_error",
+        solver: str = "adam",
+        alpha: float = 0.0001,
+        batch_size: Any = "auto",
+        learning_rate: str = "constant",
+        learning_rate_init: float = 0.001,
+        power_t: float = 0.5,
+        max_iter: int = 200,
+        shuffle: bool = True,
+        random_state: Any = None,
+        tol: float = 1e-4,
+        verbose: bool = False,
+        warm_start: bool = False,
+        momentum: float = 0.9,
+        nesterovs_momentum: bool = True,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-8,
+        n_iter_no_change: int = 10,
+        max_fun: int = 15000,
+        dropout: float = 0.0,
+        clip_norm: float | None = None,
+        weight_decay: float = 0.01,
+        initializer: str = "glorot_uniform",
+        dtype: Any = None,
+        callbacks: Any = None,
+    ) -> None:
+        super().__init__(
+            hidden_layer_sizes,
+            activation,
+            solver=solver,
+            alpha=alpha,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            learning_rate_init=learning_rate_init,
+            power_t=power_t,
+            max_iter=max_iter,
+            shuffle=shuffle,
+            random_state=random_state,
+            tol=tol,
+            verbose=verbose,
+            warm_start=warm_start,
+            momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            n_iter_no_change=n_iter_no_change,
+            max_fun=max_fun,
+            dropout=dropout,
+            clip_norm=clip_norm,
+            weight_decay=weight_decay,
+            initializer=initializer,
+            dtype=dtype,
+            callbacks=callbacks,
+        )
+        self.loss = loss
+
+    def _outputs(self, settings: MLPSettings) -> tuple[str, str]:
+        # scikit-learn's poisson regressor ends with exp; here the network ends with the
+        # identity, its output is the log of the prediction, and the loss takes it so
+        # (the same gradient, mu - y, as scikit-learn's exp output).
+        return "identity", REGRESSION_LOSSES[str(settings.loss)]
 
     def _encode(self, y: Any, first: bool, classes: Any = None) -> np.ndarray:
         Y = np.asarray(y, dtype=float)
         Y = Y.reshape(-1, 1) if Y.ndim == 1 else Y
+        out = "exp" if self.loss == "poisson" else "identity"
         if first:
-            self.out_activation_ = "identity"
+            self.out_activation_ = out
+            self.n_outputs_ = Y.shape[1]  # the later batches of an iterable are held to it
         elif Y.shape[1] != self.n_outputs_:
             raise ValueError(f"y has {Y.shape[1]} outputs, but the model has {self.n_outputs_}")
+        elif out != self.out_activation_:
+            raise ValueError(
+                f"loss={self.loss!r} differs from the loss the model was fitted with (its "
+                f"output is {self.out_activation_!r}); fit it anew (warm_start=False)"
+            )
+        if self.loss == "poisson" and (Y < 0).any():
+            row = int(np.argmax((Y < 0).any(axis=1)))
+            raise ValueError(
+                f"y must be >= 0 with loss='poisson' (counts or rates), got {Y[row].min()!r} "
+                f"in row {row}"
+            )
         return Y
 
     def _score_metric(self, y: np.ndarray, A: np.ndarray) -> float:
-        return float(r2_score(y, A))
+        return float(r2_score(y, self._prediction(A)))
 
+    def _prediction(self, A: np.ndarray) -> np.ndarray:
+        """The prediction from the network's output ``A`` (its exp for poisson)."""
+        return np.exp(A) if self.out_activation_ == "exp" else A
+
+    @available_if(_stochastic)
     def partial_fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> MLPRegressor:
         """One epoch over ``(X, y)``, continuing from the current weights.
 
         ``X`` may be a memmap or an iterable of ``(X_batch, y_batch)`` (with ``y=None``).
+        Not with ``solver="lbfgs"`` (an ``AttributeError``, as scikit-learn's classifier).
         """
         return self._guarded(self._fit, X, y, sample_weight, incremental=True)
 
     def predict(self, X: Any) -> np.ndarray:
         """Predictions, ``(n_samples,)`` for one output, else ``(n_samples, n_outputs)``."""
-        A = self._forward(X)
+        A = self._prediction(self._forward(X))
         return A[:, 0] if A.shape[1] == 1 else A
 
 

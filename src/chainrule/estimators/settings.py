@@ -5,11 +5,12 @@ Checks are made at fit time, never in ``__init__`` (scikit-learn's rule), and ea
 raises ``ValueError`` or ``TypeError`` naming the parameter, what it accepts and what it
 got, before the estimator changes. :func:`check_all` checks a mapping of
 hyper-parameters (an estimator's ``get_params()``, or those read from a model file).
-The settings then build the optimizer (``solver`` and its settings), the learning-rate
-schedule (``learning_rate``), the initial network (``hidden_layer_sizes``,
-``activation``, ``initializer``, ``dropout``), the random generator (``random_state``)
-and the early-stopping split (``validation_fraction``); nothing reaches back into the
-estimator.
+The settings then build the optimizer (``solver`` and its settings; ``lbfgs`` has
+none, :mod:`chainrule.training.lbfgs` trains instead), the learning-rate schedule
+(``learning_rate``; ``invscaling`` from the samples per epoch and those seen before),
+the initial network (``hidden_layer_sizes``, ``activation``, ``initializer``,
+``dropout``), the random generator (``random_state``) and the early-stopping split
+(``validation_fraction``); nothing reaches back into the estimator.
 
 Examples
 --------
@@ -40,11 +41,13 @@ from ..activations import get_activation
 from ..checks import check_bool
 from ..names import did_you_mean
 from ..network import Network
-from ..optimizers import SGD, Adam, AdamW, Optimizer
-from ..schedules import Constant, Cosine, ReduceOnPlateau, Schedule
+from ..optimizers import SGD, Adam, AdamW, Optimizer, SklearnSGD
+from ..schedules import Constant, Cosine, InvScaling, ReduceOnPlateau, Schedule
 
-SOLVERS = ("adam", "adamw", "sgd")
-LEARNING_RATES = ("constant", "adaptive", "cosine")
+SOLVERS = ("adam", "adamw", "sgd", "lbfgs")
+LEARNING_RATES = ("constant", "adaptive", "cosine", "invscaling")
+# MLPRegressor's losses, as scikit-learn's, and the engine's loss of each.
+REGRESSION_LOSSES = {"squared_error": "half_squared_error", "poisson": "half_poisson_deviance"}
 INITIALIZERS = ("auto", "glorot_uniform", "glorot_normal", "he_uniform", "he_normal")
 
 
@@ -107,6 +110,7 @@ class MLPSettings:
     batch_size: Any = "auto"
     learning_rate: str = "constant"
     learning_rate_init: float = 0.001
+    power_t: float = 0.5
     max_iter: int = 200
     shuffle: bool = True
     random_state: Any = None
@@ -121,6 +125,8 @@ class MLPSettings:
     beta_2: float = 0.999
     epsilon: float = 1e-8
     n_iter_no_change: int = 10
+    max_fun: int = 15000
+    loss: str | None = None  # MLPRegressor's; the classifier's follows its targets
     dropout: float = 0.0
     clip_norm: float | None = None
     weight_decay: float = 0.01
@@ -130,18 +136,32 @@ class MLPSettings:
     callbacks: tuple[Any, ...] = ()
 
     def optimizer(self) -> Optimizer:
-        """The optimizer of ``solver`` ("sgd", "adam" or "adamw"), with its settings."""
+        """The optimizer of ``solver`` ("sgd", "adam" or "adamw"), with its settings.
+
+        "lbfgs" has none: :func:`chainrule.training.lbfgs.minimize_lbfgs` trains instead.
+        """
+        if self.solver == "lbfgs":
+            raise ValueError("solver='lbfgs' trains with minimize_lbfgs, not an optimizer")
         lr = float(self.learning_rate_init)
         if self.solver == "sgd":
             nesterov = bool(self.nesterovs_momentum) and self.momentum > 0
-            return SGD(lr=lr, momentum=float(self.momentum), nesterov=nesterov)
+            sgd = SklearnSGD if self.momentum > 0 else SGD  # the same without momentum
+            return sgd(lr=lr, momentum=float(self.momentum), nesterov=nesterov)
         adam = {"lr": lr, "beta1": self.beta_1, "beta2": self.beta_2, "eps": self.epsilon}
         if self.solver == "adamw":
             return AdamW(**adam, weight_decay=float(self.weight_decay))
         return Adam(**adam)
 
-    def schedule(self) -> Schedule:
-        """The learning-rate schedule of ``learning_rate``."""
+    def schedule(self, samples_per_epoch: int = 1, samples_seen: int = 0) -> Schedule:
+        """The learning-rate schedule of ``learning_rate``.
+
+        ``samples_per_epoch`` (the training rows) and ``samples_seen`` (before this fit,
+        ``t_``) set "invscaling", which scales the rate by the samples seen.
+        """
+        if self.learning_rate == "invscaling":  # scikit-learn's SGD's only
+            if self.solver != "sgd":
+                return Constant()
+            return InvScaling(float(self.power_t), int(samples_per_epoch), int(samples_seen))
         if self.learning_rate == "adaptive":  # as scikit-learn: divide by 5 on a plateau
             return ReduceOnPlateau(factor=0.2, patience=1, threshold=0.0)
         if self.learning_rate == "cosine":
@@ -240,6 +260,11 @@ def check_all(params: Mapping[str, Any] | BaseEstimator) -> MLPSettings:
         if value not in known:
             hint = did_you_mean(value, known) if isinstance(value, str) else ""
             raise ValueError(f"{name} must be one of {known}, got {value!r}{hint}")
+    loss = p["loss"]
+    if loss is not None and (not isinstance(loss, str) or loss not in REGRESSION_LOSSES):
+        known = tuple(REGRESSION_LOSSES)
+        hint = did_you_mean(loss, known) if isinstance(loss, str) else ""
+        raise ValueError(f"loss must be one of {known}, got {loss!r}{hint}")
     for name in ("shuffle", "warm_start", "early_stopping", "nesterovs_momentum"):
         check_bool(p[name], name)  # "no" would count as true
     _number(p["alpha"], "alpha", low=0, low_open=False)
@@ -247,6 +272,8 @@ def check_all(params: Mapping[str, Any] | BaseEstimator) -> MLPSettings:
     _number(p["max_iter"], "max_iter", low=0, low_open=True, integer=True)
     _number(p["tol"], "tol", low=0, low_open=False)
     _number(p["n_iter_no_change"], "n_iter_no_change", low=0, low_open=True, integer=True)
+    _number(p["power_t"], "power_t", low=0, low_open=True)
+    _number(p["max_fun"], "max_fun", low=1, low_open=False, integer=True)
     _number(p["momentum"], "momentum", low=0, low_open=False)
     _number(p["epsilon"], "epsilon", low=0, low_open=True)
     _number(p["beta_1"], "beta_1", low=0, low_open=False)
@@ -263,6 +290,15 @@ def check_all(params: Mapping[str, Any] | BaseEstimator) -> MLPSettings:
         _number(p["batch_size"], "batch_size", low=0, low_open=True, integer=True)
     if p["clip_norm"] is not None:
         _number(p["clip_norm"], "clip_norm", low=0, low_open=True)
+    if p["solver"] == "lbfgs":
+        # L-BFGS minimises one full-batch objective: a random mask or a clipped
+        # gradient would make it a different function at every evaluation.
+        for name, off in (("dropout", 0.0), ("clip_norm", None)):
+            if p[name] != off:
+                raise ValueError(
+                    f"{name} must be {off} with solver='lbfgs' (it needs a stochastic "
+                    f"solver: sgd, adam or adamw), got {p[name]!r}"
+                )
     dtype = None
     if p["dtype"] is not None:
         try:

@@ -16,7 +16,8 @@ written out in nodes instead:
 A fitted estimator's graph is its network followed by skl2onnx's outputs (input ``X``,
 in the network's dtype). An :class:`~chainrule.estimators.MLPRegressor` gives
 ``variable``, shape ``(n_samples, n_outputs)`` (``predict`` drops the second axis for one
-output). An :class:`~chainrule.estimators.MLPClassifier` gives, as skl2onnx does with
+output; with ``loss="poisson"``, the ``Exp`` of the network's output). An
+:class:`~chainrule.estimators.MLPClassifier` gives, as skl2onnx does with
 ``zipmap=False``:
 
 - ``label``, shape ``(n_samples,)``: int64 for integer classes, else the classes' own
@@ -192,7 +193,9 @@ def _estimator_graph(estimator: Any, zipmap: bool) -> Any:
         if zipmap:
             kind = type(estimator).__name__
             raise ValueError(f"zipmap=True applies to classifiers, not to a {kind}")
-        g.node("Identity", ["A"], "variable")
+        # MLPRegressor(loss="poisson") predicts exp of its network's output.
+        exp = getattr(estimator, "out_activation_", None) == "exp"
+        g.node("Exp" if exp else "Identity", ["A"], "variable")
         outputs = [_tensor("variable", elem, ["n_samples", n_out])]
         return _graph(g, inputs, outputs)
 

@@ -72,7 +72,8 @@ def to_torch(network: Any) -> Any:
 
     ``network`` is a Network or a fitted MLPClassifier / MLPRegressor, whose trained
     network (``network_``) is converted: the module gives the output layer's values
-    (a classifier's probabilities of the positive class or of each class).
+    (a classifier's probabilities of the positive class or of each class; a
+    ``loss="poisson"`` regressor's log-predictions, whose ``exp`` is ``predict``).
     """
     torch = _torch()
     if not isinstance(network, Network) and isinstance(getattr(network, "network_", None), Network):

@@ -8,6 +8,8 @@ Modules, in the order a batch meets them:
   and the sample-weight check;
 - :mod:`~chainrule.training.validation`: the validation data, given or split off;
 - :mod:`~chainrule.training.update`: one batch's gradients and update;
+- :mod:`~chainrule.training.lbfgs`: full-batch training with scipy's L-BFGS-B (the
+  estimators' ``solver="lbfgs"``);
 - :mod:`~chainrule.training.device`: training on a PyTorch device (``fit(..., device=)``);
 - :mod:`~chainrule.training.guard`: the divergence guard (and its public checks);
 - :mod:`~chainrule.training.interrupts`: Ctrl-C and SIGTERM between batches, never inside

@@ -43,10 +43,10 @@ from collections.abc import Callable
 from types import FrameType, TracebackType
 from typing import Any
 
-from ..optimizers import SGD, Adam, AdamW, Optimizer
+from ..optimizers import SGD, Adam, AdamW, Optimizer, SklearnSGD
 
 # Their updates raise nothing of their own once the gradients are checked.
-OWN_OPTIMIZERS = (SGD, Adam, AdamW)
+OWN_OPTIMIZERS = (SGD, Adam, AdamW, SklearnSGD)
 
 SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM") if hasattr(signal, name))
 

@@ -45,6 +45,12 @@ METRICS: dict[str, Metric] = {
 def get_metrics(metrics: str | Sequence[str] | Mapping[str, Metric]) -> dict[str, Metric]:
     """The metric functions by name: one built-in name, several, or a mapping given as is."""
     if isinstance(metrics, Mapping):
+        for name, fn in metrics.items():
+            if not isinstance(name, str) or not callable(fn):
+                raise TypeError(
+                    "metrics as a mapping must map names (str) to functions f(y, A) -> float, "
+                    f"got {name!r:.40} mapped to {type(fn).__name__}"
+                )
         return dict(metrics)
     if isinstance(metrics, str):  # one name, not its letters
         metrics = [metrics]

@@ -53,7 +53,7 @@ import numpy as np
 from array_api_compat import array_namespace
 from array_api_compat import device as device_of
 
-from ..checks import Array, check_bool
+from ..checks import Array, check_bool, to_numpy
 from ..errors import DivergenceError
 from ..initializers import as_generator
 from ..losses import Loss, check_targets, one_hot_labels
@@ -239,13 +239,6 @@ def fit(
         on_nonfinite=on_nonfinite,
         device=device,
     )
-    # Integer labels with a cross-entropy: one-hot once per fit, as PyTorch users expect.
-    y = one_hot_labels(settings.loss, network.n_outputs, y)
-    if validation_data is not None and isinstance(validation_data, tuple | list):
-        if len(validation_data) == 2:
-            X_val, y_val = validation_data
-            y_val = one_hot_labels(settings.loss, network.n_outputs, y_val, "validation_data's y")
-            validation_data = (X_val, y_val)
 
     def run_on(net: Network) -> History:
         run = prepare(
@@ -318,19 +311,30 @@ def prepare(
 
     With ``resume``, the run's position, parameters, optimizer state, generator and
     history come from the checkpoint, once it is found to be this run's.
+
+    Integer class labels with a cross-entropy (PyTorch's and Keras's sparse targets)
+    become one-hot targets in the network's dtype: once for arrays in memory, batch by
+    batch out of core (:mod:`chainrule.training.sources`).
     """
     W1 = network.layers[0].W
     if not isinstance(W1, np.ndarray) and isinstance(X, np.ndarray | list):
-        # A network on a device (PyTorch, CuPy) trains there: the data moves there once.
+        # A network on a device (PyTorch, CuPy) trains there: the data moves there once,
+        # labels one-hot on the host first (as floats they would no longer be labels).
         xp, on = array_namespace(W1), device_of(W1)
+        host = to_numpy(W1[:0]).dtype
 
-        def move(a: Any) -> Any:
+        def move(a: Any, name: str = "") -> Any:
+            if name:
+                a = one_hot_labels(settings.loss, network.n_outputs, a, name, host)
             return None if a is None else xp.asarray(a, dtype=W1.dtype, device=on)
 
-        X, y, sample_weight = move(X), move(y), move(sample_weight)
+        X, y, sample_weight = move(X), move(y, "y"), move(sample_weight)
         if validation_data is not None:
-            validation_data = (move(validation_data[0]), move(validation_data[1]))
-    source = batch_source(network, X, y, sample_weight, settings.epochs)
+            validation_data = (
+                move(validation_data[0]),
+                move(validation_data[1], "validation_data: y"),
+            )
+    source = batch_source(network, X, y, sample_weight, settings.epochs, settings.loss)
     # Once per fit; out of core, the pairing only (a batch's values are not scanned).
     y_all = source.y if isinstance(source, ArraySource) else None
     check_targets(settings.loss, network.layers[-1].activation, network.n_outputs, y_all)
@@ -356,7 +360,7 @@ def prepare(
             rng.bit_generator.state = saved.extra["start_rng"]  # the same split as before
         checkpointer.start_rng = rng.bit_generator.state
     X_val, y_val, source = validation_set(
-        network, source, validation_data, settings.validation_split, rng
+        network, source, validation_data, settings.validation_split, rng, settings.loss
     )
     check_targets(settings.loss, network.layers[-1].activation, network.n_outputs, y_val)
     validation = X_val is not None

@@ -210,6 +210,7 @@ def check_optimizer_state(given: Any, fresh: dict[str, Any]) -> dict[str, Any]:
         )
     for key, arrays in fresh.items():
         if not isinstance(arrays, dict):
+            _check_state_number(key, given[key], arrays)
             continue
         got = given[key]
         shapes = {name: np.shape(a) for name, a in arrays.items()}
@@ -220,6 +221,22 @@ def check_optimizer_state(given: Any, fresh: dict[str, Any]) -> dict[str, Any]:
                 f"shapes {shapes}; got {got_shapes!r:.200}"
             )
     return given
+
+
+def _check_state_number(key: str, got: Any, fresh: Any) -> None:
+    """A number of the optimizer state (the step count ``t``, the rate ``lr``) of the fresh
+    state's kind: a count, or a finite number >= 0."""
+    if isinstance(fresh, bool):
+        ok, what = isinstance(got, bool | np.bool_), "True or False"
+    elif isinstance(fresh, int):
+        ok = isinstance(got, int | np.integer) and not isinstance(got, bool) and got >= 0
+        what = "a count (an int >= 0)"
+    else:
+        number = isinstance(got, int | float | np.integer | np.floating)
+        ok = number and not isinstance(got, bool) and bool(np.isfinite(got)) and got >= 0
+        what = "a finite number >= 0"
+    if not ok:
+        raise ValueError(f"optimizer_state[{key!r}] must be {what}, got {got!r:.40}")
 
 
 def replay_generator(epoch_rng: dict[str, Any]) -> np.random.Generator:

@@ -17,6 +17,13 @@
 Out of core, each batch is checked when it is read: a bad batch (NaN, a wrong shape)
 raises then, after the batches before it have been trained on.
 
+With a cross-entropy loss, ``y`` may hold integer class labels, shape (n_samples,)
+(:func:`chainrule.losses.takes_labels`): each source turns them into one-hot targets
+in the network's dtype. Arrays in memory are encoded once; a memmap's and an
+iterable's labels batch by batch, so that the n_samples x n_outputs one-hot matrix
+never exists (memory stays flat). A memmap's labels are checked for their range
+before training starts, chunk by chunk; an iterable's when their batch is read.
+
 Examples
 --------
 >>> import numpy as np
@@ -39,6 +46,7 @@ import numpy as np
 from array_api_compat import array_namespace, device
 
 from ..checks import Array, as_float_array, check_finite
+from ..losses import Loss, check_labels, one_hot_labels, takes_labels
 from ..network import Network
 
 Batch = tuple[Array, Array, Array | None]
@@ -46,6 +54,37 @@ CHUNK_BYTES = 32 * 2**20
 
 
 Gather = Callable[[Array, Array, Array], tuple[Array, Array]]
+
+
+def check_pair(
+    network: Network, loss: Loss | None, X: Any, y: Any, name: str = "y"
+) -> tuple[Array, Array]:
+    """``network.check_Xy(X, y)``, with ``y``'s integer class labels one-hot in the
+    network's dtype first if ``loss`` takes labels (:func:`chainrule.losses.one_hot_labels`).
+
+    Labels are counted against ``X``'s rows before they are encoded, so that a message
+    shows the shape given, not the one-hot's.
+    """
+    if loss is None or not takes_labels(loss, network.n_outputs, y):
+        return network.check_Xy(X, y)
+    X = network.check_X(X)
+    rows = int(X.shape[0])
+    if len(y) != rows:
+        raise ValueError(
+            f"{name} must hold one class label per row of X ({rows}), got {len(y)} labels"
+        )
+    return X, network.check_y(one_hot_labels(loss, network.n_outputs, y, name, network.dtype), rows)
+
+
+def batch_tuple(item: Any, where: str) -> tuple[Any, ...]:
+    """``item``, if it is a batch ``(X_batch, y_batch)`` or ``(X_batch, y_batch, w_batch)``;
+    else a TypeError naming ``where`` it came from (``"batch 3"``)."""
+    if not isinstance(item, tuple) or len(item) not in (2, 3):
+        got = f"a tuple of {len(item)}" if isinstance(item, tuple) else type(item).__name__
+        raise TypeError(
+            f"{where} must be a tuple (X_batch, y_batch) or (X_batch, y_batch, w_batch), got {got}"
+        )
+    return item
 
 
 def check_sample_weight(sample_weight: Any, n_samples: int, dtype: Any) -> Array | None:
@@ -107,17 +146,37 @@ class ChunkedSource:
 
     out_of_core = True
 
-    def __init__(self, network: Network, X: Array, y: Any, w: Array | None) -> None:
-        self.network, self.X, self.y, self.w = network, X, y, w
+    def __init__(
+        self, network: Network, X: Array, y: Any, w: Array | None, loss: Loss | None = None
+    ) -> None:
+        self.network, self.X, self.y, self.w, self.loss = network, X, y, w, loss
         self.n_samples = int(X.shape[0])
         if X.ndim != 2 or X.shape[1] != network.n_features:
             raise ValueError(
                 f"X must have shape (n_samples, {network.n_features}) to match layer 1, "
                 f"got shape {X.shape}"
             )
-        if len(y) != self.n_samples:
-            raise ValueError(f"y must have {self.n_samples} rows to match X, got {len(y)}")
+        if y.ndim == 0 or len(y) != self.n_samples:
+            raise ValueError(f"y must have {self.n_samples} rows to match X, got shape {y.shape}")
         self.row_bytes = X.shape[1] * X.dtype.itemsize
+        if loss is not None and takes_labels(loss, network.n_outputs, y):
+            self._check_labels()
+        elif y.shape[1:] not in [(network.n_outputs,)] + ([()] if network.n_outputs == 1 else []):
+            # Up front, from the shape alone: not after the batches before the first failed.
+            k = network.n_outputs
+            raise ValueError(
+                f"y must have shape ({self.n_samples}, {k}) to match X and the output layer "
+                f"(b{network.n_layers} has {k} outputs), got shape {y.shape}"
+            )
+
+    def _check_labels(self) -> None:
+        """Refuse labels out of range before training starts, reading ``y`` in chunks (its
+        rows are a small part of the file's bytes: one number each, no one-hot)."""
+        y, k = self.y, self.network.n_outputs
+        rows = max(1, CHUNK_BYTES // y.dtype.itemsize)
+        for start in range(0, len(y), rows):
+            check_labels(np.asarray(y[start : start + rows]), k, "y", first_row=start)
+            _release(y)
 
     def epoch(
         self, rng: np.random.Generator, shuffle: bool, batch_size: int, gather: Any = None
@@ -139,7 +198,7 @@ class ChunkedSource:
             for s in range(0, stop - start, batch_size):
                 rows: Any = slice(s, s + batch_size) if order is None else order[s : s + batch_size]
                 try:
-                    Xb, yb = self.network.check_Xy(Xc[rows], yc[rows])
+                    Xb, yb = check_pair(self.network, self.loss, Xc[rows], yc[rows])
                 except (ValueError, TypeError) as exc:  # say where in the file
                     where = f"rows {start + s} to {min(start + s + batch_size, stop) - 1}"
                     raise type(exc)(f"a batch of X's {where}: {exc}") from None
@@ -153,8 +212,10 @@ class IterableSource:
     out_of_core = True
     n_samples: int | None = None
 
-    def __init__(self, network: Network, batches: Iterable[Any], epochs: int) -> None:
-        self.network, self.batches = network, batches
+    def __init__(
+        self, network: Network, batches: Iterable[Any], epochs: int, loss: Loss | None = None
+    ) -> None:
+        self.network, self.batches, self.loss = network, batches, loss
         self.one_shot = iter(batches) is batches
         if self.one_shot and epochs > 1:
             raise ValueError(
@@ -168,13 +229,9 @@ class IterableSource:
     ) -> Iterator[Batch]:
         """The iterable's batches, checked one by one (its own order; ``shuffle`` unused)."""
         for i, item in enumerate(self.batches):
-            if not isinstance(item, tuple) or len(item) not in (2, 3):
-                raise TypeError(
-                    f"batch {i} must be a tuple (X_batch, y_batch) or (X_batch, y_batch, "
-                    f"w_batch), got {type(item).__name__}"
-                )
+            batch_tuple(item, f"batch {i}")
             try:
-                Xb, yb = self.network.check_Xy(item[0], item[1])
+                Xb, yb = check_pair(self.network, self.loss, item[0], item[1])
                 wb = None
                 if len(item) == 3 and item[2] is not None:
                     wb = check_sample_weight(item[2], Xb.shape[0], self.network.dtype)
@@ -216,15 +273,20 @@ def batch_source(
     y: Any,
     sample_weight: Any = None,
     epochs: int = 1,
+    loss: Loss | None = None,
 ) -> ArraySource | ChunkedSource | IterableSource:
-    """The source for ``fit``: an iterable of batches, a file-backed array or arrays."""
+    """The source for ``fit``: an iterable of batches, a file-backed array or arrays.
+
+    With ``loss`` a cross-entropy, integer class labels in ``y`` (or in each batch's
+    ``y``) become one-hot targets in the network's dtype (see the module docstring).
+    """
     if is_batch_iterable(X, y):
         if sample_weight is not None:
             raise ValueError(
                 "sample_weight cannot go with an iterable of batches; yield "
                 "(X_batch, y_batch, w_batch) tuples instead"
             )
-        return IterableSource(network, X, epochs)
+        return IterableSource(network, X, epochs, loss)
     if y is None:
         raise ValueError(
             "y is required when X is an array; pass y, or X as an iterable of "
@@ -233,6 +295,6 @@ def batch_source(
     if isinstance(X, np.ndarray) and file_backed(X) is not None:
         y = y if isinstance(y, np.ndarray) else np.asarray(y)
         w = check_sample_weight(sample_weight, int(X.shape[0]), network.dtype)
-        return ChunkedSource(network, X, y, w)
-    X, y = network.check_Xy(X, y)
+        return ChunkedSource(network, X, y, w, loss)
+    X, y = check_pair(network, loss, X, y)
     return ArraySource(X, y, check_sample_weight(sample_weight, int(X.shape[0]), network.dtype))

@@ -1,6 +1,7 @@
 """The fit's validation data: given explicitly, or a random split of the training rows.
 
-``validation_data=(X_val, y_val)`` is checked like the training data and used as is;
+``validation_data=(X_val, y_val)`` is checked like the training data (integer class
+labels become one-hot targets for a cross-entropy) and held in memory;
 ``validation_split=f`` holds out ``round(f * n_samples)`` rows drawn at random (from
 the fit's generator, before the first shuffle), which are then not trained on.
 
@@ -22,8 +23,9 @@ from typing import Any
 import numpy as np
 
 from ..checks import Array
+from ..losses import Loss
 from ..network import Network
-from .sources import ArraySource, ChunkedSource, IterableSource
+from .sources import ArraySource, ChunkedSource, IterableSource, check_pair
 
 Source = ArraySource | ChunkedSource | IterableSource
 
@@ -52,9 +54,13 @@ def validation_set(
     validation_data: tuple[Any, Any] | None,
     validation_split: float,
     rng: np.random.Generator,
+    loss: Loss | None = None,
 ) -> tuple[Array | None, Array | None, Source]:
     """``(X_val, y_val, source)``: the checked ``validation_data``, or ``validation_split``
-    of the rows drawn from ``source`` (which then holds the rest), or no validation."""
+    of the rows drawn from ``source`` (which then holds the rest), or no validation.
+
+    With ``loss`` a cross-entropy, ``validation_data``'s integer class labels become
+    one-hot targets in the network's dtype."""
     if validation_data is not None:
         if not isinstance(validation_data, tuple | list) or len(validation_data) != 2:
             got = (
@@ -63,7 +69,10 @@ def validation_set(
                 else type(validation_data).__name__
             )
             raise TypeError(f"validation_data must be a pair (X_val, y_val), got {got}")
-        X_val, y_val = network.check_Xy(*validation_data)
+        try:
+            X_val, y_val = check_pair(network, loss, *validation_data)
+        except (ValueError, TypeError) as exc:  # say it is the validation data
+            raise type(exc)(f"validation_data: {exc}") from None
         return X_val, y_val, source
     if validation_split:
         if not isinstance(source, ArraySource):
