@@ -2,7 +2,7 @@
 
 Usage (from the repository root, after ``pip install -e '.[test]'``)::
 
-    python benchmarks/bench_scaling.py            # the sweep below, about 3-4 minutes
+    python benchmarks/bench_scaling.py            # the sweep below, under a minute idle
     python benchmarks/bench_scaling.py --quick    # 3 small points: does it run?
 
 Two sweeps, one epoch of plain SGD (lr 0.01, batch 128, float32, softmax cross-entropy),

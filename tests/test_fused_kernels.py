@@ -31,6 +31,7 @@ from chainrule.kernels import (
     gather_kernel,
     kernel_for,
     loss_kernel_for,
+    sum_kernel,
     update_kernel_for,
 )
 from chainrule.losses import get_loss
@@ -181,6 +182,21 @@ def test_fused_gather_copies_the_rows_exactly(dtype, fused_on):
     out = np.empty((13, 4), dtype)
     gather_kernel(X)(strided, rows, out)
     np.testing.assert_array_equal(out, strided[rows])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(1, 5), (128, 10), (37, 256)])
+def test_fused_sum_over_instances_adds_the_rows_as_numpy(shape, dtype, fused_on):
+    # The compiled db adds the rows in NumPy's order: the same sums, bit for bit.
+    rng = np.random.default_rng(9)
+    dZ = (rng.standard_normal(shape) * 10.0 ** rng.integers(-6, 6, shape)).astype(dtype)
+    dZ[0, 0] = np.nan if shape[0] > 1 else dZ[0, 0]
+    fused, numpy_sum = sum_kernel(dZ, fused=True), sum_kernel(dZ)
+    assert fused is not numpy_sum
+    out = np.empty(shape[1], dtype)
+    assert fused(dZ, out=out) is out
+    np.testing.assert_array_equal(out, np.add.reduce(dZ, axis=0))
+    np.testing.assert_array_equal(numpy_sum(dZ, out=np.empty_like(out)), np.add.reduce(dZ, axis=0))
 
 
 def _epoch(dtype, optimizer, monkeypatch, mode, acts=("relu", "tanh", "softmax")):

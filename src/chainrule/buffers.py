@@ -37,7 +37,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .checks import Array, check_positive
-from .kernels import gather_kernel, kernel_for
+from .kernels import gather_kernel, kernel_for, sum_kernel
 from .layers import Dense, LayerBuffers
 
 
@@ -79,6 +79,7 @@ class Buffers:
             for kind in "Wb"
         }
         self._full = []
+        sums = sum_kernel(W1, fused)
         for k, layer in enumerate(layers, start=1):
             shape = (B, layer.n_out)
             kernel = kernel_for(layer.activation, W1, fused)
@@ -89,7 +90,7 @@ class Buffers:
             cols, e = np.empty((B, 3), dtype), np.empty(B, dtype)
             dW, db = self.grads[f"W{k}"], self.grads[f"b{k}"]
             self._full.append(
-                LayerBuffers(Z, A, delta, mask, tmp, cols, e, dW, db, kernel, bool(fused))
+                LayerBuffers(Z, A, delta, mask, tmp, cols, e, dW, db, kernel, sums, [], bool(fused))
             )
         self._rows: dict[int, list[LayerBuffers]] = {}
         self._gather = gather_kernel(W1) if fused else None
@@ -143,8 +144,3 @@ class Buffers:
         Xb = X.take(rows, axis=0, out=self.X[:m], mode="clip")
         yb = y.take(rows, axis=0, out=self.y[:m], mode="clip")
         return Xb, yb
-
-
-def layer_buffers(buffers: Buffers | None, n_layers: int, m: int) -> list[LayerBuffers | None]:
-    """Each of ``n_layers`` layers' buffers for ``m`` rows; None for each without ``buffers``."""
-    return [None] * n_layers if buffers is None else buffers.rows(m)

@@ -23,14 +23,16 @@ array([[1.099, 1.13 ]])
 from __future__ import annotations
 
 import warnings
-from typing import NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import numpy as np
 from array_api_compat import array_namespace, device
 
 from .activations import Activation, get_activation
 from .checks import Array, as_float_array, is_foreign_array, shape_of
-from .kernels import Kernel
+from .kernels import Kernel, LossKernel, loss_kernel_for
+from .losses import Loss
 
 
 class DenseCache(NamedTuple):
@@ -54,7 +56,10 @@ class LayerBuffers(NamedTuple):
     above, overwritten in place by ``dEdInLk``; ``dW`` and ``db`` receive the gradients;
     ``mask`` (bool), ``tmp`` and ``cols`` are the kernel's scratch; ``e`` receives the
     instances' errors (output layer); ``kernel`` is None where the activation has none
-    (its own ``value`` and ``backprop`` then run).
+    (its own ``value`` and ``backprop`` then run); ``instance_sum(dZ, out=db)`` writes ``db``,
+    the sum of ``dZ`` over instances (:func:`chainrule.kernels.sum_kernel`);
+    ``loss_memo`` remembers the last loss looked up by :meth:`loss_kernel` and its
+    kernel (a list shared by every view).
     """
 
     Z: np.ndarray  # (m, n_out)
@@ -67,7 +72,20 @@ class LayerBuffers(NamedTuple):
     dW: np.ndarray  # (n_in, n_out)
     db: np.ndarray  # (n_out,)
     kernel: Kernel | None
+    instance_sum: Callable[..., Array]  # instance_sum(dZ, out=db): dZ summed over instances
+    loss_memo: list[Any]  # [loss, its LossKernel or None], empty before the first look-up
     fused: bool = False  # the fused kernels asked for (the loss's too)
+
+    def loss_kernel(self, loss: Loss, activation: Activation) -> LossKernel | None:
+        """The in-place kernel of ``loss`` after the output ``activation`` for these
+        buffers (:func:`chainrule.kernels.loss_kernel_for`), looked up once per loss: a
+        mini-batch asks twice (the errors, then the delta)."""
+        memo = self.loss_memo
+        if memo and memo[0] is loss:
+            return memo[1]  # type: ignore[no-any-return]
+        found = loss_kernel_for(loss, activation, self.Z, self.fused)
+        memo[:] = (loss, found)
+        return found
 
 
 class Dense:
@@ -141,25 +159,23 @@ class Dense:
         A : array, shape (n_samples, n_out)
         cache : DenseCache
         """
-        kernel = None if out is None else out.kernel
-        if out is not None and kernel is not None and kernel.forward_bias is not None:
-            # A fused kernel adds the bias and applies f in one sweep over the product.
-            Z = np.dot(A_prev, self.W, out=out.Z)
-            kernel.forward_bias(Z, self.b, out.A, out.mask, out.tmp, out.cols)
-            A = out.A
-        elif out is None:
+        if out is None:
             Z = affine(A_prev, self.W, self.b)
             A = self.activation.value(Z)
-        elif kernel is not None:
-            Z = affine(A_prev, self.W, self.b, out.Z)
-            kernel.forward(Z, out.A, out.mask, out.tmp, out.cols)
-            A = out.A
         else:
-            Z = affine(A_prev, self.W, self.b, out.Z)
-            A = out.A
-            A[...] = self.activation.value(Z)
-        if out is not None and out.A is out.Z:
-            Z = None  # overwritten by A in place
+            kernel, A = out.kernel, out.A
+            if kernel is None:
+                Z = affine(A_prev, self.W, self.b, out.Z)
+                A[...] = self.activation.value(Z)
+            elif kernel.forward_bias is not None:
+                # A fused kernel adds the bias and applies f in one sweep over the product.
+                Z = np.dot(A_prev, self.W, out=out.Z)
+                kernel.forward_bias(Z, self.b, A, out.mask, out.tmp, out.cols)
+            else:
+                Z = affine(A_prev, self.W, self.b, out.Z)
+                kernel.forward(Z, A, out.mask, out.tmp, out.cols)
+            if A is out.Z:
+                Z = None  # overwritten by A in place
         if not (training and self.dropout):
             return A, DenseCache(A_prev, Z, A)
         if rng is None:
@@ -233,7 +249,7 @@ class Dense:
             db = array_namespace(dZ).sum(dZ, axis=0)
         else:
             dW = np.dot(cache.A_prev.T, dZ, out=out.dW)
-            db = np.add.reduce(dZ, axis=0, out=out.db)
+            db = out.instance_sum(dZ, out=out.db)
         if not need_dA_prev:
             return None, dW, db
         if out_below is None:

@@ -26,6 +26,7 @@ array([0.746095])
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from itertools import pairwise
 from typing import Any
@@ -35,10 +36,9 @@ from array_api_compat import array_namespace
 
 from . import checks
 from .activations import Activation, get_activation
-from .buffers import Buffers, layer_buffers
+from .buffers import Buffers
 from .checks import Array, as_float_array, check_finite, shape_of
 from .initializers import as_generator, initialize
-from .kernels import loss_kernel_for
 from .layers import Dense, DenseCache, LayerBuffers, check_dropout
 from .losses import Loss, batch_error, get_loss, reduce, reduction_scale
 from .trace import Tracer
@@ -169,8 +169,9 @@ class Network:
         """The parameters by name, ``{"W1": ..., "b1": ..., ...}`` (the arrays themselves)."""
         params: Params = {}
         for k, layer in enumerate(self.layers, start=1):
-            params[f"W{k}"] = layer.W
-            params[f"b{k}"] = layer.b
+            Wk, bk = param_names(k)
+            params[Wk] = layer.W
+            params[bk] = layer.b
         return params
 
     def set_params(self, params: dict[str, Any]) -> None:
@@ -304,12 +305,14 @@ class Network:
             The output of the last layer, the seed's ``outL{L}``.
         caches : list of DenseCache, one per layer
         """
-        _check_no_tracer_with(buffers, tracer)
-        outs = layer_buffers(buffers, self.n_layers, int(X.shape[0]))
+        if tracer is not None:
+            _check_no_buffers(buffers)
+        # Each layer's buffers for this many rows; None for each without buffers.
+        outs: list[Any] = [None] * len(self.layers) if buffers is None else buffers.rows(len(X))
         caches = []
         A = X
-        for k, layer in enumerate(self.layers, start=1):
-            A, cache = layer.forward(A, training=training, rng=rng, out=outs[k - 1])
+        for k, (layer, out) in enumerate(zip(self.layers, outs, strict=True), start=1):
+            A, cache = layer.forward(A, training=training, rng=rng, out=out)
             caches.append(cache)
             if tracer is not None:
                 tracer.record(f"inL{k}", cache.Z)
@@ -327,7 +330,7 @@ class Network:
         """
         top = caches[-1]
         output = self.layers[-1].activation
-        kernel = None if out is None else loss_kernel_for(loss, output, y, out.fused)
+        kernel = None if out is None else out.loss_kernel(loss, output)
         if kernel is not None:
             return kernel.errors(y, top, out)
         if loss.fused(self.layers[-1].activation):
@@ -377,8 +380,10 @@ class Network:
         grads : dict
             ``{"W1": dE/dW1, "b1": dE/db1, ...}``, each the shape of its parameter.
         """
-        _check_no_tracer_with(buffers, tracer)
-        outs = layer_buffers(buffers, self.n_layers, int(y.shape[0]))
+        if tracer is not None:
+            _check_no_buffers(buffers)
+        n_layers = len(self.layers)
+        outs: list[Any] = [None] * n_layers if buffers is None else buffers.rows(len(y))
         top = caches[-1]
         e = self.instance_errors(y, caches, loss, outs[-1])  # the error of each instance
         E, dE_de = batch_error(e, reduction, sample_weight, scale)  # E: their mean or sum
@@ -388,18 +393,18 @@ class Network:
             tracer.record("E", E)
             dA = loss.instance_gradient(y, top.A) * dE_de  # dEdOutL{L}, shown in the trace
         grads: Params = {}
-        for k in range(self.n_layers, 0, -1):  # layer L down to layer 1
-            layer, cache = self.layers[k - 1], caches[k - 1]
+        for k in range(n_layers, 0, -1):  # layer L down to layer 1
+            layer, cache, out = self.layers[k - 1], caches[k - 1], outs[k - 1]
+            out_below, (Wk, bk) = outs[k - 2] if k > 1 else None, param_names(k)
             # dEdOutL{k-1} = dEdInLk @ Wk.T, dEdWk = outL{k-1}.T @ dEdInLk, dEdBk = sum(dEdInLk)
-            out, out_below = outs[k - 1], outs[k - 2] if k > 1 else None
-            dA_prev, grads[f"W{k}"], grads[f"b{k}"] = layer.backward_affine(
+            dA_prev, grads[Wk], grads[bk] = layer.backward_affine(
                 dZ, cache, need_dA_prev=k > 1, out=out, out_below=out_below
             )
             if tracer is not None:
                 tracer.record(f"dEdOutL{k}", dA)
                 tracer.record(f"dEdInL{k}", dZ)
-                tracer.record(f"dEdW{k}", grads[f"W{k}"])
-                tracer.record(f"dEdB{k}", grads[f"b{k}"])
+                tracer.record(f"dEdW{k}", grads[Wk])
+                tracer.record(f"dEdB{k}", grads[bk])
             if k > 1:  # dEdInL{k-1} = dEdOutL{k-1} * f'(inL{k-1})
                 below, cache_below = self.layers[k - 2], caches[k - 2]
                 dZ = below.backward_activation(dA_prev, cache_below, out_below)
@@ -425,14 +430,22 @@ class Network:
         into ``out.delta``.
         """
         top, output = caches[-1], self.layers[-1].activation
-        kernel = None if out is None else loss_kernel_for(loss, output, y, out.fused)
+        kernel = None if out is None else out.loss_kernel(loss, output)
         if kernel is not None:
             return kernel.delta(y, top, dE_de, out, output)
         return loss.output_delta(y, top.Z, top.A, output, dE_de)
 
 
-def _check_no_tracer_with(buffers: Buffers | None, tracer: Tracer | None) -> None:
-    if buffers is not None and tracer is not None:
+@functools.cache
+def param_names(k: int) -> tuple[str, str]:
+    """``("Wk", "bk")``, the names of layer ``k``'s parameters (made once: every
+    mini-batch names them)."""
+    return f"W{k}", f"b{k}"
+
+
+def _check_no_buffers(buffers: Buffers | None) -> None:
+    """With a tracer: there must be no buffers."""
+    if buffers is not None:
         raise ValueError("a tracer keeps every array, which buffers overwrite: pass one")
 
 

@@ -16,10 +16,10 @@ from typing import Any
 
 import numpy as np
 
-from ..buffers import Buffers, layer_buffers
+from ..buffers import Buffers
 from ..datasets.catalog import seed_example
 from ..losses import batch_error
-from ..network import Network
+from ..network import Network, param_names
 from ..step import train_step
 from ..training.update import Workspace
 
@@ -113,11 +113,11 @@ def _forward(
     buffers: Buffers | None = None,
 ) -> tuple[Any, list[Any]]:
     """:meth:`Network.forward` less its tracer lines."""
-    outs = layer_buffers(buffers, network.n_layers, int(X.shape[0]))
+    outs: list[Any] = [None] * len(network.layers) if buffers is None else buffers.rows(len(X))
     caches = []
     A = X
-    for k, layer in enumerate(network.layers, start=1):
-        A, cache = layer.forward(A, training=training, rng=rng, out=outs[k - 1])
+    for layer, out in zip(network.layers, outs, strict=True):
+        A, cache = layer.forward(A, training=training, rng=rng, out=out)
         caches.append(cache)
     return A, caches
 
@@ -134,15 +134,16 @@ def _backward(
     scale: float = 1.0,
 ) -> tuple[Any, dict[str, Any]]:
     """:meth:`Network.backward` less its tracer lines."""
-    outs = layer_buffers(buffers, network.n_layers, int(y.shape[0]))
+    n_layers = len(network.layers)
+    outs: list[Any] = [None] * n_layers if buffers is None else buffers.rows(len(y))
     e = network.instance_errors(y, caches, loss, outs[-1])
     E, dE_de = batch_error(e, reduction, sample_weight, scale)
     dZ = network.output_delta(y, caches, loss, dE_de, outs[-1])
     grads = {}
-    for k in range(network.n_layers, 0, -1):
-        layer, cache = network.layers[k - 1], caches[k - 1]
-        out, out_below = outs[k - 1], outs[k - 2] if k > 1 else None
-        dA_prev, grads[f"W{k}"], grads[f"b{k}"] = layer.backward_affine(
+    for k in range(n_layers, 0, -1):
+        layer, cache, out = network.layers[k - 1], caches[k - 1], outs[k - 1]
+        out_below, (Wk, bk) = outs[k - 2] if k > 1 else None, param_names(k)
+        dA_prev, grads[Wk], grads[bk] = layer.backward_affine(
             dZ, cache, need_dA_prev=k > 1, out=out, out_below=out_below
         )
         if k > 1:

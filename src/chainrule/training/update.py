@@ -142,9 +142,10 @@ class Workspace:
         :meth:`SGD.descend <chainrule.optimizers.SGD.descend>` subtracts.
         """
         E, steps = self.loss_and_grads(X, y, reduction, scale=lr)
-        frozen = self.network.frozen
-        trainable = {name: p for name, p in self.network.params.items() if name not in frozen}
-        self._sgd.descend(trainable, steps, {"t": 0})
+        params, frozen = self.network.params, self.network.frozen
+        if frozen:
+            params = {name: p for name, p in params.items() if name not in frozen}
+        self._sgd.descend(params, steps, {"t": 0})
         return E
 
 
