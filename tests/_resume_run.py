@@ -3,8 +3,8 @@
 ``python _resume_run.py CHECKPOINT [DTYPE]`` trains with a checkpoint after every
 update and ``resume=True``: run it again after a kill and it continues from the
 checkpoint. ``-`` for CHECKPOINT trains without one.
-It prints ``training`` when the first epoch begins and, when training is over, the
-result as JSON on one line.
+It prints ``training`` when the first epoch begins, ``epoch`` at the end of each epoch
+and, when training is over, the result as JSON on one line.
 """
 
 from __future__ import annotations
@@ -67,6 +67,9 @@ def run(
 class _Announce(Callback):
     def on_train_begin(self, network: Any, history: Any) -> None:
         print("training", flush=True)
+
+    def on_epoch_end(self, epoch: int, logs: Any, network: Any) -> None:
+        print("epoch", flush=True)
 
 
 if __name__ == "__main__":

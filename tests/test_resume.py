@@ -278,10 +278,20 @@ def test_sigkill_at_random_moments_then_resume_is_bit_identical(tmp_path):
         )
         assert proc.stdout is not None
         assert proc.stdout.readline().strip() == "training"
+        out = ""
         if kills < 8:
-            time.sleep(moments.uniform(0.0, 0.3))  # a random moment, not a measurement
-            proc.send_signal(signal.SIGKILL)
-        out = proc.stdout.read()
+            # A random moment counted in the run's own progress, not in seconds, so that a
+            # faster machine is killed as often: after 0 or 1 more epochs, a little into the
+            # next (the child checkpoints after every update, so often while writing one).
+            for _ in range(moments.randint(0, 1)):
+                line = proc.stdout.readline()
+                if line.strip() != "epoch":  # it finished: the result, or nothing
+                    out = line
+                    break
+            else:
+                time.sleep(moments.uniform(0.0, 0.02))  # a random moment, not a measurement
+                proc.send_signal(signal.SIGKILL)
+        out += proc.stdout.read()
         proc.wait()
         proc.stdout.close()
         if proc.returncode == -signal.SIGKILL:
