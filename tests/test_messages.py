@@ -135,3 +135,25 @@ def test_the_estimators_refuse_clearly(settings, error, message):
     with pytest.raises(error, match=message):
         clf.fit(X, y)
     assert not hasattr(clf, "network_")
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_a_non_finite_input_is_located(value, dtype):
+    # The first non-finite value is named with its row and column, for fit and for the
+    # estimators with and without early stopping (scikit-learn's scan or chainrule's).
+    X, y = data()
+    X = X.astype(dtype)
+    X[6, 1] = value
+    where = rf"\({float(value)} at row 6, column 1\)"
+    before = network().params["W1"].copy()
+    net = network()
+    with pytest.raises(ValueError, match=rf"X contains NaN or infinity.*{where}"):
+        fit(net, X, y, loss="binary_cross_entropy", epochs=1)
+    assert np.array_equal(net.params["W1"], before)
+    with pytest.raises(ValueError, match=where):
+        cr.MLPRegressor((3,), max_iter=2).fit(X, y)
+    with pytest.raises(ValueError, match=r"X contains (NaN|infinity)"):
+        cr.MLPRegressor((3,), max_iter=2, early_stopping=True).fit(X, y)
+    with pytest.raises(ValueError, match=where):
+        cr.MLPClassifier((3,), solver="lbfgs", max_iter=2).fit(X, y > 0)

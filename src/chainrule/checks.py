@@ -116,7 +116,15 @@ def check_finite(array: Array, name: str) -> None:
         xp = array_namespace(array)
         finite = bool(xp.all(xp.isfinite(array)))
     if not finite:
-        raise ValueError(f"{name} contains NaN or infinity; all values must be finite")
+        where = ""
+        if isinstance(array, np.ndarray) and array.ndim:  # the error path: a mask is affordable
+            index = tuple(int(i) for i in np.argwhere(~np.isfinite(array))[0])
+            value = float(array[index])
+            if array.ndim == 2:
+                where = f" ({value} at row {index[0]}, column {index[1]})"
+            else:
+                where = f" ({value} at index {index[0] if array.ndim == 1 else index})"
+        raise ValueError(f"{name} contains NaN or infinity; all values must be finite{where}")
 
 
 def check_reduction(reduction: str) -> str:
