@@ -7,6 +7,8 @@ losses are compared to 1e-5 (relative), as issue 17 asks, and the weights to 1e-
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pytest
 
@@ -15,6 +17,7 @@ from chainrule.io.checkpoint import load_checkpoint
 from chainrule.layers import Dense
 from chainrule.optimizers import SGD, Adam
 from chainrule.training import fit
+from chainrule.training.guard import Snapshot
 
 torch = pytest.importorskip("torch")  # in the test extra
 
@@ -117,3 +120,32 @@ def test_the_estimator_trains_on_a_device_and_ends_as_numpy(early_stopping):
     np.testing.assert_allclose(
         on_device.predict_proba(X), on_numpy.predict_proba(X), rtol=1e-4, atol=1e-6
     )
+
+
+@dataclass(frozen=True)
+class _UsersSGD(SGD):
+    """A user's optimizer (a subclass is not one of fit's own): fit keeps a copy of the
+    parameters and state before each update, to put back if the update raises."""
+
+
+def test_a_users_optimizer_trains_on_a_device():
+    # The copy before each update was NumPy's .copy(), which a tensor does not have.
+    X, y = _data()
+    reference, moved = _net(), _net()
+    h_np = fit(reference, X, y, optimizer=_UsersSGD(lr=0.1), **SETTINGS)
+    h_dev = fit(moved, X, y, optimizer=_UsersSGD(lr=0.1), device="cpu", **SETTINGS)
+    np.testing.assert_allclose(h_dev["loss"], h_np["loss"], rtol=1e-5)
+    for name, value in reference.params.items():
+        np.testing.assert_allclose(moved.params[name], value, rtol=1e-5, atol=1e-6)
+
+
+def test_an_update_that_raises_on_a_device_is_undone():
+    # Snapshot copies tensors with their own library and puts them back in place.
+    W, state = torch.arange(4.0), {"t": 3, "velocity": {"W": torch.ones(4)}}
+    before = Snapshot({"W": W}, state)
+    W -= 10.0
+    state["velocity"]["W"] += 1.0
+    state["t"] += 1
+    before.restore()
+    assert torch.equal(W, torch.arange(4.0))  # the same tensor object, its values back
+    assert state["t"] == 3 and torch.equal(state["velocity"]["W"], torch.ones(4))

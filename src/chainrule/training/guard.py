@@ -146,6 +146,39 @@ NORMAL, CAREFUL, SKIP = 0, 1, 2
 _MARGIN = 1e4
 
 
+class Snapshot:
+    """The trainable parameters and the optimizer's state as they are now, to put back
+    with :meth:`restore` if an update has to be undone.
+
+    The arrays are copied through their own library's namespace, so that NumPy arrays
+    and a device's tensors (``fit(device=...)``) are copied alike, and put back in place:
+    the network keeps its arrays.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> W, state = np.ones(2), {"t": 1}
+    >>> before = Snapshot({"W": W}, state)
+    >>> W -= 5.0
+    >>> state["t"] += 1
+    >>> before.restore()
+    >>> W.tolist(), state
+    ([1.0, 1.0], {'t': 1})
+    """
+
+    def __init__(self, trainable: dict[str, Any], state: dict[str, Any]) -> None:
+        self.trainable, self.state = trainable, state
+        self.values = {k: array_namespace(v).asarray(v, copy=True) for k, v in trainable.items()}
+        self.state_values = copy.deepcopy(state)
+
+    def restore(self) -> None:
+        """Put the parameters' values and the state back as they were."""
+        for name, value in self.values.items():
+            self.trainable[name][...] = value
+        self.state.clear()
+        self.state.update(self.state_values)
+
+
 class Guard:
     """Checks each batch's loss and gradients; see the module docstring."""
 
@@ -189,16 +222,12 @@ class Guard:
         batch: int,
     ) -> bool:
         """Update, but undo it if a parameter overflows; whether the update was kept."""
-        before = {k: v.copy() for k, v in trainable.items()}
-        state_before = copy.deepcopy(state)
+        before = Snapshot(trainable, state)
         optimizer.update(trainable, grads, state)
         try:
             check_params_finite(trainable, epoch=epoch, batch=batch)
         except DivergenceError as exc:
-            for name, value in before.items():
-                trainable[name][...] = value
-            state.clear()
-            state.update(state_before)
+            before.restore()
             self._bad(exc)
             return False
         return True

@@ -35,7 +35,6 @@ then the interrupt
 
 from __future__ import annotations
 
-import copy
 import os
 import signal
 import threading
@@ -44,6 +43,7 @@ from types import FrameType, TracebackType
 from typing import Any
 
 from ..optimizers import SGD, Adam, AdamW, Optimizer, SklearnSGD
+from .guard import Snapshot
 
 # Their updates raise nothing of their own once the gradients are checked.
 OWN_OPTIMIZERS = (SGD, Adam, AdamW, SklearnSGD)
@@ -119,16 +119,11 @@ def whole_updates(
         return update
 
     def copied_first(*args: Any) -> Any:
-        trainable, state = args[4], args[5]
-        before = {name: value.copy() for name, value in trainable.items()}
-        state_before = copy.deepcopy(state)
+        before = Snapshot(trainable=args[4], state=args[5])
         try:
             return update(*args)
         except BaseException:
-            for name, value in before.items():
-                trainable[name][...] = value
-            state.clear()
-            state.update(state_before)
+            before.restore()
             raise
 
     return copied_first
