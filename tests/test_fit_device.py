@@ -149,3 +149,47 @@ def test_an_update_that_raises_on_a_device_is_undone():
     before.restore()
     assert torch.equal(W, torch.arange(4.0))  # the same tensor object, its values back
     assert state["t"] == 3 and torch.equal(state["velocity"]["W"], torch.ones(4))
+
+
+def _dropout_net():
+    return Network.from_sizes([6, 16, 8, 3], ["relu", "tanh", "softmax"], random_state=1,
+                              dtype=np.float32, dropout=0.2)  # fmt: skip
+
+
+def test_dropout_on_a_device_gives_the_numpy_losses():
+    X, y = _data()
+    settings = {**SETTINGS, "epochs": 3, "optimizer": Adam(lr=0.01)}
+    reference, moved = _dropout_net(), _dropout_net()
+    h_np = fit(reference, X, y, **settings)
+    h_dev = fit(moved, X, y, device="cpu", **settings)
+    np.testing.assert_allclose(h_dev["loss"], h_np["loss"], rtol=1e-5)
+
+
+def test_resume_on_a_device_ends_as_the_run_never_stopped(tmp_path):
+    # The checkpoint's optimizer state is NumPy; resumed on the device it moves there
+    # (Adam's moments beside the tensors), and the run ends bit for bit as one unbroken run.
+    X, y = _data()
+    settings = {**SETTINGS, "epochs": 3, "optimizer": Adam(lr=0.01), "device": "cpu"}
+    unbroken, resumed = _dropout_net(), _dropout_net()
+    expected = fit(unbroken, X, y, **settings)
+    path = tmp_path / "run.ckpt"
+    fit(resumed, X, y, checkpoint=path, **{**settings, "epochs": 2})
+    history = fit(resumed, X, y, checkpoint=path, resume=True, **settings)
+    assert history["loss"] == expected["loss"]
+    for name, value in unbroken.params.items():
+        assert np.array_equal(resumed.params[name], value), name
+
+
+def test_a_numpy_optimizer_state_continues_on_a_device():
+    # History.optimizer_state is NumPy (also after a fit on a device); given back to a fit
+    # on the device, it continues there as it does on NumPy.
+    X, y = _data()
+    first = _net()
+    state = fit(first, X, y, optimizer=Adam(lr=0.01), **SETTINGS).optimizer_state
+    on_numpy, on_device = first.copy(), first.copy()
+    settings = {**SETTINGS, "optimizer": Adam(lr=0.01), "optimizer_state": state}
+    h_np = fit(on_numpy, X, y, **settings)
+    h_dev = fit(on_device, X, y, device="cpu", **settings)
+    np.testing.assert_allclose(h_dev["loss"], h_np["loss"], rtol=1e-5)
+    for name, value in on_numpy.params.items():
+        np.testing.assert_allclose(on_device.params[name], value, rtol=1e-5, atol=1e-6)

@@ -81,6 +81,23 @@ def test_an_optimizer_state_for_other_parameters_is_refused():
     fit(net, X, y, loss="bce", epochs=1, optimizer_state=own)  # an earlier fit's: accepted
 
 
+def test_an_optimizer_state_given_to_fit_is_left_as_it_was():
+    # Nothing lost: the state a history holds can be given to several fits, which all
+    # start from it (fit updated the caller's arrays and step count in place).
+    first = network()
+    state = fit(first, X, y, loss="bce", epochs=1).optimizer_state
+    kept = {k: ({n: a.copy() for n, a in v.items()} if isinstance(v, dict) else v)
+            for k, v in state.items()}  # fmt: skip
+    a, b = first.copy(), first.copy()
+    fit(a, X, y, loss="bce", epochs=2, optimizer_state=state, random_state=0)
+    fit(b, X, y, loss="bce", epochs=2, optimizer_state=state, random_state=0)
+    for name, value in a.params.items():
+        assert np.array_equal(b.params[name], value), name
+    assert state.keys() == kept.keys() and state["t"] == kept["t"]
+    for key in ("m", "s"):
+        assert all(np.array_equal(state[key][n], kept[key][n]) for n in kept[key])
+
+
 @pytest.mark.parametrize(
     ("bad", "message"),
     [

@@ -201,7 +201,8 @@ def identity(
 def check_optimizer_state(given: Any, fresh: dict[str, Any]) -> dict[str, Any]:
     """``optimizer_state`` (an earlier fit's ``History.optimizer_state``), checked against
     a fresh state of this fit's optimizer: the same entries, and per-parameter arrays for
-    the same parameters and shapes. Returned as is."""
+    the same parameters and shapes. Returned as a copy: the fit updates its state in
+    place, and the caller's (a history's, say) must stay as it was, to be used again."""
     what = "the state of this fit's optimizer (History.optimizer_state of an earlier fit)"
     if not isinstance(given, dict):
         raise TypeError(f"optimizer_state must be {what}, a dict; got {type(given).__name__}")
@@ -222,7 +223,7 @@ def check_optimizer_state(given: Any, fresh: dict[str, Any]) -> dict[str, Any]:
                 f"optimizer_state[{key!r}] must hold one array per trainable parameter, "
                 f"shapes {shapes}; got {got_shapes!r:.200}"
             )
-    return given
+    return copy.deepcopy(given)
 
 
 def _check_state_number(key: str, got: Any, fresh: Any) -> None:
