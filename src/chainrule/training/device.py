@@ -25,6 +25,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+from array_api_compat import array_namespace
+from array_api_compat import device as device_of
+
 from ..checks import is_foreign_array, to_numpy
 from ..layers import Dense
 from ..network import Network
@@ -79,15 +83,32 @@ def fit_on_device(network: Network, device: Any, run: Callable[[Network], Histor
         network.set_params({name: to_numpy(p) for name, p in moved.params.items()})
 
 
+def state_beside(state: Any, W1: Any) -> Any:
+    """An optimizer state (numbers and arrays, in dicts) with its NumPy arrays moved to
+    ``W1``'s array library and device, where the update runs: a state given to ``fit``
+    or read from a checkpoint is NumPy. As it is for a NumPy network."""
+    if isinstance(W1, np.ndarray):
+        return state
+    xp, on = array_namespace(W1), device_of(W1)
+
+    def moved(a: Any) -> Any:
+        return xp.asarray(a, device=on) if isinstance(a, np.ndarray) else a
+
+    return _map_arrays(state, moved)
+
+
 def _to_numpy_state(history: History) -> History:
-    history.optimizer_state = _numpy_tree(history.optimizer_state)
+    history.optimizer_state = _map_arrays(
+        history.optimizer_state, lambda a: to_numpy(a) if is_foreign_array(a) else a
+    )
     return history
 
 
-def _numpy_tree(value: Any) -> Any:
+def _map_arrays(value: Any, convert: Callable[[Any], Any]) -> Any:
+    """``value`` with ``convert`` applied to each leaf of its nested dicts."""
     if isinstance(value, dict):
-        return {k: _numpy_tree(v) for k, v in value.items()}
-    return to_numpy(value) if is_foreign_array(value) else value
+        return {k: _map_arrays(v, convert) for k, v in value.items()}
+    return convert(value)
 
 
-__all__ = ["fit_on_device", "torch_device"]
+__all__ = ["fit_on_device", "state_beside", "torch_device"]

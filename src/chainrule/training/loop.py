@@ -61,7 +61,7 @@ from ..network import Network
 from ..optimizers import Optimizer
 from ..schedules import Schedule
 from .callbacks import Callback, History
-from .device import fit_on_device
+from .device import fit_on_device, state_beside
 from .early_stopping import EarlyStopping, check_stopping_state, resolve_monitor
 from .guard import Guard
 from .interrupts import DeferredSignals, whole_updates
@@ -413,7 +413,7 @@ def prepare(
         state, position = checkpointer.restore(
             saved, network, settings.optimizer, names, rng, history, position.sched_state
         )
-    state = _beside(state, W1)  # a given or saved state is NumPy; the update runs where W1 is
+    state = state_beside(state, W1)
     history.optimizer_state = state
     return Run(
         network=network,
@@ -435,18 +435,6 @@ def prepare(
         X_val=X_val,
         y_val=y_val,
     )
-
-
-def _beside(value: Any, W1: Array) -> Any:
-    """``value`` (an optimizer state: numbers and arrays, in dicts) with its NumPy arrays
-    moved to ``W1``'s array library and device; as it is for a NumPy network."""
-    if isinstance(W1, np.ndarray):
-        return value
-    if isinstance(value, dict):
-        return {k: _beside(v, W1) for k, v in value.items()}
-    if isinstance(value, np.ndarray):
-        return array_namespace(W1).asarray(value, device=device_of(W1))
-    return value
 
 
 def train(run: Run) -> History:
