@@ -39,7 +39,13 @@ def reduction_scale(reduction: str, n_samples: int, scale: float = 1.0) -> float
     ``scale`` multiplies it (the gradients of ``scale * E``); plain SGD passes its
     learning rate, so that every gradient below comes out as the update ``lr * g``.
     """
-    return scale / n_samples if check_reduction(reduction) == "mean" else scale
+    return scale / n_samples if _is_mean(reduction) else scale
+
+
+def _is_mean(reduction: str) -> bool:
+    """Whether ``reduction`` is "mean" (else "sum"; anything else is refused). "mean" is
+    answered without the check: the engine asks for every mini-batch, the seed per step."""
+    return reduction == "mean" or check_reduction(reduction) == "mean"
 
 
 def reduce(e: Array, reduction: str) -> Array:
@@ -48,9 +54,7 @@ def reduce(e: Array, reduction: str) -> Array:
         total = np.add.reduce(e, None)  # axis=None, passed by position: a little cheaper
     else:
         total = array_namespace(e).sum(e)
-    # "mean" needs no check: the engine asks once per mini-batch, the seed per instance.
-    mean = reduction == "mean" or check_reduction(reduction) == "mean"
-    return total / e.shape[0] if mean else total
+    return total / e.shape[0] if _is_mean(reduction) else total
 
 
 def batch_error(
@@ -63,10 +67,10 @@ def batch_error(
     ("mean") or ``sum(w * e)`` ("sum"), and ``dE/de`` is a column ``(n_samples, 1)``.
     ``scale`` multiplies ``dE/de``, not ``E`` (see :func:`reduction_scale`).
     """
-    if sample_weight is None:  # reduce checks the reduction: "mean" or "sum"
-        return reduce(e, reduction), scale / int(e.shape[0]) if reduction == "mean" else scale
+    if sample_weight is None:
+        return reduce(e, reduction), reduction_scale(reduction, int(e.shape[0]), scale)
     xp = array_namespace(e)
-    total = xp.sum(sample_weight) if check_reduction(reduction) == "mean" else 1.0
+    total = xp.sum(sample_weight) if _is_mean(reduction) else 1.0
     dE_de = (sample_weight / total)[:, None]
     return xp.sum(sample_weight * e) / total, dE_de if scale == 1.0 else dE_de * scale
 
