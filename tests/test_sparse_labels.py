@@ -69,13 +69,14 @@ def test_labels_out_of_range_are_refused_before_training():
 K = 3  # classes
 
 
-def _labelled(tmp_path, n=120, seed=1):
-    """A memmap X (n, 4) and a memmap of integer labels, both opened read-only from disk."""
+def _labelled(tmp_path, n=120, seed=1, width=4, k=K, dtypes=(np.float64, np.int64)):
+    """A memmap X (n, width) and a memmap of integer labels below k, both opened
+    read-only from disk."""
     rng = np.random.default_rng(seed)
-    X = np.lib.format.open_memmap(tmp_path / "X.npy", mode="w+", dtype=np.float64, shape=(n, 4))
-    X[:] = rng.normal(size=(n, 4))
-    y = np.lib.format.open_memmap(tmp_path / "y.npy", mode="w+", dtype=np.int64, shape=(n,))
-    y[:] = rng.integers(0, K, size=n)
+    X = np.lib.format.open_memmap(tmp_path / "X.npy", mode="w+", dtype=dtypes[0], shape=(n, width))
+    X[:] = rng.normal(size=(n, width))
+    y = np.lib.format.open_memmap(tmp_path / "y.npy", mode="w+", dtype=dtypes[1], shape=(n,))
+    y[:] = rng.integers(0, k, size=n)
     X.flush()
     y.flush()
     return np.load(tmp_path / "X.npy", mmap_mode="r"), np.load(tmp_path / "y.npy", mmap_mode="r")
@@ -159,14 +160,7 @@ def test_memmap_labels_never_hold_the_whole_one_hot(tmp_path):
     # 200,000 rows of 40 classes: the one-hot would be 32 MB in float32 (64 MB float64);
     # X (2 float32 columns) and the int32 labels are 1.6 MB and 0.8 MB on disk.
     n, k = 200_000, 40
-    rng = np.random.default_rng(0)
-    X = np.lib.format.open_memmap(tmp_path / "X.npy", mode="w+", dtype=np.float32, shape=(n, 2))
-    X[:] = rng.normal(size=(n, 2))
-    y = np.lib.format.open_memmap(tmp_path / "y.npy", mode="w+", dtype=np.int32, shape=(n,))
-    y[:] = rng.integers(0, k, size=n)
-    X.flush()
-    y.flush()
-    X, y = np.load(tmp_path / "X.npy", mmap_mode="r"), np.load(tmp_path / "y.npy", mmap_mode="r")
+    X, y = _labelled(tmp_path, n, seed=0, width=2, k=k, dtypes=(np.float32, np.int32))
     one_hot_bytes = n * k * 4
 
     def train(rows=n):
