@@ -85,25 +85,21 @@ def _crash_at(call: int):
     gradients) computes them."""
     real, calls = training.batch_gradients, [0]
 
-    def patched(*args, **kwargs):
-        computer = real(*args, **kwargs)
-
-        def counted(*batch):
+    def counted(compute):
+        def crashing(*batch):
             calls[0] += 1
             if calls[0] == call:
                 raise SimulatedCrashError
-            return computer.gradients(*batch)
-
-        def counted_scaled(*batch):
-            calls[0] += 1
-            if calls[0] == call:
-                raise SimulatedCrashError
-            done = computer.scaled(*batch)
-            calls[0] -= done is None  # the batch goes on to ``gradients``, which counts it
+            done = compute(*batch)
+            calls[0] -= done is None  # scaled's "not this batch": ``gradients`` counts it
             return done
 
-        scaled = None if computer.scaled is None else counted_scaled
-        return dataclasses.replace(computer, gradients=counted, scaled=scaled)
+        return crashing
+
+    def patched(*args, **kwargs):
+        computer = real(*args, **kwargs)
+        scaled = None if computer.scaled is None else counted(computer.scaled)
+        return dataclasses.replace(computer, gradients=counted(computer.gradients), scaled=scaled)
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(training, "batch_gradients", patched)
