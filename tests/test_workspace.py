@@ -289,3 +289,94 @@ def test_in_place_activations_equal_the_plain_ones_at_the_extremes(name, dtype):
         )
         expected = get_activation(name).value(Z)
     np.testing.assert_array_equal(A, expected)  # NaN where the plain path has NaN
+
+
+# -- the guard's bound on the sum of squares of the gradients ---------------------------------
+# A wide network, so that the Workspace reads the bound rather than the gradients.
+WIDE = [1000, 128, 64, 3]
+
+
+@pytest.mark.parametrize("scale", [1.0, 0.01])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+@pytest.mark.parametrize(("acts", "loss"), CASES)
+def test_the_squares_bound_is_above_the_sum_of_squares(acts, loss, reduction, dtype, scale):
+    net = Network.from_sizes(WIDE, acts, random_state=5, dtype=dtype)
+    rng = np.random.default_rng(6)
+    X = (3 * rng.standard_normal((13, WIDE[0]))).astype(dtype)
+    _, y = _data(WIDE[-1], loss, dtype, n=13)
+    ws = Workspace(net, loss, batch_size=16)  # 13 rows: the buffers' first rows
+    assert ws.bounds
+    _, grads = ws.loss_and_grads(X, y, reduction, scale=scale)
+    exact = sum(float(np.sum(g.astype(np.float64) ** 2)) for g in grads.values())
+    bound = ws.squares_bound(X)
+    assert exact <= bound < np.inf
+
+
+def test_a_workspace_bounds_only_where_that_reads_less_than_the_gradients():
+    wide = Network.from_sizes([784, 256, 128, 10], ["relu", "relu", "softmax"], random_state=0)
+    assert Workspace(wide, "cross_entropy", batch_size=128).bounds
+    # 4 rows of 20 and 8 values against 160 weights: the calls' fixed cost decides.
+    small = Network.from_sizes([20, 8, 3], ["relu", "softmax"], random_state=0)
+    assert not Workspace(small, "cross_entropy", batch_size=4).bounds
+    seed = seed_example()
+    assert not Workspace(seed.network, seed.loss, batch_size=1).bounds
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, 3e38])
+def test_the_squares_bound_is_not_finite_when_an_input_or_a_delta_is_not(bad):
+    net = Network.from_sizes(WIDE, ["relu", "tanh", "softmax"], random_state=7, dtype=np.float32)
+    X, y = _data(WIDE[-1], "cross_entropy", np.float32, n=8)
+    X = np.repeat(X, WIDE[0] // X.shape[1], axis=1)
+    X[3, 5] = bad  # 3e38: finite, but its square (and the products) overflow float32
+    ws = Workspace(net, "cross_entropy", batch_size=8)
+    with np.errstate(over="ignore", invalid="ignore"):
+        ws.loss_and_grads(X, y)
+        assert not np.isfinite(ws.squares_bound(X))
+
+
+def test_the_guard_reads_the_gradients_when_the_bound_is_too_loose():
+    from chainrule.training.callbacks import History
+    from chainrule.training.guard import Guard
+
+    net = Network.from_sizes([2, 2, 1], "sigmoid", random_state=0)
+    guard = Guard(net, "raise", History())
+    small, bad = {"W1": np.full((2, 2), 0.5)}, {"W1": np.array([[np.nan, 0.0]])}
+    assert guard.fine(0.1, small, 0.5, bound=np.inf)  # too loose: the gradients decide
+    assert guard.fine(0.1, small, 0.5, bound=np.nan)
+    assert not guard.fine(0.1, bad, 0.5, bound=np.nan)
+    assert not guard.fine(np.nan, small, 0.5, bound=1.0)  # the loss is checked first
+
+
+@pytest.mark.parametrize("optimizer", [SGD(lr=0.1), Adam(lr=0.1)])
+def test_a_bounded_bad_batch_is_named_and_leaves_the_last_finite_weights(optimizer):
+    # As the test above, with a network wide enough for the bound (and Adam's usual way).
+    from chainrule import DivergenceError
+
+    X, y = _data(3, "cross_entropy", np.float32, n=12)
+    X = np.repeat(X, WIDE[0] // X.shape[1], axis=1)
+    X[5] = 3e38
+
+    def network() -> Network:
+        acts = ["relu", "relu", "softmax"]
+        return Network.from_sizes(WIDE, acts, random_state=0, dtype=np.float32)
+
+    net = network()
+    assert fit_step.batch_gradients(
+        net, get_loss("ce"), batch=4, reduction="mean", rng=np.random.default_rng(0)
+    ).bound
+    with pytest.raises(DivergenceError, match="epoch 0, batch 1"):
+        fit(net, X, y, loss="ce", optimizer=optimizer, batch_size=4, shuffle=False)
+    expected = network()
+    fit(
+        expected,
+        X[:4],
+        y[:4],
+        loss="ce",
+        optimizer=optimizer,
+        epochs=1,
+        batch_size=4,
+        shuffle=False,
+    )
+    for name, value in net.params.items():
+        np.testing.assert_array_equal(value, expected.params[name], err_msg=name)

@@ -46,10 +46,11 @@ from ..losses import Loss, get_loss
 from ..network import Network, Params
 from ..optimizers import SGD, Optimizer
 from ..regularization import add_l2_gradient, batch_l2, clip_by_global_norm, l2_penalty
-from .guard import NORMAL, SKIP, Guard
+from .guard import NORMAL, SKIP, Guard, squares_bound, sum_of_squares
 from .sources import Gather
 
 Gradients = Callable[[Array, Array, Array | None], tuple[float, Params]]
+_CALL = 4096  # a NumPy call's fixed cost, in values read (about a microsecond)
 Scaled = Callable[[Array, Array, float], tuple[float, Params] | None]
 
 
@@ -101,7 +102,15 @@ class Workspace:
         self.network = network
         self.buffers = Buffers(network.layers, batch_size, fused)
         self._sgd = SGD()  # its descend, the update itself, reads no learning rate
-        self.batch_size = self.buffers.batch_size
+        self.batch_size = B = self.buffers.batch_size
+        # The output layer's gradients, the tail of the flat buffer, are read as they are.
+        top = network.layers[-1]
+        self._top = self.flat[self.flat.size - top.W.size - top.b.size :]
+        # squares_bound reads n * (n_in + n_out) values a hidden layer; the gradients,
+        # n_in * n_out. Counted with a call's fixed cost (about 4096 values' worth).
+        hidden = [(layer.n_in, layer.n_out) for layer in network.layers[:-1]]
+        read = sum(B * (n_in + n_out) + 2 * _CALL for n_in, n_out in hidden) + self._top.size
+        self.bounds = read + _CALL < self.flat.size + _CALL
 
     @property
     def flat(self) -> Array:
@@ -135,6 +144,17 @@ class Workspace:
         )
         return float(E), grads
 
+    def squares_bound(self, X: Array) -> float:
+        """An upper bound on the sum of squares of the gradients (or steps) of the last
+        :meth:`loss_and_grads` on ``X``: :func:`~chainrule.training.guard.squares_bound`
+        over the hidden layers' inputs and deltas, and the output layer's gradients as
+        they are. Reads less than the gradients where :attr:`bounds` is true.
+        """
+        layers = self.buffers.rows(X.shape[0])[:-1]  # the hidden layers
+        inputs = [X, *(layer.A for layer in layers)][: len(layers)]
+        bound = squares_bound(zip(inputs, [layer.delta for layer in layers], strict=True))
+        return bound + sum_of_squares(self._top)
+
     def sgd_step(self, X: Array, y: Array, lr: float, reduction: str = "mean") -> float:
         """One plain SGD update ``p <- p - lr * dE/dp`` (frozen parameters kept); the loss before.
 
@@ -154,13 +174,17 @@ class BatchGradients:
     """How fit computes a batch: ``gradients(Xb, yb, wb) -> (E, grads)``; ``gather``, the
     copy of a shuffled batch into the buffers; ``scaled(Xb, yb, lr) -> (E, lr * grads)``
     or None where the buffers cannot take the batch; ``flat``, the one buffer that the
-    gradients (or scaled gradients) are views of. The last three are None without
-    buffers."""
+    gradients (or scaled gradients) are views of; ``bound(Xb, wb)``, the guard's bound on
+    the sum of squares of the gradients just computed for ``Xb`` (the Workspace's
+    :meth:`~Workspace.squares_bound`), or None where they did not come from the buffers.
+    All but the first are None without buffers; ``bound`` is also None where reading the
+    gradients costs less."""
 
     gradients: Gradients
     gather: Gather | None = None
     scaled: Scaled | None = None
     flat: Array | None = None
+    bound: Callable[[Array, Array | None], float | None] | None = None
 
 
 def batch_gradients(
@@ -186,17 +210,24 @@ def batch_gradients(
         return BatchGradients(allocating)
     ws = Workspace(network, loss, batch, fused=fused_kernels())
 
+    def fits(Xb: Array, wb: Array | None) -> bool:
+        """Whether the buffers take the batch (not e.g. a user's larger one)."""
+        return wb is None and Xb.shape[0] <= ws.batch_size
+
     def buffered(Xb: Array, yb: Array, wb: Array | None) -> tuple[float, Params]:
-        if wb is not None or Xb.shape[0] > ws.batch_size:  # e.g. a user's larger batch
+        if not fits(Xb, wb):
             return allocating(Xb, yb, wb)
         return ws.loss_and_grads(Xb, yb, reduction)
 
     def scaled(Xb: Array, yb: Array, lr: float) -> tuple[float, Params] | None:
-        if Xb.shape[0] > ws.batch_size:
+        if not fits(Xb, None):
             return None
         return ws.loss_and_grads(Xb, yb, reduction, scale=lr)
 
-    return BatchGradients(buffered, ws.gather, scaled, ws.flat)
+    def bound(Xb: Array, wb: Array | None) -> float | None:
+        return ws.squares_bound(Xb) if fits(Xb, wb) else None
+
+    return BatchGradients(buffered, ws.gather, scaled, ws.flat, bound if ws.bounds else None)
 
 
 class BatchUpdate:
@@ -250,14 +281,18 @@ class BatchUpdate:
         epoch: int,
         index: int,
     ) -> float | None:
+        bound = self.gradients.bound
         if self.scaled is not None and wb is None:
             done = self.scaled(Xb, yb, state["lr"])
-            if done is not None and self.guard.fine(done[0], self.all_steps, 1.0):
+            if done is not None and self.guard.fine(
+                done[0], self.all_steps, 1.0, None if bound is None else bound(Xb, None)
+            ):
                 self.optimizer.descend(trainable, done[1], state)  # type: ignore[attr-defined]
                 return float(done[0])
             # Too big a batch, or something amiss: the usual way below (which names it).
         E, grads = self.gradients.gradients(Xb, yb, wb)
-        verdict = self.guard.check(E, grads, state["lr"], epoch, index)
+        squares = None if bound is None else bound(Xb, wb)
+        verdict = self.guard.check(E, grads, state["lr"], epoch, index, squares)
         if verdict == SKIP:
             return None
         if self.l2:
