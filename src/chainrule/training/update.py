@@ -50,8 +50,8 @@ from .guard import NORMAL, SKIP, Guard, squares_bound, sum_of_squares
 from .sources import Gather
 
 Gradients = Callable[[Array, Array, Array | None], tuple[float, Params]]
-_CALL = 4096  # a NumPy call's fixed cost, in values read (about a microsecond)
 Scaled = Callable[[Array, Array, float], tuple[float, Params] | None]
+_CALL = 4096  # a NumPy call's fixed cost, in values read (about a microsecond)
 
 
 def supports(network: Network, loss: str | Loss) -> bool:
