@@ -28,6 +28,7 @@ def test_bench_quick_writes_every_measurement(tmp_path, capsys):
         "chainrule engine (fit)",
         "chainrule MLPClassifier",
         "NumPy loop (hand-written)",
+        "NumPy loop, fit's checks",
         "scikit-learn MLPClassifier",
     ):
         assert epoch[name] > 0, name
@@ -40,6 +41,7 @@ def test_bench_quick_writes_every_measurement(tmp_path, capsys):
     assert "engine / matmul floor" in printed and "memory sgd / budget" in printed
     assert "engine / NumPy loop" in printed and "bound: floor / NumPy loop" in printed
     assert "engine / scikit-learn float32" in printed  # reported, without a target
+    assert "engine / NumPy loop, fit's checks" in printed
     assert "bound: floor / scikit-learn float32" not in printed
     assert "engine / engine on NumPy kernels" in printed
     assert epoch["chainrule engine, NumPy kernels"] > 0
@@ -53,6 +55,7 @@ def test_bench_quick_writes_every_measurement(tmp_path, capsys):
     for name in (
         "chainrule MLPClassifier",
         "NumPy loop (hand-written)",
+        "NumPy loop, fit's checks",
         "chainrule engine, NumPy kernels",
     ):
         assert losses[name] == pytest.approx(losses["chainrule engine (fit)"], rel=1e-4), name
@@ -62,6 +65,21 @@ def test_bench_quick_writes_every_measurement(tmp_path, capsys):
             losses["chainrule engine, Adam"], rel=1e-4
         )
     assert losses["chainrule engine (fit)"] < results["initial_loss"]
+    # The checks change no number: the same steps, applied once all are computed.
+    assert losses["NumPy loop, fit's checks"] == losses["NumPy loop (hand-written)"]
+
+
+def test_the_checked_numpy_loop_stops_at_non_finite_steps():
+    from chainrule.bench import others, workload
+
+    w = workload.make_workload(n_rows=64, sizes=(8, 4, 3), batch=16)
+    w.weights[1][0][0, 0] = np.inf  # W2: every step of the first batch becomes NaN or inf
+    with pytest.raises(FloatingPointError, match="batch 0"), np.errstate(all="ignore"):
+        others.numpy_loop(w, checked=True)
+    w = workload.make_workload(n_rows=64, sizes=(8, 4, 3), batch=16)
+    w.X[5, 2] = np.nan
+    with pytest.raises(ValueError, match="X contains NaN"):
+        others.numpy_loop(w, checked=True)
 
 
 def test_hookless_baseline_does_the_same_work_as_tracer_none():

@@ -313,9 +313,13 @@ def test_the_squares_bound_is_above_the_sum_of_squares(acts, loss, reduction, dt
     assert exact <= bound < np.inf
 
 
-def test_a_workspace_bounds_only_where_that_reads_less_than_the_gradients():
-    wide = Network.from_sizes([784, 256, 128, 10], ["relu", "relu", "softmax"], random_state=0)
+def test_a_workspace_bounds_only_where_that_reads_far_less_than_the_gradients():
+    acts = ["relu", "relu", "softmax"]
+    wide = Network.from_sizes([784, 2048, 2048, 10], acts, random_state=0, dtype=np.float32)
     assert Workspace(wide, "cross_entropy", batch_size=128).bounds
+    # The reference network: the bound would read 0.85 as much as the gradients.
+    reference = Network.from_sizes([784, 256, 128, 10], acts, random_state=0)
+    assert not Workspace(reference, "cross_entropy", batch_size=128).bounds
     # 4 rows of 20 and 8 values against 160 weights: the calls' fixed cost decides.
     small = Network.from_sizes([20, 8, 3], ["relu", "softmax"], random_state=0)
     assert not Workspace(small, "cross_entropy", batch_size=4).bounds

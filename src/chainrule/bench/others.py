@@ -5,10 +5,12 @@ Each function returns ``(seconds, weights)`` as in :mod:`chainrule.bench.workloa
 
 from __future__ import annotations
 
+import math
 import time
 
 import numpy as np
 
+from ..checks import check_finite
 from .workload import LR, Workload, fit_one_epoch, mlp_settings
 
 
@@ -37,12 +39,20 @@ def floor(w: Workload) -> tuple[float, list]:
     return time.perf_counter() - start, []
 
 
-def numpy_loop(w: Workload, optimizer: str = "sgd") -> tuple[float, list]:
-    """A minimal hand-written NumPy loop, as one would write it in a notebook."""
+def numpy_loop(w: Workload, checked: bool = False) -> tuple[float, list]:
+    """A minimal hand-written NumPy loop, as one would write it in a notebook.
+
+    ``checked`` adds the two checks that chainrule's ``fit`` makes and the notebook's loop
+    does not: ``X`` scanned once for NaN and infinity (:func:`chainrule.checks.check_finite`,
+    fit's own), and each batch's steps ``lr * g`` checked (one dot product each) before
+    any weight changes, so that the updates wait for the last product.
+    """
     Ws = [W.copy() for W, _ in w.weights]
     bs = [b.copy() for _, b in w.weights]
     lr, L = np.float32(LR["sgd"]), len(Ws)
     start = time.perf_counter()
+    if checked:
+        check_finite(w.X, "X")
     for s in range(0, w.n_rows, w.batch):
         rows = w.order[s : s + w.batch]
         X, Y = w.X[rows], w.Y[rows]
@@ -54,12 +64,23 @@ def numpy_loop(w: Workload, optimizer: str = "sgd") -> tuple[float, list]:
         P = np.exp(Z)
         P /= P.sum(axis=1, keepdims=True)
         dZ = (P - Y) / len(rows)
+        steps = []
         for k in range(L - 1, -1, -1):
             dW, db = As[k].T @ dZ, dZ.sum(axis=0)
             if k:
                 dZ = (dZ @ Ws[k].T) * (As[k] > 0)
-            Ws[k] -= lr * dW
-            bs[k] -= lr * db
+            if checked:
+                steps.append((k, lr * dW, lr * db))
+            else:
+                Ws[k] -= lr * dW
+                bs[k] -= lr * db
+        if checked:
+            flats = [a.reshape(-1) for _, dW, db in steps for a in (dW, db)]
+            if not math.isfinite(sum(float(np.dot(f, f)) for f in flats)):
+                raise FloatingPointError(f"the steps of batch {s // w.batch} are not finite")
+            for k, dW, db in steps:
+                Ws[k] -= dW
+                bs[k] -= db
     return time.perf_counter() - start, list(zip(Ws, bs, strict=True))
 
 

@@ -29,6 +29,14 @@ TARGETS: list[tuple[str, Limit, str, str]] = [
     ("engine / matmul floor", {"1": 1.15, "2": 1.4}, "chainrule engine (fit)", FLOOR_NAME),
     ("engine Adam / matmul floor", 1.6, "chainrule engine, Adam", FLOOR_NAME),
     ("engine / NumPy loop", 1.0, "chainrule engine (fit)", "NumPy loop (hand-written)"),
+    # The same loop with fit's input check and divergence guard: what the engine's own
+    # code costs against NumPy written by hand doing the same work.
+    (
+        "engine / NumPy loop, fit's checks",
+        None,
+        "chainrule engine (fit)",
+        "NumPy loop, fit's checks",
+    ),
     ("engine / PyTorch", 0.7, "chainrule engine (fit)", "PyTorch CPU"),
     ("engine / scikit-learn float32", None, "chainrule engine (fit)", "scikit-learn MLPClassifier"),
     ("MLPClassifier / engine", 1.05, "chainrule MLPClassifier", "chainrule engine (fit)"),

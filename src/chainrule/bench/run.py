@@ -28,6 +28,7 @@ EPOCH: dict[str, Callable[[workload.Workload], tuple[float, list]]] = {
     "chainrule engine (fit)": workload.engine,
     "chainrule MLPClassifier": workload.estimator,
     "NumPy loop (hand-written)": others.numpy_loop,
+    "NumPy loop, fit's checks": lambda w: others.numpy_loop(w, checked=True),
     "PyTorch CPU": others.torch_loop,
     "scikit-learn MLPClassifier": others.sklearn_mlp,
     "chainrule engine, Adam": lambda w: workload.engine(w, "adam"),
