@@ -174,3 +174,73 @@ def test_threads_pins_blas_while_training(capsys, monkeypatch):
     assert main([*XOR, "--quiet", "--threads", str(wanted)]) == 0
     assert seen == [{wanted}]
     assert blas_threads() == before  # put back afterwards
+
+
+# -- --optimizer is MLPClassifier's solver, lbfgs included ---------------------------------
+def test_the_optimizers_are_the_estimators_solvers():
+    from chainrule.cli.train import OPTIMIZERS
+    from chainrule.estimators.settings import SOLVERS
+
+    assert sorted(OPTIMIZERS) == sorted(SOLVERS)
+
+
+def test_train_with_lbfgs_is_the_estimators_lbfgs(capsys, tmp_path):
+    pytest.importorskip("matplotlib", reason="the figures are drawn by matplotlib")
+    from sklearn.metrics import accuracy_score
+    from sklearn.model_selection import train_test_split
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from chainrule.datasets import catalog
+    from chainrule.estimators.mlp import MLPClassifier
+
+    argv = ["train", "--dataset", "iris", "--hidden", "8", "--optimizer", "lbfgs"]
+    assert main([*argv, "--epochs", "40", "--scale", "--plot", str(tmp_path)]) == 0
+    captured = capsys.readouterr()
+    # The same classifier, built here, on the command's split and defaults.
+    X, y = catalog.load("iris")
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.25, stratify=y, random_state=0
+    )
+    clf = MLPClassifier((8,), solver="lbfgs", max_iter=40, alpha=1e-4, random_state=0)
+    model = make_pipeline(StandardScaler(), clf).fit(X_train, y_train)
+    accuracy = accuracy_score(y_test, model.predict(X_test))
+    assert f"test accuracy: {accuracy:.4f}\n" in captured.out
+    assert clf.n_iter_ < 40  # converged: an adam run would have used the 40 epochs
+    assert f"stopped after {clf.n_iter_} iterations (completed)" in captured.out
+    # L-BFGS's lines, one per iteration, on stderr; stdout holds the results only.
+    iterations = [line for line in captured.err.splitlines() if line.startswith("Iteration ")]
+    assert len(iterations) == clf.n_iter_ and "Iteration" not in captured.out
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["history.png", "weights.png"]
+
+
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        (["--batch-size", "8"], "--batch-size"),
+        (["--lr", "0.1"], "--lr"),
+        (["--schedule", "constant"], "--schedule"),
+        (["--patience", "3"], "--patience"),
+        (["--dropout", "0.1"], "--dropout"),
+        (["--early-stopping"], "--early-stopping"),
+        (["--lr", "0.1", "--early-stopping"], "--lr, --early-stopping"),
+    ],
+)
+def test_lbfgs_refuses_the_options_of_the_stochastic_optimizers(options, named, capsys):
+    assert main([*XOR, "--optimizer", "lbfgs", *options]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (
+        f"chainrule: error: {named}: only for the stochastic optimizers (--optimizer adam, "
+        "adamw or sgd); lbfgs trains on all rows at once\n"
+    )
+
+
+def test_an_optimizer_the_estimators_lack_is_refused_naming_the_choices(capsys):
+    # fit's optimizers (momentum, rmsprop, ...) are not the estimators' solvers.
+    with pytest.raises(SystemExit) as exc:
+        main([*XOR, "--optimizer", "rmsprop"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "invalid choice: 'rmsprop'" in err
+    assert "'adam', 'adamw', 'sgd', 'lbfgs'" in err

@@ -81,19 +81,25 @@ def _network(spec: dict, seed: int) -> Network:
 @contextmanager
 def _crash_at(call: int):
     """Within the block, the ``call``-th batch's gradients (counting from 1) raise
-    :class:`SimulatedCrashError`, whichever path (plain or workspace) computes them."""
+    :class:`SimulatedCrashError`, whichever path (plain, workspace, or plain SGD's scaled
+    gradients) computes them."""
     real, calls = training.batch_gradients, [0]
 
-    def patched(*args, **kwargs):
-        computer = real(*args, **kwargs)
-
-        def counted(*batch):
+    def counted(compute):
+        def crashing(*batch):
             calls[0] += 1
             if calls[0] == call:
                 raise SimulatedCrashError
-            return computer.gradients(*batch)
+            done = compute(*batch)
+            calls[0] -= done is None  # scaled's "not this batch": ``gradients`` counts it
+            return done
 
-        return dataclasses.replace(computer, gradients=counted)
+        return crashing
+
+    def patched(*args, **kwargs):
+        computer = real(*args, **kwargs)
+        scaled = None if computer.scaled is None else counted(computer.scaled)
+        return dataclasses.replace(computer, gradients=counted(computer.gradients), scaled=scaled)
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(training, "batch_gradients", patched)
@@ -162,6 +168,124 @@ def test_a_crash_in_the_middle_of_an_epoch_and_after_its_last_batch(tmp_path):
         history = fit(resumed, X, y, checkpoint=path, checkpoint_every=1, resume=True, **settings)
         assert _same(resumed, reference)
         assert history.history == expected.history
+
+
+# scikit-learn's adaptive rate: min_delta is out of reach, so early stopping runs out every
+# second epoch and divides the rate instead of stopping (cuts after epochs 2, 4 and 6).
+ADAPTIVE = {
+    "loss": "ce",
+    "optimizer": SGD(lr=0.5),
+    "epochs": 8,
+    "batch_size": 10,
+    "random_state": 0,
+    "early_stopping": True,
+    "stopping_rule": "sklearn_adaptive",
+    "patience": 1,
+    "min_delta": 0.5,
+}
+ADAPTIVE_SPEC = {"layers": ["tanh", "softmax"], "dropout": 0.0, "dtype": "float64"}
+
+
+def _adaptive_reference():
+    X, y = _data()
+    expected = fit(_network(ADAPTIVE_SPEC, seed=1), X, y, **ADAPTIVE)
+    assert len(expected.rate_cuts) >= 2  # else the tests below would prove nothing
+    return X, y, expected
+
+
+def _crash_adaptive(path: Path, X, y, call: int) -> None:
+    with _crash_at(call), pytest.raises(SimulatedCrashError):
+        fit(_network(ADAPTIVE_SPEC, seed=1), X, y, checkpoint=path, checkpoint_every=1, **ADAPTIVE)
+
+
+# A crash at every update of the 8 epochs of 5 batches but the first.
+@pytest.mark.parametrize("call", range(2, 41))
+def test_a_resume_after_a_rate_cut_keeps_the_cuts(tmp_path, call):
+    X, y, expected = _adaptive_reference()
+    path = tmp_path / "run.ckpt"
+    _crash_adaptive(path, X, y, call)
+    # The first cut ends epoch 2, after update 15 and its checkpoint: the checkpoints after
+    # updates 16 and later hold it, the resume of an earlier one makes it again.
+    assert bool(chainrule.load_checkpoint(path).history["rate_cuts"]) == (call > 16)
+    resumed = _network(ADAPTIVE_SPEC, seed=99)
+    history = fit(resumed, X, y, checkpoint=path, checkpoint_every=1, resume=True, **ADAPTIVE)
+    assert history.rate_cuts == expected.rate_cuts
+    assert history.history == expected.history
+    assert history.optimizer_state["lr"] == expected.optimizer_state["lr"]
+
+
+def _rewrite_history(path: Path, **changes) -> None:
+    """The checkpoint at ``path`` written again with its history record changed (a key
+    whose value is ``...`` is removed), as an older or a hostile writer would leave it."""
+    saved = chainrule.load_checkpoint(path)
+    record = {k: v for k, v in {**saved.history, **changes}.items() if v is not ...}
+    chainrule.save_checkpoint(
+        path,
+        saved.params,
+        saved.optimizer_state,
+        saved.rng_state,
+        saved.position,
+        record,
+        extra=saved.extra,
+    )
+
+
+def test_a_checkpoint_without_rate_cuts_resumes_with_the_later_ones(tmp_path):
+    # Files written before the cuts were saved lack the field: they resume, and the history
+    # holds the cuts made after the checkpoint (those before it were not recorded).
+    X, y, expected = _adaptive_reference()
+    path = tmp_path / "run.ckpt"
+    _crash_adaptive(path, X, y, 26)
+    epoch = chainrule.load_checkpoint(path).position["epoch"]
+    _rewrite_history(path, rate_cuts=...)
+    assert "rate_cuts" not in chainrule.load_checkpoint(path).history
+    resumed = _network(ADAPTIVE_SPEC, seed=99)
+    history = fit(resumed, X, y, checkpoint=path, checkpoint_every=1, resume=True, **ADAPTIVE)
+    later = [(e, lr) for e, lr in expected.rate_cuts if e >= epoch]
+    assert history.rate_cuts == later != expected.rate_cuts
+    assert history.history == expected.history
+
+
+@pytest.mark.parametrize(
+    "cuts",
+    [
+        "[[2, 0.1]]",
+        {"2": 0.1},
+        [2, 0.1],
+        [[2]],
+        [[2, 0.1, 3]],
+        [[-1, 0.1]],
+        [[2.0, 0.1]],
+        [[True, 0.1]],
+        [[2, "0.1"]],
+        [[2, None]],
+        [[2, 0.0]],
+        [[2, -0.1]],
+        [[2, float("nan")]],
+        [[2, float("inf")]],
+        [[2, False]],
+    ],
+)
+def test_a_checkpoint_with_malformed_rate_cuts_is_refused(tmp_path, cuts):
+    X, y, _ = _adaptive_reference()
+    path = tmp_path / "run.ckpt"
+    _crash_adaptive(path, X, y, 26)
+    _rewrite_history(path, rate_cuts=cuts)
+    net = _network(ADAPTIVE_SPEC, seed=99)
+    before = {k: v.copy() for k, v in net.params.items()}
+    seen = []
+    with pytest.raises(ModelFileError, match="invalid fit state: rate_cuts must be a list of"):
+        fit(
+            net,
+            X,
+            y,
+            checkpoint=path,
+            resume=True,
+            callbacks=[lambda epoch, logs, network: seen.append(epoch)],
+            **ADAPTIVE,
+        )
+    assert all(net.params[k].tobytes() == v.tobytes() for k, v in before.items())
+    assert seen == []
 
 
 def test_the_checkpoint_holds_no_scratch_arrays(tmp_path):
@@ -349,6 +473,34 @@ def test_estimator_fit_resumes_bit_identical(tmp_path, monkeypatch, kind):
         assert a.tobytes() == b.tobytes()
     assert resumed.loss_curve_ == expected.loss_curve_
     assert resumed.validation_scores_ == expected.validation_scores_
+
+
+def test_estimator_resume_after_an_adaptive_rate_cut_keeps_the_cuts(tmp_path):
+    pytest.importorskip("sklearn", reason="the estimators need scikit-learn")
+    from chainrule import MLPClassifier
+
+    X, Y = _data(80)
+    params = {
+        "hidden_layer_sizes": (8,),
+        "solver": "sgd",
+        "learning_rate": "adaptive",
+        "learning_rate_init": 0.5,
+        "n_iter_no_change": 1,
+        "tol": 0.5,  # out of reach: the rate is cut every second epoch
+        "max_iter": 8,
+        "batch_size": 16,
+        "random_state": 0,
+    }
+    expected = MLPClassifier(**params).fit(X, Y.argmax(axis=1))
+    assert len(expected.history_.rate_cuts) >= 2
+    path = tmp_path / "est.ckpt"
+    with _crash_at(28), pytest.raises(SimulatedCrashError):  # 5 batches an epoch: in epoch 5
+        MLPClassifier(**params).fit(X, Y.argmax(axis=1), checkpoint=path, checkpoint_every=1)
+    resumed = MLPClassifier(**params).fit(
+        X, Y.argmax(axis=1), checkpoint=path, checkpoint_every=1, resume=True
+    )
+    assert resumed.history_.rate_cuts == expected.history_.rate_cuts
+    assert resumed.loss_curve_ == expected.loss_curve_
 
 
 # -- what may change across a resume, and what is refused (issue 15, point 9) -------------

@@ -1,5 +1,12 @@
 """``chainrule train``: train an MLP classifier on a named data set and report test metrics.
 
+It trains chainrule's :class:`~chainrule.estimators.MLPClassifier`: ``--optimizer`` is
+its ``solver`` (``adam``, ``adamw``, ``sgd`` or ``lbfgs``). ``lbfgs`` minimises the loss
+over all training rows at once (scipy's L-BFGS-B, ``--epochs`` its iterations), so the
+options of the stochastic optimizers (``--batch-size``, ``--lr``, ``--schedule``,
+``--dropout``, ``--early-stopping``, ``--patience``) are refused with it rather than
+ignored, and ``--plot`` draws no gradient norms (it has no epochs to record them in).
+
 Needs the ``sklearn`` extra (estimator, split, metrics, and threadpoolctl for
 ``--threads``); ``mnist1d`` needs the ``datasets`` extra and ``--plot`` the ``plot``
 extra, both checked before training starts. With the ``progress`` extra (tqdm) training
@@ -24,6 +31,12 @@ from ..training.callbacks import Callback, GradientNorms
 from .options import Number, writable_folder
 
 DATASETS = ("digits", "mnist1d", "iris", "breast_cancer", "moons", "spirals", "xor")
+# MLPClassifier's solvers (its settings module needs scikit-learn, which --help must not;
+# a test checks that the two lists agree).
+OPTIMIZERS = ("adam", "adamw", "sgd", "lbfgs")
+# The defaults of the options that only the stochastic optimizers take; None in the
+# parser, so that an option given with lbfgs is seen and refused.
+STOCHASTIC_DEFAULTS = {"lr": 0.001, "schedule": "constant", "patience": 10}
 
 
 def _sizes(text: str) -> tuple[int, ...]:
@@ -51,18 +64,28 @@ def add_parser(commands: Any) -> None:
         "--activation", default="relu", help="hidden activation: relu, tanh, logistic, ..."
     )
     tr.add_argument(
-        "--optimizer", choices=("adam", "adamw", "sgd"), default="adam", help="the optimizer"
+        "--optimizer",
+        choices=OPTIMIZERS,
+        default="adam",
+        help="MLPClassifier's solver: adam, adamw, sgd (momentum 0.9, Nesterov, as "
+        "scikit-learn's) or lbfgs (scipy's L-BFGS-B over all rows at once, --epochs "
+        "iterations at most; the options of the other three are refused with it)",
     )
     tr.add_argument("--epochs", type=whole, default=200, help="epochs at most")
     tr.add_argument(
         "--batch-size", type=whole, default=None, help="instances per update (default: min(200, n))"
     )
-    tr.add_argument("--lr", type=positive, default=0.001, help="initial learning rate")
+    tr.add_argument(
+        "--lr",
+        type=positive,
+        default=None,
+        help=f"initial learning rate (default: {STOCHASTIC_DEFAULTS['lr']:g})",
+    )
     tr.add_argument(
         "--schedule",
         choices=("constant", "adaptive", "cosine"),
-        default="constant",
-        help="learning-rate schedule",
+        default=None,
+        help=f"learning-rate schedule (default: {STOCHASTIC_DEFAULTS['schedule']})",
     )
     tr.add_argument("--alpha", type=Number(float, low=0), default=0.0001, help="L2 penalty")
     tr.add_argument(
@@ -75,8 +98,9 @@ def add_parser(commands: Any) -> None:
     tr.add_argument(
         "--patience",
         type=whole,
-        default=10,
-        help="epochs without improvement before stopping early",
+        default=None,
+        help="epochs without improvement before stopping early "
+        f"(default: {STOCHASTIC_DEFAULTS['patience']})",
     )
     tr.add_argument("--scale", action="store_true", help="standardize the features first")
     tr.add_argument(
@@ -95,8 +119,8 @@ def add_parser(commands: Any) -> None:
     tr.add_argument(
         "--plot",
         metavar="DIR",
-        help="write PNG figures to DIR: loss curves, gradient norms, weights, decision "
-        "regions (default: no figures)",
+        help="write PNG figures to DIR: loss curves, gradient norms (not with lbfgs), weights, "
+        "decision regions (default: no figures)",
     )
     tr.add_argument("--quiet", action="store_true", help="no progress bar or epoch lines")
     tr.set_defaults(handler=run)
@@ -141,8 +165,34 @@ def _blas_threads(threads: int | None) -> Any:
     return threadpoolctl.threadpool_limits(limits=threads, user_api="blas")
 
 
+def _stochastic_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """``--lr``, ``--schedule`` and ``--patience`` as given or by default; with
+    ``--optimizer lbfgs``, a ``ValueError`` naming each option of the stochastic
+    optimizers that was given (lbfgs would ignore it)."""
+    if args.optimizer == "lbfgs":
+        used = {
+            "--batch-size": args.batch_size is not None,
+            "--lr": args.lr is not None,
+            "--schedule": args.schedule is not None,
+            "--patience": args.patience is not None,
+            "--dropout": args.dropout > 0,
+            "--early-stopping": args.early_stopping,
+        }
+        given = [option for option, was_given in used.items() if was_given]
+        if given:
+            raise ValueError(
+                f"{', '.join(given)}: only for the stochastic optimizers (--optimizer adam, "
+                "adamw or sgd); lbfgs trains on all rows at once"
+            )
+    return {
+        name: default if getattr(args, name) is None else getattr(args, name)
+        for name, default in STOCHASTIC_DEFAULTS.items()
+    }
+
+
 def run(args: argparse.Namespace) -> int:
     """Train and report; returns the exit status."""
+    stochastic = _stochastic_settings(args)  # before anything is loaded
     require("sklearn", "sklearn", "chainrule train")
     if args.plot:  # before the data are loaded and the model trained, not after
         require("matplotlib", "plot", "--plot")
@@ -153,35 +203,39 @@ def run(args: argparse.Namespace) -> int:
     from ..estimators.mlp import MLPClassifier
 
     # The bar when tqdm is there; else a line per epoch: the sklearn extra is enough.
-    bar = not args.quiet and _has_tqdm()
-    lines = [EpochLines(args.epochs)] if not args.quiet and not bar else []
+    # L-BFGS has no epochs (no bar, no callbacks): its verbose lines, one per iteration.
+    lbfgs = args.optimizer == "lbfgs"
+    bar = not args.quiet and not lbfgs and _has_tqdm()
+    lines = [EpochLines(args.epochs)] if not args.quiet and not bar and not lbfgs else []
     X_train, X_test, y_train, y_test = _split(args)
-    norms = _gradient_norms(X_train, y_train, args.scale) if args.plot else None
+    norms = _gradient_norms(X_train, y_train, args.scale) if args.plot and not lbfgs else None
     clf = MLPClassifier(
         hidden_layer_sizes=args.hidden,
         activation=args.activation,
         solver=args.optimizer,
         alpha=args.alpha,
         batch_size=args.batch_size or "auto",
-        learning_rate=args.schedule,
-        learning_rate_init=args.lr,
+        learning_rate=stochastic["schedule"],
+        learning_rate_init=stochastic["lr"],
         max_iter=args.epochs,
         early_stopping=args.early_stopping,
-        n_iter_no_change=args.patience,
+        n_iter_no_change=stochastic["patience"],
         dropout=args.dropout,
         random_state=args.seed,
-        verbose="progress" if bar else False,
+        verbose="progress" if bar else (lbfgs and not args.quiet),
         callbacks=[*lines, *([norms] if norms is not None else [])] or None,
     )
     model = make_pipeline(StandardScaler(), clf) if args.scale else clf
-    with _blas_threads(args.threads):
+    # Training's lines go where the bar would be, stdout keeps the results.
+    with _blas_threads(args.threads), contextlib.redirect_stdout(sys.stderr):
         model.fit(X_train, y_train)
     y_pred = model.predict(X_test)
     proba = model.predict_proba(X_test) if len(clf.classes_) == 2 else None
     found = classification_metrics(y_test, y_pred, proba)
     out = sys.stdout
     out.write(f"dataset {args.dataset}: {len(y_train)} train, {len(y_test)} test instances\n")
-    out.write(f"stopped after {clf.n_iter_} epochs ({clf.history_.stop_reason})\n")
+    unit = "iterations" if lbfgs else "epochs"
+    out.write(f"stopped after {clf.n_iter_} {unit} ({clf.history_.stop_reason})\n")
     for name in ("accuracy", "precision", "recall", "f1", "roc_auc"):
         if name in found:
             out.write(f"test {name}: {found[name]:.4f}\n")
@@ -205,13 +259,16 @@ def _gradient_norms(X: Any, y: Any, scale: bool) -> Any:
 
 
 def _plots(folder: str, model: Any, clf: Any, norms: Any, X: Any, y: Any) -> list[Path]:
-    """Write the figures; decision regions only for 2-D inputs."""
+    """Write the figures; gradient norms where they were recorded (not with lbfgs),
+    decision regions only for 2-D inputs."""
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
-    paths = [out / "history.png", out / "gradient_norms.png", out / "weights.png"]
+    paths = [out / "history.png", out / "weights.png"]
     plot.plot_history(clf.history_, paths[0])
-    plot.plot_gradient_norms(norms, paths[1])
-    plot.plot_weight_histograms(clf.network_, paths[2])
+    plot.plot_weight_histograms(clf.network_, paths[1])
+    if norms is not None:
+        paths.append(out / "gradient_norms.png")
+        plot.plot_gradient_norms(norms, paths[-1])
     if np.asarray(X).shape[1] == 2:
         paths.append(out / "decision_regions.png")
         plot.plot_decision_regions(_Predictor(model, clf), X, y, paths[-1])

@@ -69,6 +69,28 @@ def _count(value: Any) -> int:
     return value
 
 
+def _rate_cuts(record: dict[str, Any]) -> list[tuple[int, float]]:
+    """The history's ``rate_cuts``, checked: (epoch, learning rate > 0) pairs. A checkpoint
+    written before they were saved has none: its resume begins with an empty list."""
+    cuts = record.get("rate_cuts", [])
+    if not isinstance(cuts, list) or not all(
+        isinstance(cut, list)
+        and len(cut) == 2
+        and not isinstance(cut[0], bool)
+        and isinstance(cut[0], int)
+        and cut[0] >= 0
+        and not isinstance(cut[1], bool)
+        and isinstance(cut[1], int | float)
+        and 0 < cut[1] < np.inf
+        for cut in cuts
+    ):
+        raise ValueError(
+            "rate_cuts must be a list of [epoch (an int >= 0), learning rate (a finite "
+            f"number > 0)] pairs, got {cuts!r:.80}"
+        )
+    return [(epoch, float(lr)) for epoch, lr in cuts]
+
+
 FINISHED = ("early_stopping", "callback")  # a run that ended so is not continued
 
 
@@ -383,6 +405,7 @@ class Checkpointer:
                 best_epoch=record["best_epoch"],
                 stop_reason=record["stop_reason"],
                 skipped_batches=[(_count(e), _count(b)) for e, b in record["skipped_batches"]],
+                rate_cuts=_rate_cuts(record),
             )
             for name in ("epoch", "batch", "seen", "updates", "bad_epochs"):
                 _count(getattr(position, name))
@@ -412,7 +435,14 @@ class Checkpointer:
             raise ModelFileError(f"{where} holds an invalid fit state: {exc!s:.200}") from None
         network.set_params(saved.params)
         rng.bit_generator.state = saved.rng_state
-        for name in ("history", "epochs", "best_epoch", "stop_reason", "skipped_batches"):
+        for name in (
+            "history",
+            "epochs",
+            "best_epoch",
+            "stop_reason",
+            "skipped_batches",
+            "rate_cuts",
+        ):
             setattr(history, name, getattr(restored, name))
         state = {**fresh, **public}  # scratch arrays come from init, fresh
         return state, position
@@ -439,6 +469,7 @@ class Checkpointer:
             "best_epoch": history.best_epoch,
             "stop_reason": history.stop_reason,
             "skipped_batches": [list(b) for b in history.skipped_batches],
+            "rate_cuts": [list(cut) for cut in history.rate_cuts],
         }
         extra = {"settings": self.settings, "start_rng": self.start_rng, "run": everything}
         save_checkpoint(
