@@ -118,3 +118,60 @@ def test_inconsistent_description_is_refused(tmp_path):
     (tmp_path / "forged").write_bytes(struct.pack("<Q", len(encoded)) + encoded + data)
     with pytest.raises(ModelFileError, match="does not fit multiclass classes"):
         chainrule.load(tmp_path / "forged")
+
+
+def _forge(tmp_path, path, change):
+    """The file at ``path`` with its fitted record changed by ``change``, re-signed."""
+    import hashlib
+    import json
+    import struct
+
+    raw = path.read_bytes()
+    (n,) = struct.unpack("<Q", raw[:8])
+    header, data = json.loads(raw[8 : 8 + n]), raw[8 + n :]
+    meta = json.loads(header["__metadata__"]["chainrule"])
+    change(meta["model"]["fitted"]["history"])
+    text = json.dumps(meta)
+    header["__metadata__"] = {
+        "chainrule": text,
+        "chainrule_sha256": hashlib.sha256(text.encode() + data).hexdigest(),
+    }
+    encoded = json.dumps(header).encode()
+    forged = tmp_path / "forged"
+    forged.write_bytes(struct.pack("<Q", len(encoded)) + encoded + data)
+    return forged
+
+
+def _adaptive() -> MLPClassifier:
+    # tol=1.0 cannot be met: each run out of patience (2 epochs) divides the rate by 5.
+    clf = MLPClassifier(
+        (5,),
+        solver="sgd",
+        learning_rate="adaptive",
+        learning_rate_init=0.1,
+        tol=1.0,
+        n_iter_no_change=2,
+        max_iter=9,
+        random_state=0,
+    )
+    with pytest.warns(Warning):  # not converged, as scikit-learn says
+        return clf.fit(X, TARGETS["multiclass-strings"])
+
+
+def test_an_adaptive_rates_cuts_survive_save_and_load(tmp_path):
+    clf = _adaptive()
+    assert len(clf.history_.rate_cuts) >= 2  # the run is one that cuts its rate
+    loaded = MLPClassifier.load(clf.save(tmp_path / "clf.safetensors"))
+    assert loaded.history_.rate_cuts == clf.history_.rate_cuts
+
+
+def test_rate_cuts_in_a_file_are_checked_and_may_be_absent(tmp_path):
+    path = _adaptive().save(tmp_path / "clf.safetensors")
+    older = _forge(tmp_path, path, lambda history: history.pop("rate_cuts"))
+    assert MLPClassifier.load(older).history_.rate_cuts == []  # a file from before them
+
+    def bad(history):
+        history["rate_cuts"] = [[2, -0.5]]
+
+    with pytest.raises(ModelFileError, match="rate_cuts must be a list"):
+        MLPClassifier.load(_forge(tmp_path, path, bad))

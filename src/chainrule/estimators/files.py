@@ -34,6 +34,7 @@ from ..errors import ModelFileError
 from ..io.checkpoint import _join, _split
 from ..io.files import _network_from_state, _network_to_state, register_kind
 from ..training.callbacks import STOP_REASONS, History
+from ..training.resume import checked_rate_cuts
 from .settings import check_all
 
 KINDS = {"MLPClassifier": "mlp_classifier", "MLPRegressor": "mlp_regressor"}
@@ -162,6 +163,7 @@ def _to_state(est: Any) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
             "stop_reason": history.stop_reason,
             "restored_best": history.restored_best,
             "skipped_batches": [list(b) for b in history.skipped_batches],
+            "rate_cuts": [list(cut) for cut in history.rate_cuts],
         },
     )
     if hasattr(est, "_no_improvement_count"):  # early stopping's count, for a warm start
@@ -270,6 +272,10 @@ def _from_state(cls: type, arrays: dict[str, np.ndarray], description: Any) -> A
         or not all(isinstance(b, list) and len(b) == 2 for b in skipped)
     ):
         raise ModelFileError("invalid history")
+    try:
+        rate_cuts = checked_rate_cuts(record)
+    except ValueError as exc:
+        raise ModelFileError(f"invalid history: {exc}") from None
     history = History(
         history={str(k): _floats(v, f"history {k!r:.40}") for k, v in record["history"].items()},
         epochs=record["epochs"],
@@ -278,6 +284,7 @@ def _from_state(cls: type, arrays: dict[str, np.ndarray], description: Any) -> A
         restored_best=record["restored_best"],
         optimizer_state=state,
         skipped_batches=[(int(e), int(b)) for e, b in skipped],
+        rate_cuts=rate_cuts,
     )
     est.network_ = network
     est._optimizer_state = state

@@ -69,9 +69,10 @@ def _count(value: Any) -> int:
     return value
 
 
-def _rate_cuts(record: dict[str, Any]) -> list[tuple[int, float]]:
-    """The history's ``rate_cuts``, checked: (epoch, learning rate > 0) pairs. A checkpoint
-    written before they were saved has none: its resume begins with an empty list."""
+def checked_rate_cuts(record: dict[str, Any]) -> list[tuple[int, float]]:
+    """The history's ``rate_cuts`` in a saved record (a checkpoint's, an estimator file's),
+    checked: (epoch, learning rate > 0) pairs, else a ``ValueError``. A file written before
+    they were saved has none: an empty list."""
     cuts = record.get("rate_cuts", [])
     if not isinstance(cuts, list) or not all(
         isinstance(cut, list)
@@ -405,7 +406,7 @@ class Checkpointer:
                 best_epoch=record["best_epoch"],
                 stop_reason=record["stop_reason"],
                 skipped_batches=[(_count(e), _count(b)) for e, b in record["skipped_batches"]],
-                rate_cuts=_rate_cuts(record),
+                rate_cuts=checked_rate_cuts(record),
             )
             for name in ("epoch", "batch", "seen", "updates", "bad_epochs"):
                 _count(getattr(position, name))
